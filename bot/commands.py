@@ -1,0 +1,42 @@
+"""The command list: which role may use which command, for /help, the menus and refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from storage.users import Role
+
+
+@dataclass(frozen=True)
+class Command:
+    """A slash command, the role it needs (None: everyone) and its catalogue description."""
+
+    name: str
+    role: Role | None
+
+    @property
+    def description_key(self) -> str:
+        return f"command.{self.name}"
+
+
+# Only commands that are implemented appear here; tests check each has a registered handler.
+COMMANDS: tuple[Command, ...] = (
+    Command("start", None),
+    Command("help", None),
+    Command("language", None),
+    Command("grant", "admin"),
+)
+
+_BY_NAME = {command.name: command for command in COMMANDS}
+
+
+def command_named(name: str) -> Command | None:
+    """The command called ``name`` (without the slash), or None."""
+    return _BY_NAME.get(name.lower())
+
+
+def commands_for(roles: Iterable[Role]) -> list[Command]:
+    """The commands open to someone holding ``roles``, in menu order."""
+    held = set(roles)
+    return [c for c in COMMANDS if c.role is None or c.role in held]

@@ -1,0 +1,134 @@
+"""Configuration: every setting of the design, from the environment and .env, checked at start."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.numbers import is_currency
+from dotenv import dotenv_values
+
+from bot.errors import ConfigError, InvalidInput
+from bot.money import parse_amount
+
+_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{5,}$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated configuration; amounts in cents, times zone-aware."""
+
+    telegram_bot_token: str
+    telegram_api_url: str = "https://api.telegram.org"
+    database_path: Path = Path("data/petitesmains.db")
+    data_dir: Path = Path("data")
+    admin_ids: frozenset[int] = frozenset()
+    requester_ids: frozenset[int] = frozenset()
+    monthly_cap: int = 25_000
+    currency: str = "EUR"
+    min_hourly_rate: int = 1_000
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))
+    log_level: str = "INFO"
+
+    def __repr__(self) -> str:
+        return f"Settings(api={self.telegram_api_url!r}, database={str(self.database_path)!r})"
+
+
+def read_environment(env_file: Path | None = Path(".env")) -> dict[str, str]:
+    """The process environment over the values of ``env_file`` (the environment wins)."""
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ)
+    return values
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Build ``Settings`` from a mapping, raising ``ConfigError`` naming the first bad variable."""
+    token = environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if not token:
+        raise ConfigError("TELEGRAM_BOT_TOKEN", "is missing; ask @BotFather for a token")
+    if not _TOKEN.match(token):
+        raise ConfigError("TELEGRAM_BOT_TOKEN", "does not look like a bot token (digits:letters)")
+    data_dir = Path(environ.get("DATA_DIR", "data").strip() or "data")
+    return Settings(
+        telegram_bot_token=token,
+        telegram_api_url=_api_url(environ.get("TELEGRAM_API_URL", "https://api.telegram.org")),
+        database_path=parse_database_url(
+            environ.get("DATABASE_URL", "sqlite:///data/petitesmains.db")
+        ),
+        data_dir=data_dir,
+        admin_ids=_id_list("ADMIN_IDS", environ.get("ADMIN_IDS", "")),
+        requester_ids=_id_list("REQUESTER_IDS", environ.get("REQUESTER_IDS", "")),
+        monthly_cap=_amount("MONTHLY_CAP", environ.get("MONTHLY_CAP", "250.00")),
+        currency=_currency(environ.get("CURRENCY", "EUR")),
+        min_hourly_rate=_amount("MIN_HOURLY_RATE", environ.get("MIN_HOURLY_RATE", "10.00")),
+        timezone=_timezone(environ.get("TIMEZONE", "Europe/Paris")),
+        log_level=_log_level(environ.get("LOG_LEVEL", "INFO")),
+    )
+
+
+def parse_database_url(url: str) -> Path:
+    """``sqlite:///relative.db`` gives a relative path, ``sqlite:////abs.db`` an absolute one."""
+    url = url.strip()
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or len(url) == len(prefix):
+        scheme = url.split(":", 1)[0] if ":" in url else url
+        if scheme.startswith("postgres"):
+            raise ConfigError("DATABASE_URL", "PostgreSQL is not supported yet; use sqlite:///")
+        raise ConfigError("DATABASE_URL", f"must look like sqlite:///file.db, not {url!r}")
+    return Path(url[len(prefix) :])
+
+
+def _api_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ConfigError("TELEGRAM_API_URL", f"must be an http(s) URL, not {value!r}")
+    return value.strip().rstrip("/")
+
+
+def _id_list(name: str, value: str) -> frozenset[int]:
+    ids: set[int] = set()
+    for piece in value.split(","):
+        piece = piece.strip()
+        if not piece:
+            continue
+        if not piece.isdigit():
+            raise ConfigError(name, f"must be comma-separated Telegram user ids, not {piece!r}")
+        ids.add(int(piece))
+    return frozenset(ids)
+
+
+def _amount(name: str, value: str) -> int:
+    try:
+        return parse_amount(value)
+    except InvalidInput:
+        raise ConfigError(name, f"must be a positive amount like 250.00, not {value!r}") from None
+
+
+def _currency(value: str) -> str:
+    code = value.strip().upper()
+    if not is_currency(code):
+        raise ConfigError("CURRENCY", f"must be an ISO 4217 code like EUR, not {value!r}")
+    return code
+
+
+def _timezone(value: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            "TIMEZONE", f"must be an IANA zone like Europe/Paris, not {value!r}"
+        ) from None
+
+
+def _log_level(value: str) -> str:
+    level = value.strip().upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError("LOG_LEVEL", f"must be DEBUG, INFO, WARNING or ERROR, not {value!r}")
+    return level

@@ -1,0 +1,130 @@
+"""Wiring for handlers: the services every handler reaches through its typed context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import Update
+from telegram.ext import CallbackContext, ExtBot
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.errors import PermissionDenied
+from bot.i18n import Catalogue, Translator, language_for
+from storage.db import Database
+from storage.users import Role, User, get_user, roles_of, touch_user
+
+
+class Services:
+    """What the application shares between handlers (the ``bot_data`` of python-telegram-bot).
+
+    python-telegram-bot builds it with no arguments; ``build_application`` configures it and
+    ``post_init`` opens the database.
+    """
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+        self._catalogue: Catalogue | None = None
+        self._db: Database | None = None
+        self.clock: Clock = SystemClock()
+
+    def configure(self, settings: Settings, catalogue: Catalogue, clock: Clock) -> None:
+        self._settings = settings
+        self._catalogue = catalogue
+        self.clock = clock
+
+    @property
+    def settings(self) -> Settings:
+        assert self._settings is not None, "Services.configure() was not called"
+        return self._settings
+
+    @property
+    def catalogue(self) -> Catalogue:
+        assert self._catalogue is not None, "Services.configure() was not called"
+        return self._catalogue
+
+    @property
+    def db(self) -> Database:
+        assert self._db is not None, "the database is opened in post_init"
+        return self._db
+
+    @db.setter
+    def db(self, value: Database | None) -> None:
+        self._db = value
+
+    def translator(self, language: str, timezone: str | None = None) -> Translator:
+        zone = ZoneInfo(timezone) if timezone else self.settings.timezone
+        return Translator(self.catalogue, language, zone, self.settings.currency)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person behind an update: their record, roles and a translator in their language."""
+
+    user: User
+    roles: frozenset[Role]
+    t: Translator
+    private_chat: bool
+
+    def has(self, role: Role) -> bool:
+        return role in self.roles
+
+    def require(self, role: Role) -> None:
+        """Raise ``PermissionDenied`` without ``role``; admin actions only in private chats."""
+        if role not in self.roles:
+            raise PermissionDenied("error.role_required", role=self.t(f"role.{role}"))
+        if role == "admin" and not self.private_chat:
+            raise PermissionDenied("error.admin_private_only")
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Services]):
+    """The context handlers receive: ``context.services`` and ``await context.actor(update)``."""
+
+    _actor: Actor | None = None
+
+    @property
+    def services(self) -> Services:
+        return self.bot_data
+
+    async def actor(self, update: Update) -> Actor:
+        """Load (once per update) the user who sent ``update``, creating or refreshing their row."""
+        if self._actor is None:
+            self._actor = await load_actor(self.services, update)
+        return self._actor
+
+
+async def load_actor(services: Services, update: Update) -> Actor:
+    """Find or record the sender of ``update`` and bind a translator to their language."""
+    sender = update.effective_user
+    if sender is None:
+        raise ValueError("update has no sender")
+    db = services.db
+    user = await get_user(db, sender.id)
+    language = language_for(sender.language_code)
+    if user is None or _stale(user, sender.first_name, sender.username, language):
+        user = await touch_user(
+            db,
+            user_id=sender.id,
+            first_name=sender.first_name,
+            username=sender.username,
+            language=language,
+            now=services.clock.now(),
+        )
+    chat = update.effective_chat
+    return Actor(
+        user=user,
+        roles=await roles_of(db, sender.id),
+        t=services.translator(user.language, user.timezone),
+        private_chat=chat is None or chat.type == "private",
+    )
+
+
+def _stale(user: User, first_name: str, username: str | None, language: str) -> bool:
+    return (
+        user.first_name != first_name
+        or user.username != username
+        or user.unreachable_at is not None
+        or (not user.language_chosen and user.language != language)
+    )

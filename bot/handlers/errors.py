@@ -1,0 +1,78 @@
+"""The global error handler: log first, then tell the user in their language, and the admins."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from telegram import Update
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.context import BotContext, load_actor
+from bot.errors import UserError
+from bot.i18n import Translator, language_for
+from storage.users import get_user, user_ids_with_role
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Render a ``UserError`` for the user; log anything else with a reference and keep running."""
+    error = context.error
+    if not isinstance(update, Update):
+        log.error("error outside an update", exc_info=error)
+        return
+    if isinstance(error, UserError):
+        await _tell_user(update, context, error.message_key, error.params)
+        return
+    if isinstance(error, (TimedOut, NetworkError, RetryAfter)) and not isinstance(
+        error, BadRequest | Forbidden
+    ):
+        log.warning(
+            "Telegram was not reachable while handling update %s: %s", update.update_id, error
+        )
+        return
+    reference = secrets.token_hex(3).upper()
+    log.error("unexpected error %s on update %s", reference, update.update_id, exc_info=error)
+    await _tell_user(update, context, "error.internal", {"reference": reference})
+    await _tell_admins(context, reference, type(error).__name__)
+
+
+async def _translator(update: Update, context: BotContext) -> Translator:
+    try:
+        return (await load_actor(context.services, update)).t
+    except Exception:  # the database itself may be what failed
+        sender = update.effective_user
+        return context.services.translator(language_for(sender.language_code if sender else None))
+
+
+async def _tell_user(
+    update: Update, context: BotContext, key: str, params: dict[str, object]
+) -> None:
+    t = await _translator(update, context)
+    text = t(key, **params)
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text[:200], show_alert=True)
+        elif update.effective_chat is not None:
+            await context.bot.send_message(update.effective_chat.id, text)
+    except (BadRequest, Forbidden) as exc:
+        log.info("could not tell user about an error: %s", exc)
+
+
+async def _tell_admins(context: BotContext, reference: str, kind: str) -> None:
+    services = context.services
+    try:
+        admins = await user_ids_with_role(services.db, "admin")
+    except Exception:
+        log.exception("cannot list admins to report error %s", reference)
+        return
+    for admin_id in admins:
+        admin = await get_user(services.db, admin_id)
+        t = services.translator(admin.language if admin else "en")
+        try:
+            await context.bot.send_message(
+                admin_id, t("error.admin_report", reference=reference, kind=kind)
+            )
+        except (BadRequest, Forbidden):
+            log.info("admin %s could not be told about error %s", admin_id, reference)

@@ -1,0 +1,98 @@
+"""The message catalogue: every text a user sees, in French and English, with locale formatting."""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+from dataclasses import dataclass
+from decimal import Decimal
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime, format_time
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency
+
+LANGUAGES = ("en", "fr")
+DEFAULT_LANGUAGE = "en"
+_BABEL_LOCALES = {"en": "en_GB", "fr": "fr_FR"}
+
+
+def language_for(language_code: str | None) -> str:
+    """French for a Telegram ``language_code`` starting with ``fr``, English otherwise."""
+    return "fr" if (language_code or "").lower().startswith("fr") else DEFAULT_LANGUAGE
+
+
+class Catalogue:
+    """Messages by language and key, read from the gettext ``.po`` files in ``bot/locales``."""
+
+    def __init__(self, messages: dict[str, dict[str, str]]) -> None:
+        self._messages = messages
+
+    @classmethod
+    def load(cls) -> Catalogue:
+        """Read every language's ``messages.po`` shipped with the package."""
+        root = resources.files("bot") / "locales"
+        messages: dict[str, dict[str, str]] = {}
+        for language in LANGUAGES:
+            po = root / language / "LC_MESSAGES" / "messages.po"
+            with po.open("rb") as handle:
+                catalog = read_po(handle, locale=language)
+            messages[language] = {
+                str(m.id): str(m.string) for m in catalog if m.id and m.string and not m.fuzzy
+            }
+        return cls(messages)
+
+    def keys(self, language: str) -> set[str]:
+        """The message keys translated in ``language``."""
+        return set(self._messages[language])
+
+    def template(self, language: str, key: str) -> str:
+        """The raw template of ``key``, falling back to English; KeyError when unknown."""
+        found = self._messages.get(language, {}).get(key)
+        if found is None:
+            found = self._messages[DEFAULT_LANGUAGE][key]
+        return found
+
+    def text(self, language: str, key: str, **params: Any) -> str:
+        """The message ``key`` in ``language`` with its ``{placeholders}`` filled."""
+        return self.template(language, key).format(**params)
+
+
+def placeholders(template: str) -> set[str]:
+    """The ``{names}`` a template expects."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+@dataclass(frozen=True)
+class Translator:
+    """The catalogue bound to one user's language, time zone and the platform's currency."""
+
+    catalogue: Catalogue
+    language: str
+    timezone: ZoneInfo
+    currency: str = "EUR"
+
+    def __call__(self, key: str, **params: Any) -> str:
+        return self.catalogue.text(self.language, key, **params)
+
+    @property
+    def locale(self) -> str:
+        return _BABEL_LOCALES[self.language]
+
+    def money(self, cents: int) -> str:
+        """An amount of cents in the user's locale: ``12,40 €`` in French, ``€12.40`` in English."""
+        return format_currency(Decimal(cents) / 100, self.currency, locale=self.locale)
+
+    def datetime(self, moment: dt.datetime) -> str:
+        """A moment in the user's time zone, short form."""
+        return format_datetime(moment, "short", tzinfo=self.timezone, locale=self.locale)
+
+    def time(self, moment: dt.datetime) -> str:
+        """The time of day of a moment in the user's time zone, e.g. ``14:05``."""
+        return format_time(moment, "HH:mm", tzinfo=self.timezone, locale=self.locale)
+
+    def date(self, day: dt.date) -> str:
+        """A calendar date in long form, e.g. ``1 mars 2026``."""
+        return format_date(day, "long", locale=self.locale)

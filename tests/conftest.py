@@ -1,0 +1,54 @@
+"""Shared fixtures: settings, a real SQLite database, the sandbox Bot API and a running bot."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.clock import FixedClock
+from bot.config import Settings, load_settings
+from storage.db import Database
+
+os.environ["PTB_TIMEDELTA"] = "true"
+os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+os.environ["no_proxy"] = "127.0.0.1,localhost"
+
+TOKEN = "123456:TEST-petites-mains-token"
+ADMIN_ID = 9001
+REQUESTER_ID = 7001
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Settings for a test, pointing at a database in ``tmp_path``; override any variable."""
+
+    def make(**overrides: Any) -> Settings:
+        environ = {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
+            "DATA_DIR": str(tmp_path / "data"),
+            "ADMIN_IDS": str(ADMIN_ID),
+            "REQUESTER_IDS": str(REQUESTER_ID),
+        }
+        environ.update({key.upper(): str(value) for key, value in overrides.items()})
+        return load_settings(environ)
+
+    return make
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated database in a real file."""
+    database = await Database.open(tmp_path / "unit.db")
+    await database.migrate()
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()

@@ -1,0 +1,33 @@
+"""End-to-end fixtures: the sandbox Bot API server and the bot running against it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from bot.app import BotApplication
+from bot.clock import FixedClock
+from bot.config import Settings
+from sandbox import SandboxServer
+from tests.conftest import TOKEN
+from tests.e2e.harness import running_bot
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[SandboxServer]:
+    """A sandbox Bot API server; every test ends with no invalid Bot API call recorded."""
+    async with SandboxServer(token=TOKEN, bot_username="petitesmains_bot") as server:
+        yield server
+        assert server.invalid_calls == [], server.invalid_calls
+
+
+@pytest.fixture
+def settings(sandbox: SandboxServer, make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings(telegram_api_url=sandbox.url)
+
+
+@pytest.fixture
+async def bot(settings: Settings, clock: FixedClock) -> AsyncIterator[BotApplication]:
+    async with running_bot(settings, clock=clock) as application:
+        yield application

@@ -1,0 +1,131 @@
+"""Configuration: defaults, validation naming the variable, DATABASE_URL, `python -m bot`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings, load_settings, parse_database_url
+from bot.errors import ConfigError
+
+TOKEN = "123456:ABCdef_ghi-jkl"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_defaults_follow_the_design() -> None:
+    settings = load_settings({"TELEGRAM_BOT_TOKEN": TOKEN})
+    assert settings.telegram_api_url == "https://api.telegram.org"
+    assert settings.database_path == Path("data/petitesmains.db")
+    assert settings.data_dir == Path("data")
+    assert settings.monthly_cap == 25_000
+    assert settings.min_hourly_rate == 1_000
+    assert settings.currency == "EUR"
+    assert str(settings.timezone) == "Europe/Paris"
+    assert settings.admin_ids == frozenset()
+
+
+def test_every_variable_is_read() -> None:
+    settings = load_settings(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": "http://127.0.0.1:8081/",
+            "DATABASE_URL": "sqlite:////var/lib/pm.db",
+            "DATA_DIR": "/srv/media",
+            "ADMIN_IDS": "1, 2",
+            "REQUESTER_IDS": "3",
+            "MONTHLY_CAP": "300,50",
+            "CURRENCY": "chf",
+            "MIN_HOURLY_RATE": "12.5",
+            "TIMEZONE": "America/Montreal",
+        }
+    )
+    assert settings.telegram_api_url == "http://127.0.0.1:8081"
+    assert settings.database_path == Path("/var/lib/pm.db")
+    assert settings.data_dir == Path("/srv/media")
+    assert settings.admin_ids == {1, 2}
+    assert settings.requester_ids == {3}
+    assert settings.monthly_cap == 30_050
+    assert settings.currency == "CHF"
+    assert settings.min_hourly_rate == 1_250
+    assert str(settings.timezone) == "America/Montreal"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TELEGRAM_BOT_TOKEN", "not-a-token"),
+        ("TELEGRAM_API_URL", "ftp://example"),
+        ("DATABASE_URL", "mysql://x"),
+        ("DATABASE_URL", "postgresql://localhost/pm"),
+        ("ADMIN_IDS", "12,abc"),
+        ("REQUESTER_IDS", "-5"),
+        ("MONTHLY_CAP", "-1"),
+        ("MONTHLY_CAP", "12.345"),
+        ("CURRENCY", "EURO"),
+        ("MIN_HOURLY_RATE", "ten"),
+        ("TIMEZONE", "Mars/Olympus"),
+        ("LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_a_malformed_value_names_its_variable(variable: str, value: str) -> None:
+    environ = {"TELEGRAM_BOT_TOKEN": TOKEN, variable: value}
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ)
+    assert caught.value.variable == variable
+
+
+def test_missing_token_is_named() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({})
+    assert caught.value.variable == "TELEGRAM_BOT_TOKEN"
+
+
+def test_database_url_forms() -> None:
+    assert parse_database_url("sqlite:///relative.db") == Path("relative.db")
+    assert parse_database_url("sqlite:///data/x.db") == Path("data/x.db")
+    assert parse_database_url("sqlite:////absolute.db") == Path("/absolute.db")
+
+
+def test_settings_repr_hides_the_token() -> None:
+    assert TOKEN not in repr(load_settings({"TELEGRAM_BOT_TOKEN": TOKEN}))
+    assert TOKEN not in str(Settings(telegram_bot_token=TOKEN))
+
+
+def test_python_m_bot_without_token_prints_one_line_and_exits_2(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,  # no .env there
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "TELEGRAM_BOT_TOKEN" in lines[0]
+    assert result.stdout == ""
+
+
+def test_python_m_bot_with_a_malformed_value_names_it(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(f"TELEGRAM_BOT_TOKEN={TOKEN}\nMONTHLY_CAP=lots\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "MONTHLY_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "configuration error: MONTHLY_CAP must be a positive amount like 250.00, not 'lots'"
+    ]

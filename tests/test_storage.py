@@ -1,0 +1,121 @@
+"""Storage: WAL, foreign keys, migrations recorded and safe twice, users and roles."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.errors import MigrationError
+from storage.audit import audit_entries
+from storage.db import Database, Migration, bundled_migrations, from_db_time, to_db_time
+from storage.users import (
+    get_user,
+    grant_role,
+    mark_update_processed,
+    record_consent,
+    roles_of,
+    set_language,
+    sync_configured_roles,
+    touch_user,
+    user_ids_with_role,
+)
+
+NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+
+
+async def test_pragmas_are_set(db: Database) -> None:
+    assert await db.fetch_value("PRAGMA journal_mode") == "wal"
+    assert await db.fetch_value("PRAGMA foreign_keys") == 1
+    assert await db.fetch_value("PRAGMA busy_timeout") == 5000
+
+
+async def test_migrations_are_recorded_and_safe_to_run_twice(tmp_path: Path) -> None:
+    database = await Database.open(tmp_path / "twice.db")
+    try:
+        first = await database.migrate()
+        assert first == [m.version for m in bundled_migrations()]
+        assert await database.migrate() == []
+        rows = await database.fetch_all("SELECT version, name FROM schema_migrations")
+        assert [row["version"] for row in rows] == first
+    finally:
+        await database.close()
+
+
+async def test_a_failing_migration_leaves_nothing_behind(tmp_path: Path) -> None:
+    database = await Database.open(tmp_path / "broken.db")
+    broken = Migration(1, "broken", "CREATE TABLE a (x INTEGER);\nINSERT INTO nowhere VALUES (1);")
+    try:
+        with pytest.raises(Exception, match="nowhere"):
+            await database.migrate([broken])
+        assert await database.fetch_value("SELECT count(*) FROM sqlite_master WHERE name='a'") == 0
+        assert await database.fetch_value("SELECT count(*) FROM schema_migrations") == 0
+    finally:
+        await database.close()
+
+
+async def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
+    database = await Database.open(tmp_path / "newer.db")
+    try:
+        await database.migrate([Migration(1, "one", "CREATE TABLE a (x);"), Migration(2, "b", "")])
+        with pytest.raises(MigrationError):
+            await database.migrate([Migration(1, "one", "CREATE TABLE a (x);")])
+    finally:
+        await database.close()
+
+
+async def test_a_failed_write_rolls_back(db: Database) -> None:
+    async def insert_then_fail() -> None:
+        async with db.write() as conn:
+            await conn.execute(
+                "INSERT INTO user_roles (user_id, role, granted_at) VALUES (1, 'admin', 'x')"
+            )
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await insert_then_fail()
+    assert await roles_of(db, 1) == frozenset()
+
+
+def test_times_round_trip_in_utc() -> None:
+    stamp = to_db_time(NOW)
+    assert stamp == "2026-03-01T09:30:00.000000Z"
+    assert from_db_time(stamp) == NOW
+    with pytest.raises(ValueError, match="naive"):
+        to_db_time(datetime(2026, 1, 1))
+
+
+async def test_user_story(db: Database) -> None:
+    user = await touch_user(db, user_id=5, first_name="Ana", username="ana", language="fr", now=NOW)
+    assert user.language == "fr"
+    assert not user.registered
+    assert await record_consent(db, 5, NOW) is True
+    assert await record_consent(db, 5, NOW) is False
+    assert await roles_of(db, 5) == {"worker"}
+    await set_language(db, 5, "en", NOW)
+    # Telegram still says fr, but a chosen language is kept.
+    user = await touch_user(db, user_id=5, first_name="Ana", username=None, language="fr", now=NOW)
+    assert user.language == "en"
+    assert user.username is None
+    stored = await get_user(db, 5)
+    assert stored is not None
+    assert stored.consented_at == NOW
+
+
+async def test_roles_from_configuration_and_grants(db: Database) -> None:
+    await sync_configured_roles(db, admin_ids=[1], requester_ids=[2, 3], now=NOW)
+    await sync_configured_roles(db, admin_ids=[1], requester_ids=[2, 3], now=NOW)
+    assert await user_ids_with_role(db, "requester") == [2, 3]
+    assert await grant_role(db, user_id=4, role="admin", granted_by=1, now=NOW) is True
+    assert await grant_role(db, user_id=4, role="admin", granted_by=1, now=NOW) is False
+    assert await roles_of(db, 4) == {"admin"}
+    entries = await audit_entries(db)
+    assert [e["action"] for e in entries] == ["grant", "grant"]
+    assert entries[0]["actor_id"] == 1
+    assert entries[0]["created_at"] == NOW
+
+
+async def test_an_update_id_is_processed_once(db: Database) -> None:
+    assert await mark_update_processed(db, 42, NOW) is True
+    assert await mark_update_processed(db, 42, NOW) is False
