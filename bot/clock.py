@@ -36,3 +36,21 @@ class FixedClock:
 
     def advance(self, delta: timedelta) -> None:
         self.current = self.current + delta
+
+
+@dataclass
+class ShiftedClock:
+    """Real time moved by a fixed offset: timers still run, but "now" can be any hour or month.
+
+    End-to-end tests use it where python-telegram-bot's JobQueue (real time) and the rules
+    (clock time) must agree on how long a second is.
+    """
+
+    offset: timedelta = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def jump_to(self, when: datetime) -> None:
+        """Make "now" read ``when`` from this instant on."""
+        self.offset = when - datetime.now(UTC)

@@ -32,16 +32,29 @@ class Catalogue:
 
     @classmethod
     def load(cls) -> Catalogue:
-        """Read every language's ``messages.po`` shipped with the package."""
+        """Read every ``.po`` file of every language shipped in ``bot/locales/LANG/LC_MESSAGES``.
+
+        Each feature keeps its messages in a file of its own (``messages.po``, ``ledger.po``, ...);
+        a key defined twice within a language is an error.
+        """
         root = resources.files("bot") / "locales"
         messages: dict[str, dict[str, str]] = {}
         for language in LANGUAGES:
-            po = root / language / "LC_MESSAGES" / "messages.po"
-            with po.open("rb") as handle:
-                catalog = read_po(handle, locale=language)
-            messages[language] = {
-                str(m.id): str(m.string) for m in catalog if m.id and m.string and not m.fuzzy
-            }
+            merged: dict[str, str] = {}
+            folder = root / language / "LC_MESSAGES"
+            for po in sorted(folder.iterdir(), key=lambda entry: entry.name):
+                if not po.name.endswith(".po"):
+                    continue
+                with po.open("rb") as handle:
+                    catalog = read_po(handle, locale=language)
+                for message in catalog:
+                    if not message.id or not message.string or message.fuzzy:
+                        continue
+                    key = str(message.id)
+                    if key in merged:
+                        raise ValueError(f"message {key!r} defined twice in {language} ({po.name})")
+                    merged[key] = str(message.string)
+            messages[language] = merged
         return cls(messages)
 
     def keys(self, language: str) -> set[str]:

@@ -1,0 +1,283 @@
+"""Batches, their items and stored media: the SQL behind requester uploads and task content."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import aiosqlite
+
+from storage.db import Database, maybe_time, to_db_time
+
+BatchType = Literal["image_tag", "emotion", "transcription"]
+BatchState = Literal["draft", "open", "paused", "done", "cancelled"]
+MediaKind = Literal["image", "audio"]
+
+
+@dataclass(frozen=True)
+class NewBatch:
+    """What a requester's upload or guided conversation produced, before it is stored."""
+
+    requester_id: int
+    type: BatchType
+    title: str
+    instructions: str
+    labels: Sequence[str]
+    multiple: bool
+    seconds_per_task: int
+    reward: int
+    below_floor: bool
+    answers_per_item: int
+    time_limit: int
+    origin: Literal["zip", "guided"] = "zip"
+
+
+@dataclass(frozen=True)
+class NewMedia:
+    """A media file already stored content-addressed under DATA_DIR."""
+
+    sha256: str
+    kind: MediaKind
+    path: str
+    size_bytes: int
+    duration_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """One task's content: a media file and, for transcription chunks, where it lies."""
+
+    source_path: str
+    media: NewMedia
+    recording_path: str | None = None
+    start_ms: int | None = None
+    end_ms: int | None = None
+    gold_answer: Any = None  # JSON-serialisable; None for an ordinary item
+
+
+@dataclass(frozen=True)
+class Batch:
+    id: int
+    requester_id: int
+    type: BatchType
+    title: str
+    instructions: str
+    labels: tuple[str, ...]
+    multiple: bool
+    seconds_per_task: int
+    reward: int
+    below_floor: bool
+    answers_per_item: int
+    time_limit: int
+    state: BatchState
+    origin: str
+    created_at: datetime
+    published_at: datetime | None
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    batch_id: int
+    position: int
+    source_path: str
+    media_sha256: str
+    media_kind: MediaKind
+    media_path: str
+    duration_ms: int | None
+    telegram_file_id: str | None
+    recording_path: str | None
+    start_ms: int | None
+    end_ms: int | None
+    gold_answer: Any
+    state: Literal["open", "complete"]
+
+    @property
+    def is_gold(self) -> bool:
+        return self.gold_answer is not None
+
+
+def _batch(row: aiosqlite.Row) -> Batch:
+    return Batch(
+        id=row["id"],
+        requester_id=row["requester_id"],
+        type=row["type"],
+        title=row["title"],
+        instructions=row["instructions"],
+        labels=tuple(json.loads(row["labels"])),
+        multiple=bool(row["multiple"]),
+        seconds_per_task=row["seconds_per_task"],
+        reward=row["reward"],
+        below_floor=bool(row["below_floor"]),
+        answers_per_item=row["answers_per_item"],
+        time_limit=row["time_limit"],
+        state=row["state"],
+        origin=row["origin"],
+        created_at=maybe_time(row["created_at"]) or datetime.min,
+        published_at=maybe_time(row["published_at"]),
+        ended_at=maybe_time(row["ended_at"]),
+    )
+
+
+_ITEM_COLUMNS = (
+    "items.*, media.kind AS media_kind, media.path AS media_path,"
+    " media.duration_ms AS duration_ms, media.telegram_file_id AS telegram_file_id"
+)
+
+
+def _item(row: aiosqlite.Row) -> Item:
+    gold = row["gold_answer"]
+    return Item(
+        id=row["id"],
+        batch_id=row["batch_id"],
+        position=row["position"],
+        source_path=row["source_path"],
+        media_sha256=row["media_sha256"],
+        media_kind=row["media_kind"],
+        media_path=row["media_path"],
+        duration_ms=row["duration_ms"],
+        telegram_file_id=row["telegram_file_id"],
+        recording_path=row["recording_path"],
+        start_ms=row["start_ms"],
+        end_ms=row["end_ms"],
+        gold_answer=None if gold is None else json.loads(gold),
+        state=row["state"],
+    )
+
+
+async def insert_draft(
+    conn: aiosqlite.Connection, batch: NewBatch, items: Sequence[NewItem], now: datetime
+) -> int:
+    """Store a draft batch with its items and media, inside the caller's write transaction."""
+    stamp = to_db_time(now)
+    cursor = await conn.execute(
+        "INSERT INTO batches (requester_id, type, title, instructions, labels, multiple,"
+        " seconds_per_task, reward, below_floor, answers_per_item, time_limit, origin, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            batch.requester_id,
+            batch.type,
+            batch.title,
+            batch.instructions,
+            json.dumps(list(batch.labels), ensure_ascii=False),
+            int(batch.multiple),
+            batch.seconds_per_task,
+            batch.reward,
+            int(batch.below_floor),
+            batch.answers_per_item,
+            batch.time_limit,
+            batch.origin,
+            stamp,
+        ),
+    )
+    batch_id = cursor.lastrowid
+    assert batch_id is not None
+    for position, item in enumerate(items, start=1):
+        await _insert_media(conn, item.media, stamp)
+        await conn.execute(
+            "INSERT INTO items (batch_id, position, source_path, media_sha256, recording_path,"
+            " start_ms, end_ms, gold_answer) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                batch_id,
+                position,
+                item.source_path,
+                item.media.sha256,
+                item.recording_path,
+                item.start_ms,
+                item.end_ms,
+                None if item.gold_answer is None else json.dumps(item.gold_answer),
+            ),
+        )
+    return batch_id
+
+
+async def _insert_media(conn: aiosqlite.Connection, media: NewMedia, stamp: str) -> None:
+    await conn.execute(
+        "INSERT OR IGNORE INTO media (sha256, kind, path, size_bytes, duration_ms, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (media.sha256, media.kind, media.path, media.size_bytes, media.duration_ms, stamp),
+    )
+
+
+async def get_batch(db: Database, batch_id: int) -> Batch | None:
+    """The batch with this id, or None."""
+    row = await db.fetch_one("SELECT * FROM batches WHERE id = ?", (batch_id,))
+    return None if row is None else _batch(row)
+
+
+async def batches_of(db: Database, requester_id: int | None) -> list[Batch]:
+    """A requester's batches (every batch for None), newest first."""
+    if requester_id is None:
+        rows = await db.fetch_all("SELECT * FROM batches ORDER BY id DESC")
+    else:
+        rows = await db.fetch_all(
+            "SELECT * FROM batches WHERE requester_id = ? ORDER BY id DESC", (requester_id,)
+        )
+    return [_batch(row) for row in rows]
+
+
+async def items_of(db: Database, batch_id: int) -> list[Item]:
+    """A batch's items in position order."""
+    rows = await db.fetch_all(
+        f"SELECT {_ITEM_COLUMNS} FROM items JOIN media ON media.sha256 = items.media_sha256"
+        " WHERE batch_id = ? ORDER BY position",
+        (batch_id,),
+    )
+    return [_item(row) for row in rows]
+
+
+async def get_item(db: Database, item_id: int) -> Item | None:
+    """The item with this id, with its media, or None."""
+    row = await db.fetch_one(
+        f"SELECT {_ITEM_COLUMNS} FROM items JOIN media ON media.sha256 = items.media_sha256"
+        " WHERE items.id = ?",
+        (item_id,),
+    )
+    return None if row is None else _item(row)
+
+
+async def count_items(db: Database, batch_id: int) -> tuple[int, int]:
+    """(items, gold items) of a batch."""
+    row = await db.fetch_one(
+        "SELECT count(*), count(gold_answer) FROM items WHERE batch_id = ?", (batch_id,)
+    )
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+async def set_batch_state(
+    conn: aiosqlite.Connection,
+    batch_id: int,
+    *,
+    expected: Sequence[BatchState],
+    new: BatchState,
+    now: datetime,
+) -> bool:
+    """Move a batch to ``new`` if it is in one of ``expected``; False when it was not.
+
+    Runs inside the caller's write transaction, so the state change and its money movement
+    (escrow hold on publish, refund on cancel) commit together.
+    """
+    stamp = to_db_time(now)
+    placeholders = ", ".join("?" for _ in expected)
+    cursor = await conn.execute(
+        f"UPDATE batches SET state = ?,"
+        " published_at = CASE WHEN ? = 'open' THEN coalesce(published_at, ?) ELSE published_at END,"
+        " ended_at = CASE WHEN ? IN ('done', 'cancelled') THEN ? ELSE ended_at END"
+        f" WHERE id = ? AND state IN ({placeholders})",
+        (new, new, stamp, new, stamp, batch_id, *expected),
+    )
+    return cursor.rowcount == 1
+
+
+async def remember_file_id(db: Database, sha256: str, file_id: str) -> None:
+    """Cache the Telegram file_id of a media file after its first upload."""
+    async with db.write() as conn:
+        await conn.execute(
+            "UPDATE media SET telegram_file_id = ? WHERE sha256 = ? AND telegram_file_id IS NULL",
+            (file_id, sha256),
+        )
