@@ -5,9 +5,12 @@
     ├── StorageError                the database is not as the code expects
     │   └── MigrationError          a numbered migration failed or is out of order
     ├── MediaError                  a decoder failed outside of user input (ffmpeg missing, ...)
+    │   └── FfmpegError             ffmpeg exited with an error (stderr summarised)
+    │       └── FfmpegTimeout       ffmpeg ran past its time limit and was killed
     └── UserError                   something the user is told, in their language
         ├── PermissionDenied        the user's roles do not allow the action
         ├── InvalidInput            a command argument, a file or a manifest is not acceptable
+        │   └── BatchRejected       an upload has invalid parts; ``problems`` names every one
         ├── NotFound                the thing asked for does not exist (or is not theirs)
         └── LedgerError             a money movement was refused
             ├── InsufficientFunds   a requester or escrow account would go below zero
@@ -15,11 +18,14 @@
             └── IllegalTransition   a payout statement cannot take that step
 
 A ``UserError`` carries a message key of the catalogue (``bot/locales``) and its parameters, never
-text: the handler layer renders it in the user's language.
+text: the handler layer renders it in the user's language. A ``Problem`` is the same pair (key and
+parameters) as a value, so that a refusal can list several.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -48,6 +54,24 @@ class MediaError(PetitesMainsError):
     """Media tooling failed for a reason that is not the user's input."""
 
 
+class FfmpegError(MediaError):
+    """ffmpeg exited with an error; callers decoding user files turn it into ``InvalidInput``."""
+
+    def __init__(self, message: str, *, returncode: int | None = None, stderr: str = "") -> None:
+        super().__init__(f"{message}: {stderr}" if stderr else message)
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+class FfmpegTimeout(FfmpegError):
+    """ffmpeg ran past its time limit and was killed (``pid`` is the reaped process)."""
+
+    def __init__(self, timeout: float, *, pid: int, stderr: str = "") -> None:
+        super().__init__(f"ffmpeg killed after {timeout:g} s", stderr=stderr)
+        self.timeout = timeout
+        self.pid = pid
+
+
 class UserError(PetitesMainsError):
     """An error shown to the user through the message catalogue."""
 
@@ -69,6 +93,32 @@ class InvalidInput(UserError):
     """An argument, file or manifest is not acceptable."""
 
     message_key = "error.invalid_input"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: a catalogue message key and its parameters."""
+
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, error: UserError) -> Problem:
+        """The problem an error describes."""
+        return cls(error.message_key, dict(error.params))
+
+
+class BatchRejected(InvalidInput):
+    """An upload is refused whole; ``problems`` lists every invalid part, in a stable order."""
+
+    message_key = "batch.rejected"
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(count=len(self.problems))
+
+    def __str__(self) -> str:
+        return f"{self.message_key}: " + "; ".join(f"{p.key} {p.params}" for p in self.problems)
 
 
 class NotFound(UserError):

@@ -1,0 +1,271 @@
+"""A requester's ZIP turned into a checked batch: every part validated, media stored, or nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from bot.errors import BatchRejected, InvalidInput, Problem
+from bot.tasks.archive import SafeZip, ZipLimits, open_zip
+from bot.tasks.audio import AudioLimits, decode_audio, is_audio_name
+from bot.tasks.chunking import split_recording
+from bot.tasks.ffmpeg import encode_ogg_opus
+from bot.tasks.images import is_image_name, normalise_image
+from bot.tasks.manifest import (
+    DEFAULT_GOLD_NAME,
+    MANIFEST_NAME,
+    BatchSpec,
+    ManifestResult,
+    parse_gold,
+    parse_manifest,
+)
+from bot.tasks.pricing import Quote, floor_warning
+from bot.tasks.store import Staging, StoredMedia
+
+ItemKind = Literal["image", "audio"]
+MANIFEST_MAX_BYTES = 64 * 1024
+GOLD_MAX_BYTES = 2 * 1024 * 1024
+_ALLOWED_KINDS: dict[str, frozenset[str]] = {
+    "image_tag": frozenset({"image"}),
+    "emotion": frozenset({"image", "audio"}),
+    "transcription": frozenset({"audio"}),
+}
+
+
+@dataclass(frozen=True)
+class IntakeLimits:
+    """The limits of an upload: its archive, and each recording."""
+
+    zip: ZipLimits = field(default_factory=ZipLimits)
+    audio: AudioLimits = field(default_factory=AudioLimits)
+
+
+@dataclass(frozen=True)
+class PreparedItem:
+    """One future task: its stored media and, for transcription, where it lies in its recording."""
+
+    source_path: str
+    kind: ItemKind
+    media: StoredMedia
+    duration_ms: int | None = None
+    recording_path: str | None = None
+    start_ms: int | None = None
+    end_ms: int | None = None
+    gold_answer: str | None = None
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A fully valid upload whose media are in place under the data dir; nothing is in the database.
+
+    ``warnings`` are accepted with a visible notice (a reward below the fair-pay floor).
+    """
+
+    spec: BatchSpec
+    items: tuple[PreparedItem, ...]
+    quote: Quote
+    warnings: tuple[Problem, ...] = ()
+
+    @property
+    def gold_items(self) -> int:
+        """How many items carry a gold answer."""
+        return sum(1 for item in self.items if item.gold_answer is not None)
+
+
+async def prepare_batch(
+    zip_bytes: bytes,
+    *,
+    data_dir: Path,
+    min_hourly_rate: int,
+    limits: IntakeLimits | None = None,
+) -> PreparedBatch:
+    """Check a batch ZIP whole and store its media; raise ``BatchRejected`` naming every problem.
+
+    Media are written to a staging folder inside ``data_dir`` and moved to their content address
+    only when every part passed; a refused upload leaves the data dir as it was.
+    """
+    limits = limits or IntakeLimits()
+    archive = await asyncio.to_thread(open_zip, zip_bytes, limits.zip)
+    try:
+        return await _Intake(archive, data_dir, min_hourly_rate, limits).run()
+    finally:
+        archive.close()
+
+
+@dataclass
+class _Intake:
+    archive: SafeZip
+    data_dir: Path
+    min_hourly_rate: int
+    limits: IntakeLimits
+    problems: list[Problem] = field(default_factory=list)
+    items: list[PreparedItem] = field(default_factory=list)
+    _stop_reading: bool = False
+
+    async def run(self) -> PreparedBatch:
+        manifest = await self._manifest()
+        spec = manifest.spec
+        media = self._classify(spec, {MANIFEST_NAME, manifest.gold or ""})
+        gold = await self._gold(manifest, set(media))
+        staging = await asyncio.to_thread(Staging, self.data_dir)
+        try:
+            for path, kind in media.items():
+                await self._item(path, kind, spec, gold.get(path), staging)
+            if self.problems or spec is None:
+                raise BatchRejected(self.problems)
+            await asyncio.to_thread(staging.commit)
+        finally:
+            await asyncio.to_thread(staging.discard)
+        return self._prepared(spec)
+
+    async def _manifest(self) -> ManifestResult:
+        paths = set(self.archive.paths)
+        gold_default = DEFAULT_GOLD_NAME in paths
+        if MANIFEST_NAME not in paths:
+            self.problems.append(Problem("batch.manifest_missing", {"file": MANIFEST_NAME}))
+            return ManifestResult(None, (), DEFAULT_GOLD_NAME if gold_default else None)
+        data = await self._read_small(MANIFEST_NAME, MANIFEST_MAX_BYTES)
+        if data is None:
+            return ManifestResult(None, (), None)
+        result = parse_manifest(
+            data, min_hourly_rate=self.min_hourly_rate, gold_default=gold_default
+        )
+        self.problems.extend(result.problems)
+        return result
+
+    def _classify(self, spec: BatchSpec | None, special: set[str]) -> dict[str, ItemKind]:
+        """Items by path, in path order; other files are problems."""
+        media: dict[str, ItemKind] = {}
+        for path in self.archive.paths:
+            if path in special:
+                continue
+            kind: ItemKind | None = (
+                "image" if is_image_name(path) else "audio" if is_audio_name(path) else None
+            )
+            if kind is None:
+                self.problems.append(Problem("batch.file_unsupported", {"file": path}))
+            elif spec is not None and kind not in _ALLOWED_KINDS[spec.type]:
+                params = {"file": path, "type": spec.type, "kind": kind}
+                self.problems.append(Problem("batch.item_kind_not_allowed", params))
+            else:
+                media[path] = kind
+        if not media:
+            self.problems.append(Problem("batch.no_items"))
+        return media
+
+    async def _gold(self, manifest: ManifestResult, items: set[str]) -> dict[str, str]:
+        name, rules = manifest.gold, manifest.rules
+        if name is None or rules is None:
+            return {}
+        if name not in self.archive.paths:
+            self.problems.append(Problem("batch.gold_missing", {"field": "gold", "file": name}))
+            return {}
+        data = await self._read_small(name, GOLD_MAX_BYTES)
+        if data is None:
+            return {}
+        result = parse_gold(data, rules=rules, items=items, name=name)
+        self.problems.extend(result.problems)
+        return result.answers
+
+    async def _read_small(self, path: str, limit: int) -> bytes | None:
+        size = next(member.size for member in self.archive.members if member.path == path)
+        if size > limit:
+            params = {"file": path, "limit_kb": limit // 1024}
+            self.problems.append(Problem("batch.file_too_large", params))
+            return None
+        return await self._read(path)
+
+    async def _read(self, path: str) -> bytes | None:
+        """A member's bytes, or None with the problem recorded; a blown total stops all reading."""
+        if self._stop_reading:
+            return None
+        try:
+            return await asyncio.to_thread(self.archive.read, path)
+        except InvalidInput as error:
+            self.problems.append(Problem.of(error))
+            self._stop_reading = error.message_key == "batch.zip_too_large"
+            return None
+
+    async def _item(
+        self,
+        path: str,
+        kind: ItemKind,
+        spec: BatchSpec | None,
+        gold: str | None,
+        staging: Staging,
+    ) -> None:
+        """Check one media file; store it (or its chunks) unless the upload is already refused."""
+        data = await self._read(path)
+        if data is None:
+            return
+        try:
+            if kind == "image":
+                await self._image(path, data, gold, staging)
+            elif spec is not None and spec.type == "transcription":
+                await self._recording(path, data, gold, staging)
+            else:
+                await self._clip(path, data, gold, staging)
+        except InvalidInput as error:
+            self.problems.append(Problem.of(error))
+
+    async def _image(self, path: str, data: bytes, gold: str | None, staging: Staging) -> None:
+        jpeg = await asyncio.to_thread(normalise_image, data, name=path)
+        stored = await self._store(staging, jpeg, "jpg")
+        if stored is not None:
+            self.items.append(PreparedItem(path, "image", stored, gold_answer=gold))
+
+    async def _clip(self, path: str, data: bytes, gold: str | None, staging: Staging) -> None:
+        segment = await decode_audio(data, name=path, limits=self.limits.audio)
+        stored = await self._store_audio(staging, segment)
+        if stored is not None:
+            self.items.append(PreparedItem(path, "audio", stored, len(segment), gold_answer=gold))
+
+    async def _recording(self, path: str, data: bytes, gold: str | None, staging: Staging) -> None:
+        """A transcription recording: cut at pauses, each chunk an item that knows its place."""
+        segment = await decode_audio(data, name=path, limits=self.limits.audio)
+        chunks = await asyncio.to_thread(split_recording, segment)
+        if gold is not None and len(chunks) > 1:
+            self.problems.append(Problem("batch.gold_recording_chunked", {"file": path}))
+        for chunk in chunks:
+            stored = await self._store_audio(staging, chunk.audio)
+            if stored is None:
+                return
+            self.items.append(
+                PreparedItem(
+                    path,
+                    "audio",
+                    stored,
+                    chunk.duration_ms,
+                    recording_path=path,
+                    start_ms=chunk.start_ms,
+                    end_ms=chunk.end_ms,
+                    gold_answer=gold,
+                )
+            )
+
+    async def _store(self, staging: Staging, data: bytes, suffix: str) -> StoredMedia | None:
+        """Stage a file, unless a problem already dooms the upload (then checking is enough)."""
+        if self.problems:
+            return None
+        return await asyncio.to_thread(staging.store, data, suffix)
+
+    async def _store_audio(self, staging: Staging, segment: Any) -> StoredMedia | None:
+        """Encode as mono OGG/Opus and stage, unless the upload is already refused."""
+        if self.problems:
+            return None
+        return await self._store(staging, await encode_ogg_opus(segment), "ogg")
+
+    def _prepared(self, spec: BatchSpec) -> PreparedBatch:
+        items = tuple(self.items)
+        quote = Quote.build(
+            items=len(items),
+            gold_items=sum(1 for item in items if item.gold_answer is not None),
+            answers_per_item=spec.answers_per_item,
+            reward=spec.reward,
+            seconds_per_task=spec.seconds_per_task,
+            min_hourly_rate=self.min_hourly_rate,
+        )
+        warning = floor_warning(spec.reward, spec.seconds_per_task, self.min_hourly_rate)
+        return PreparedBatch(spec, items, quote, (warning,) if warning else ())

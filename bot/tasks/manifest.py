@@ -1,0 +1,446 @@
+"""The batch manifest, `batch.toml`, and its `gold.csv`, validated into a typed `BatchSpec`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import tomllib
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal, cast, get_args
+
+from bot.errors import Problem
+from bot.tasks.archive import normalise_member_path
+from bot.tasks.pricing import default_reward
+
+BatchType = Literal["image_tag", "emotion", "transcription"]
+BATCH_TYPES: tuple[str, ...] = get_args(BatchType)
+EMOTION_LABELS = ("joy", "sadness", "anger", "fear", "surprise", "disgust", "neutral")
+MANIFEST_NAME = "batch.toml"
+DEFAULT_GOLD_NAME = "gold.csv"
+LABEL_SEPARATOR = "|"
+
+TITLE_MAX = 100
+INSTRUCTIONS_MAX = 800  # leaves room in a 1,024-character caption for reward and timer
+LABEL_MAX = 40
+LABELS_MAX = 20
+SECONDS_PER_TASK_RANGE = (1, 600)
+ANSWERS_PER_ITEM_RANGE = (1, 10)
+TIME_LIMIT_RANGE = (15, 600)
+DEFAULT_ANSWERS_PER_ITEM = 3
+REWARD_MAX_CENTS = 100_000  # 1,000.00 per answer: a typo guard, far above any micro-task
+_ECHO_MAX = 60
+
+FIELDS = (
+    "type",
+    "title",
+    "instructions",
+    "labels",
+    "multiple",
+    "seconds_per_task",
+    "reward",
+    "answers_per_item",
+    "time_limit",
+    "gold",
+)
+"""The manifest's fields, in the order problems are reported."""
+_FIELD_ORDER = {name: index for index, name in enumerate(FIELDS)}
+_TOML_POSITION = re.compile(r"at line (\d+), column (\d+)")
+
+
+@dataclass(frozen=True)
+class AnswerRules:
+    """What an answer may be: the batch type, its labels, and whether several labels go together."""
+
+    type: BatchType
+    labels: tuple[str, ...]
+    multiple: bool
+
+
+@dataclass(frozen=True)
+class BatchSpec:
+    """A valid manifest; money in cents, times in seconds, labels in the requester's order."""
+
+    type: BatchType
+    title: str
+    instructions: str
+    labels: tuple[str, ...]
+    multiple: bool
+    seconds_per_task: int
+    reward: int
+    reward_from_manifest: bool
+    answers_per_item: int
+    time_limit: int
+    gold: str | None
+
+    @property
+    def rules(self) -> AnswerRules:
+        """What an answer to this batch's tasks may be."""
+        return AnswerRules(self.type, self.labels, self.multiple)
+
+
+@dataclass(frozen=True)
+class ManifestResult:
+    """The spec when the manifest is valid, and every problem found, in the manifest's order.
+
+    ``gold`` (the gold file named) and ``rules`` (type and labels) are given even when other
+    fields have problems, so that the gold file can still be checked and not taken for an item.
+    """
+
+    spec: BatchSpec | None
+    problems: tuple[Problem, ...]
+    gold: str | None = None
+    rules: AnswerRules | None = None
+
+
+def parse_manifest(
+    data: bytes, *, min_hourly_rate: int, gold_default: bool = False
+) -> ManifestResult:
+    """Parse and check ``batch.toml``, collecting every problem, each naming its field.
+
+    ``gold_default`` says a ``gold.csv`` lies beside the manifest: it is the gold file when the
+    manifest names none.
+    """
+    table, problems = _load_toml(data)
+    if table is None:
+        return ManifestResult(None, tuple(problems), DEFAULT_GOLD_NAME if gold_default else None)
+    reader = _Fields(table)
+    for unknown in sorted(set(table).difference(FIELDS)):
+        reader.problem("batch.field_unknown", unknown)
+    gold = _gold_name(reader, gold_default)
+    rules = _answer_rules(reader)
+    spec = _build_spec(reader, rules, min_hourly_rate=min_hourly_rate, gold=gold)
+    problems = sorted(reader.problems, key=_field_order)
+    return ManifestResult(spec if not problems else None, tuple(problems), gold, rules)
+
+
+def _field_order(problem: Problem) -> int:
+    """Problems in the order of the manifest's fields; unknown fields first."""
+    return _FIELD_ORDER.get(problem.params.get("field", ""), -1)
+
+
+def _load_toml(data: bytes) -> tuple[dict[str, Any] | None, list[Problem]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None, [Problem("batch.manifest_not_utf8", {"file": MANIFEST_NAME})]
+    try:
+        return tomllib.loads(text), []
+    except tomllib.TOMLDecodeError as error:
+        found = _TOML_POSITION.search(str(error))
+        line, column = (int(found[1]), int(found[2])) if found else (text.count("\n") + 1, 1)
+        params = {"file": MANIFEST_NAME, "line": line, "column": column}
+        return None, [Problem("batch.manifest_syntax", params)]
+
+
+def _answer_rules(reader: _Fields) -> AnswerRules | None:
+    batch_type = reader.batch_type()
+    labels = _labels_for(reader, batch_type)
+    multiple = reader.boolean("multiple", default=False)
+    if multiple and batch_type not in (None, "image_tag"):
+        reader.problem("batch.field_not_allowed", "multiple", type=batch_type)
+        return None
+    if batch_type is None or labels is None or multiple is None:
+        return None
+    return AnswerRules(cast(BatchType, batch_type), labels, multiple)
+
+
+def _build_spec(
+    reader: _Fields, rules: AnswerRules | None, *, min_hourly_rate: int, gold: str | None
+) -> BatchSpec | None:
+    title = reader.text("title", TITLE_MAX)
+    instructions = reader.text("instructions", INSTRUCTIONS_MAX)
+    seconds = reader.integer("seconds_per_task", SECONDS_PER_TASK_RANGE)
+    if "seconds_per_task" not in reader.table:
+        reader.problem("batch.field_missing", "seconds_per_task")
+    reward, from_manifest = _reward(reader, seconds, min_hourly_rate)
+    answers = reader.integer(
+        "answers_per_item", ANSWERS_PER_ITEM_RANGE, default=DEFAULT_ANSWERS_PER_ITEM
+    )
+    time_limit = reader.integer(
+        "time_limit", TIME_LIMIT_RANGE, default=_default_time_limit(seconds)
+    )
+    if seconds is not None and time_limit is not None and time_limit < seconds:
+        reader.problem("batch.time_limit_below_estimate", "time_limit", seconds_per_task=seconds)
+    if (
+        rules is None
+        or title is None
+        or instructions is None
+        or seconds is None
+        or reward is None
+        or answers is None
+        or time_limit is None
+        or reader.problems
+    ):
+        return None
+    return BatchSpec(
+        type=rules.type,
+        title=title,
+        instructions=instructions,
+        labels=rules.labels,
+        multiple=rules.multiple,
+        seconds_per_task=seconds,
+        reward=reward,
+        reward_from_manifest=from_manifest,
+        answers_per_item=answers,
+        time_limit=time_limit,
+        gold=gold,
+    )
+
+
+def default_time_limit(seconds_per_task: int) -> int:
+    """``max(30, 5 x seconds_per_task)``, within the 15-600 s a manifest allows."""
+    return min(max(30, 5 * seconds_per_task), TIME_LIMIT_RANGE[1])
+
+
+def _default_time_limit(seconds: int | None) -> int | None:
+    return None if seconds is None else default_time_limit(seconds)
+
+
+def _labels_for(reader: _Fields, batch_type: str | None) -> tuple[str, ...] | None:
+    """The labels of the batch: required for image_tag, defaulted for emotion, none otherwise."""
+    if batch_type == "transcription":
+        if "labels" in reader.table:
+            reader.problem("batch.field_not_allowed", "labels", type=batch_type)
+        return ()
+    if "labels" not in reader.table:
+        if batch_type == "emotion":
+            return EMOTION_LABELS
+        if batch_type == "image_tag":
+            reader.problem("batch.labels_missing", "labels")
+        return None
+    return _check_labels(reader, reader.table["labels"])
+
+
+def _check_labels(reader: _Fields, value: Any) -> tuple[str, ...] | None:
+    if not isinstance(value, list) or not all(isinstance(label, str) for label in value):
+        reader.problem("batch.field_not_list", "labels")
+        return None
+    labels = tuple(label.strip() for label in value)
+    ok = True
+    if not labels:
+        reader.problem("batch.labels_missing", "labels")
+        ok = False
+    if len(labels) > LABELS_MAX:
+        reader.problem("batch.labels_too_many", "labels", count=len(labels), limit=LABELS_MAX)
+        ok = False
+    seen: set[str] = set()
+    for label in labels:
+        if not label or len(label) > LABEL_MAX or LABEL_SEPARATOR in label or _has_control(label):
+            reader.problem("batch.label_invalid", "labels", label=_echo(label), limit=LABEL_MAX)
+            ok = False
+        elif label.casefold() in seen:
+            reader.problem("batch.label_duplicate", "labels", label=_echo(label))
+            ok = False
+        seen.add(label.casefold())
+    return labels if ok else None
+
+
+def _reward(reader: _Fields, seconds: int | None, min_hourly_rate: int) -> tuple[int | None, bool]:
+    """The reward in cents and whether the manifest gave it (else the fair-pay default)."""
+    if "reward" not in reader.table:
+        if seconds is None:
+            return None, False
+        return default_reward(seconds, min_hourly_rate), False
+    value = reader.table["reward"]
+    amount = _decimal(value)
+    if amount is None:
+        reader.problem("batch.reward_invalid", "reward", value=_echo(str(value)))
+        return None, True
+    cents = amount * 100
+    if cents < 1:
+        reader.problem("batch.reward_too_small", "reward", value=_echo(str(value)), min_cents=1)
+    elif cents > REWARD_MAX_CENTS:
+        reader.problem("batch.reward_too_large", "reward", max_cents=REWARD_MAX_CENTS)
+    elif cents != cents.to_integral_value():
+        reader.problem("batch.reward_sub_cent", "reward", value=_echo(str(value)))
+    else:
+        return int(cents), True
+    return None, True
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """A finite decimal from ``"0.04"``, ``0.04`` or ``1``; None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    try:
+        amount = Decimal(value.strip() if isinstance(value, str) else repr(value))
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() else None
+
+
+def _gold_name(reader: _Fields, gold_default: bool) -> str | None:
+    if "gold" not in reader.table:
+        return DEFAULT_GOLD_NAME if gold_default else None
+    name = reader.text("gold", 255)
+    if name is None:
+        return None
+    normalised = normalise_member_path(name)
+    if normalised is None:
+        reader.problem("batch.gold_missing", "gold", file=_echo(name))
+    return normalised
+
+
+class _Fields:
+    """Reads typed fields from the manifest's table, recording a problem for each bad one."""
+
+    def __init__(self, table: Mapping[str, Any]) -> None:
+        self.table = table
+        self.problems: list[Problem] = []
+
+    def problem(self, key: str, field: str, **params: Any) -> None:
+        self.problems.append(Problem(key, {"field": field, **params}))
+
+    def batch_type(self) -> str | None:
+        value = self._required("type")
+        if value is None:
+            return None
+        if not isinstance(value, str) or value not in BATCH_TYPES:
+            allowed = ", ".join(BATCH_TYPES)
+            self.problem("batch.type_unknown", "type", value=_echo(str(value)), allowed=allowed)
+            return None
+        return value
+
+    def text(self, field: str, limit: int) -> str | None:
+        value = self._required(field)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.problem("batch.field_not_text", field)
+            return None
+        value = value.strip()
+        if not value:
+            self.problem("batch.field_empty", field)
+            return None
+        if len(value) > limit:
+            self.problem("batch.field_too_long", field, length=len(value), limit=limit)
+            return None
+        return value
+
+    def integer(
+        self, field: str, bounds: tuple[int, int], *, default: int | None = None
+    ) -> int | None:
+        """The field's integer within ``bounds``; required when there is no default to take."""
+        if field not in self.table:
+            return default
+        value = self.table[field]
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem("batch.field_not_integer", field, value=_echo(str(value)))
+            return None
+        low, high = bounds
+        if not low <= value <= high:
+            self.problem("batch.field_out_of_range", field, value=value, min=low, max=high)
+            return None
+        return value
+
+    def boolean(self, field: str, *, default: bool) -> bool | None:
+        value = self.table.get(field, default)
+        if not isinstance(value, bool):
+            self.problem("batch.field_not_boolean", field)
+            return None
+        return value
+
+    def _required(self, field: str) -> Any:
+        if field not in self.table:
+            self.problem("batch.field_missing", field)
+            return None
+        return self.table[field]
+
+
+def _has_control(text: str) -> bool:
+    return any(ord(char) < 32 or ord(char) == 127 for char in text)
+
+
+def _echo(text: str) -> str:
+    """A user-supplied value short enough to quote back in a message."""
+    return text if len(text) <= _ECHO_MAX else text[: _ECHO_MAX - 1] + "…"
+
+
+# --- gold.csv -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GoldResult:
+    """Gold answers by item path (labels joined by ``|`` in label order), and every problem."""
+
+    answers: dict[str, str]
+    problems: tuple[Problem, ...]
+
+
+def parse_gold(
+    data: bytes, *, rules: AnswerRules, items: Collection[str], name: str = DEFAULT_GOLD_NAME
+) -> GoldResult:
+    """Check ``gold.csv``: header ``file,answer``; known items; answers among the labels."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return GoldResult({}, (Problem("batch.gold_not_utf8", {"file": name}),))
+    rows = csv.reader(io.StringIO(text, newline=""))
+    answers: dict[str, str] = {}
+    seen: set[str] = set()
+    problems: list[Problem] = []
+    try:
+        header = next(rows, None)
+        if header is None or [cell.strip().lower() for cell in header] != ["file", "answer"]:
+            return GoldResult({}, (Problem("batch.gold_header", {"file": name}),))
+        for row in rows:
+            _gold_row(row, rows.line_num, name, rules, items, seen, answers, problems)
+    except csv.Error:
+        problems.append(Problem("batch.gold_row_invalid", {"file": name, "line": rows.line_num}))
+    return GoldResult(answers if not problems else {}, tuple(problems))
+
+
+def _gold_row(
+    row: list[str],
+    line: int,
+    name: str,
+    rules: AnswerRules,
+    items: Collection[str],
+    seen: set[str],
+    answers: dict[str, str],
+    problems: list[Problem],
+) -> None:
+    if not any(cell.strip() for cell in row):
+        return
+    if len(row) != 2:
+        problems.append(Problem("batch.gold_row_invalid", {"file": name, "line": line}))
+        return
+    item = normalise_member_path(row[0].strip()) or row[0].strip()
+    where = {"file": name, "line": line, "item": _echo(item)}
+    if item not in items:
+        problems.append(Problem("batch.gold_unknown_item", where))
+    elif item in seen:
+        problems.append(Problem("batch.gold_duplicate", where))
+    seen.add(item)
+    answer = _gold_answer(row[1], rules, where, problems)
+    if answer is not None and item in items:
+        answers.setdefault(item, answer)
+
+
+def _gold_answer(
+    cell: str, rules: AnswerRules, where: dict[str, Any], problems: list[Problem]
+) -> str | None:
+    """The canonical answer: free text for transcription, else labels in label order."""
+    if rules.type == "transcription":
+        text = cell.strip()
+        if not text:
+            problems.append(Problem("batch.gold_answer_empty", where))
+        return text or None
+    by_fold = {label.casefold(): label for label in rules.labels}
+    given = [part.strip() for part in cell.split(LABEL_SEPARATOR)]
+    if not all(given):
+        problems.append(Problem("batch.gold_answer_empty", where))
+        return None
+    unknown = [part for part in given if part.casefold() not in by_fold]
+    for part in unknown:
+        problems.append(Problem("batch.gold_answer_not_label", {**where, "answer": _echo(part)}))
+    chosen = {by_fold[part.casefold()] for part in given if part.casefold() in by_fold}
+    if len(chosen) > 1 and not rules.multiple:
+        problems.append(Problem("batch.gold_answer_single", where))
+        return None
+    if unknown:
+        return None
+    return LABEL_SEPARATOR.join(label for label in rules.labels if label in chosen)
