@@ -17,6 +17,10 @@ from babel.numbers import format_currency
 LANGUAGES = ("en", "fr")
 DEFAULT_LANGUAGE = "en"
 _BABEL_LOCALES = {"en": "en_GB", "fr": "fr_FR"}
+# Parameter names that always hold an amount in cents (see ``Translator.render``).
+MONEY_PARAMS = frozenset(
+    {"amount", "balance", "cap", "cost", "earned", "held", "remaining", "reward", "shortfall"}
+)
 
 
 def language_for(language_code: str | None) -> str:
@@ -90,6 +94,27 @@ class Translator:
     def __call__(self, key: str, **params: Any) -> str:
         return self.catalogue.text(self.language, key, **params)
 
+    def render(self, key: str, params: dict[str, Any]) -> str:
+        """``key`` with raw values made readable: money in cents, dates and datetimes, lists.
+
+        Errors carry raw values (``cap=25000``, ``resets_at=date(...)``); money parameters are
+        the names in ``MONEY_PARAMS`` or ending in ``_cents``.
+        """
+        return self(key, **{name: self._readable(name, value) for name, value in params.items()})
+
+    def _readable(self, name: str, value: Any) -> Any:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and (name in MONEY_PARAMS or name.endswith("_cents")):
+            return self.money(value)
+        if isinstance(value, dt.datetime):
+            return self.datetime(value)
+        if isinstance(value, dt.date):
+            return self.date(value)
+        if isinstance(value, list | tuple | frozenset | set):
+            return ", ".join(str(part) for part in value)
+        return value
+
     @property
     def locale(self) -> str:
         return _BABEL_LOCALES[self.language]
@@ -105,6 +130,11 @@ class Translator:
     def time(self, moment: dt.datetime) -> str:
         """The time of day of a moment in the user's time zone, e.g. ``14:05``."""
         return format_time(moment, "HH:mm", tzinfo=self.timezone, locale=self.locale)
+
+    def month(self, month: str) -> str:
+        """A ledger month ``YYYY-MM`` as words, e.g. ``mars 2026``."""
+        year, number = (int(part) for part in month.split("-"))
+        return format_date(dt.date(year, number, 1), "LLLL yyyy", locale=self.locale)
 
     def date(self, day: dt.date) -> str:
         """A calendar date in long form, e.g. ``1 mars 2026``."""

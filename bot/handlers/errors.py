@@ -50,7 +50,7 @@ async def _tell_user(
     update: Update, context: BotContext, key: str, params: dict[str, object]
 ) -> None:
     t = await _translator(update, context)
-    text = t(key, **params)
+    text = t.render(key, params)
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(text[:200], show_alert=True)

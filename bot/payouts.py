@@ -1,0 +1,353 @@
+"""Monthly payouts: closing a month into statements, their review steps, CSV export, ledger health.
+
+A statement is pending, then approved or held (with a reason), then paid (with a reference and a
+``worker`` to ``bank`` transfer keyed ``payout:STATEMENT_ID`` in the same transaction). A hold can
+be lifted by approving, and an approved statement can still be held until it is paid. Repeating
+the step a statement already took (a double tap) changes nothing and says so in ``Step.changed``;
+any other step out of its state raises ``IllegalTransition``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import aiosqlite
+
+from bot.errors import IllegalTransition, InvalidInput, NotFound, StorageError
+from bot.ledger import (
+    BANK,
+    current_month,
+    first_day,
+    month_of,
+    next_month,
+    parse_month,
+    post,
+    previous_month,
+    worker_account,
+)
+from storage import ledger as ledger_sql
+from storage import payouts as sql
+from storage.audit import write_audit
+from storage.db import Database
+from storage.ledger import NewTransfer
+from storage.payouts import AWAITING as AWAITING
+from storage.payouts import Statement as Statement
+from storage.payouts import StatementEvent as StatementEvent
+from storage.payouts import StatementState as StatementState
+
+REASON_LIMIT = 500
+REFERENCE_LIMIT = 200
+# The states each step may start from; a step to the state a statement is in is a repeat.
+_STEP_FROM: dict[StatementState, tuple[StatementState, ...]] = {
+    "approved": ("pending", "held"),
+    "held": ("pending", "approved"),
+    "paid": ("approved",),
+}
+CSV_HEADER = ("worker_id", "name", "month", "amount", "state", "reference")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class MonthClose:
+    """What closing a month did: the statements it created (none the second time)."""
+
+    month: str
+    created: list[Statement]
+    first_close: bool  # False when the month had been closed before
+
+    @property
+    def total(self) -> int:
+        """The sum of the statements created, in cents."""
+        return sum(statement.amount for statement in self.created)
+
+
+@dataclass(frozen=True)
+class Step:
+    """The outcome of a review step: the statement after it, and whether anything changed."""
+
+    statement: Statement
+    changed: bool  # False: the statement had already taken this step (a double tap)
+    previous_state: StatementState
+
+
+# Closing months ----------------------------------------------------------------------------------
+
+
+async def close_month(
+    db: Database, month: str, *, now: datetime, tz: ZoneInfo, actor_id: int | None
+) -> MonthClose:
+    """Create a pending statement per worker with earnings in an ended month; idempotent.
+
+    The running or a future month is refused (``InvalidInput``, ``payouts.month_not_ended``).
+    Once closed, a month accepts no more earnings (see ``bot.ledger.post``).
+    """
+    month = parse_month(month)
+    if month >= current_month(now, tz):
+        raise InvalidInput(
+            "payouts.month_not_ended", month=month, ends_on=first_day(next_month(month))
+        )
+    async with db.write() as conn:
+        amounts = await ledger_sql.earnings_by_worker(conn, month)
+        ids = await sql.insert_statements(conn, month, amounts, now)
+        first = await sql.record_close(conn, month, actor_id=actor_id, now=now, created=len(ids))
+        created = await sql.statements_by_ids(conn, ids)
+        if first or ids:
+            detail = {"month": month, "statements": ids, "total": sum(s.amount for s in created)}
+            await write_audit(
+                conn, actor_id=actor_id, action="payouts.close", detail=detail, now=now
+            )
+    return MonthClose(month, created, first)
+
+
+async def close_previous_month(db: Database, *, now: datetime, tz: ZoneInfo) -> MonthClose:
+    """The scheduled close (00:05 on the 1st in ``tz``): close the month that just ended."""
+    return await close_month(
+        db, previous_month(current_month(now, tz)), now=now, tz=tz, actor_id=None
+    )
+
+
+async def catch_up_closes(db: Database, now: datetime, tz: ZoneInfo) -> list[MonthClose]:
+    """At start: close every ended month with earnings but no statements (a close was missed)."""
+    months = await ledger_sql.months_with_unstated_earnings(db, before=current_month(now, tz))
+    return [await close_month(db, month, now=now, tz=tz, actor_id=None) for month in months]
+
+
+# Review steps ------------------------------------------------------------------------------------
+
+
+async def approve(db: Database, statement_id: int, *, actor_id: int, now: datetime) -> Step:
+    """Approve a pending statement, or lift a hold; approving again changes nothing."""
+    async with db.write() as conn:
+        current = await _load(conn, statement_id)
+        if current.state == "approved":
+            return Step(current, changed=False, previous_state=current.state)
+        check_step(current, "approved")
+        return await _move(conn, current, "approved", actor_id=actor_id, now=now)
+
+
+async def hold(
+    db: Database, statement_id: int, *, reason: str, actor_id: int, now: datetime
+) -> Step:
+    """Hold a pending or approved statement with a reason the worker is told; again: no change."""
+    reason = _required_text(reason, "payouts.reason_missing", REASON_LIMIT)
+    async with db.write() as conn:
+        current = await _load(conn, statement_id)
+        if current.state == "held":
+            return Step(current, changed=False, previous_state=current.state)
+        check_step(current, "held")
+        return await _move(conn, current, "held", actor_id=actor_id, now=now, detail=reason)
+
+
+async def mark_paid(
+    db: Database,
+    statement_id: int,
+    *,
+    reference: str,
+    actor_id: int,
+    now: datetime,
+    tz: ZoneInfo,
+) -> Step:
+    """Mark an approved statement paid: post ``worker`` to ``bank`` and record the reference.
+
+    Marking it paid again with the same reference changes nothing; with another reference it is
+    ``IllegalTransition``. ``InsufficientFunds`` if the worker's account holds less.
+    """
+    reference = _required_text(reference, "payouts.reference_missing", REFERENCE_LIMIT)
+    async with db.write() as conn:
+        current = await _load(conn, statement_id)
+        if current.state == "paid" and current.reference == reference:
+            return Step(current, changed=False, previous_state=current.state)
+        check_step(current, "paid")
+        payout = NewTransfer(
+            "payout",
+            current.amount,
+            worker_account(current.worker_id),
+            BANK,
+            f"payout:{current.id}",
+            actor_id,
+            now,
+            reference,
+        )
+        posted = await post(conn, payout, tz=tz)
+        return await _move(
+            conn,
+            current,
+            "paid",
+            actor_id=actor_id,
+            now=now,
+            detail=reference,
+            payout_transfer_id=posted.transfer.id,
+        )
+
+
+def _required_text(text: str, missing_key: str, limit: int) -> str:
+    cleaned = text.strip()
+    if not cleaned:
+        raise InvalidInput(missing_key)
+    if len(cleaned) > limit:
+        raise InvalidInput("payouts.text_too_long", limit=limit)
+    return cleaned
+
+
+async def _load(conn: aiosqlite.Connection, statement_id: int) -> Statement:
+    statement = await sql.statement_by_id(conn, statement_id)
+    if statement is None:
+        raise NotFound("payouts.statement_not_found", statement_id=statement_id)
+    return statement
+
+
+def check_step(statement: Statement, wanted: StatementState) -> None:
+    """Raise ``IllegalTransition`` unless ``statement`` may move to ``wanted`` from its state."""
+    if statement.state not in _STEP_FROM[wanted]:
+        raise IllegalTransition(state=statement.state, wanted=wanted, statement_id=statement.id)
+
+
+async def _move(
+    conn: aiosqlite.Connection,
+    current: Statement,
+    wanted: StatementState,
+    *,
+    actor_id: int,
+    now: datetime,
+    detail: str = "",
+    payout_transfer_id: int | None = None,
+) -> Step:
+    moved = await sql.move_statement(
+        conn,
+        current.id,
+        from_state=current.state,
+        to_state=wanted,
+        actor_id=actor_id,
+        now=now,
+        detail=detail,
+        payout_transfer_id=payout_transfer_id,
+    )
+    if not moved:
+        raise StorageError(f"statement {current.id} changed under the write lock")
+    audit = {
+        "statement_id": current.id,
+        "worker_id": current.worker_id,
+        "month": current.month,
+        "amount": current.amount,
+        "from": current.state,
+        "detail": detail,
+    }
+    await write_audit(conn, actor_id=actor_id, action=f"payouts.{wanted}", detail=audit, now=now)
+    return Step(await _load(conn, current.id), changed=True, previous_state=current.state)
+
+
+# Reading -----------------------------------------------------------------------------------------
+
+
+async def get_statement(db: Database, statement_id: int) -> Statement:
+    """The statement with this id; ``NotFound`` otherwise."""
+    statement = await sql.statement_by_id(db, statement_id)
+    if statement is None:
+        raise NotFound("payouts.statement_not_found", statement_id=statement_id)
+    return statement
+
+
+async def statements_awaiting(db: Database) -> list[Statement]:
+    """Statements awaiting a step (pending, held, approved) for ``/payouts``, by month, worker."""
+    return await sql.statements_in_states(db, AWAITING)
+
+
+async def statements_for_month(db: Database, month: str) -> list[Statement]:
+    """Every statement of a month (``/exportpayouts``), by worker."""
+    return await sql.statements_in_month(db, parse_month(month))
+
+
+async def statement_for(db: Database, worker_id: int, month: str) -> Statement | None:
+    """A worker's statement for a month, or None."""
+    return await sql.statement_of(db, worker_id, parse_month(month))
+
+
+async def statement_history(db: Database, statement_id: int) -> list[StatementEvent]:
+    """Every step a statement took, with who and when, oldest first."""
+    return await sql.statement_events(db, statement_id)
+
+
+# Export ------------------------------------------------------------------------------------------
+
+
+def format_cents(amount: int) -> str:
+    """Cents as a plain decimal with two places: ``1234`` gives ``12.34``."""
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{abs(amount) // 100}.{abs(amount) % 100:02d}"
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """Prefix ``'`` to a cell a spreadsheet would read as a formula (OWASP CSV injection)."""
+    return f"'{cell}" if cell.startswith(_FORMULA_STARTS) else cell
+
+
+def export_csv(statements: Iterable[Statement]) -> str:
+    """Statements as CSV: worker id, name, month, amount, state, reference; formula-safe cells."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_HEADER)
+    for s in statements:
+        cells = (s.worker_id, s.worker_name or "", s.month, format_cents(s.amount), s.state)
+        writer.writerow([spreadsheet_safe(str(cell)) for cell in (*cells, s.reference or "")])
+    return buffer.getvalue()
+
+
+# Health ------------------------------------------------------------------------------------------
+
+
+async def check_invariants(db: Database, *, tz: ZoneInfo, cap: int) -> list[str]:
+    """Every broken ledger or payout invariant, one line each; empty when healthy (``/health``)."""
+    problems = await _ledger_problems(db, cap)
+    problems += [
+        f"transfer {transfer_id}: month {stored} but created in {month_of(created_at, tz)}"
+        for transfer_id, stored, created_at in await ledger_sql.transfer_months(db)
+        if month_of(created_at, tz) != stored
+    ]
+    return problems + await _statement_problems(db)
+
+
+async def _ledger_problems(db: Database, cap: int) -> list[str]:
+    problems = [
+        f"transfer {transfer_id}: legs are not -amount and +amount"
+        for transfer_id in await ledger_sql.transfers_with_bad_legs(db)
+    ]
+    problems += [
+        f"kind {kind}: legs sum to {total}, not 0"
+        for kind, total in await ledger_sql.unbalanced_kinds(db)
+    ]
+    if orphans := await ledger_sql.orphan_entries(db):
+        problems.append(f"{orphans} legs belong to no transfer")
+    problems += [
+        f"account {account}: went down to {lowest}"
+        for account, lowest in await ledger_sql.accounts_ever_negative(db)
+    ]
+    problems += [
+        f"{account}: earned {earned} in {month}, above the cap {cap}"
+        for account, month, earned in await ledger_sql.worker_months_over(db, cap)
+    ]
+    return problems
+
+
+async def _statement_problems(db: Database) -> list[str]:
+    problems = [
+        f"statement {statement_id}: paid without its payout transfer"
+        for statement_id in await sql.paid_statements_without_payout(db)
+    ]
+    problems += [
+        f"payout transfer {transfer_id}: no paid statement"
+        for transfer_id in await sql.payouts_without_paid_statement(db)
+    ]
+    problems += [
+        f"statement {statement_id}: amount {amount}, but {earned} earned that month"
+        for statement_id, amount, earned in await sql.statements_unlike_earnings(db)
+    ]
+    problems += [
+        f"worker {worker_id}: earnings in closed month {month} without a statement"
+        for month, worker_id in await sql.closed_months_missing_statements(db)
+    ]
+    return problems
