@@ -1,4 +1,4 @@
-"""`python -m bot` as a real process against the sandbox: it starts, answers, and hides its token."""
+"""`python -m bot` as a real process against the sandbox: it starts, answers, hides its token."""
 
 from __future__ import annotations
 
