@@ -266,6 +266,7 @@ async def test_a_close_missed_while_down_is_caught_up_at_start_and_the_job_is_sc
         )
         (statement,) = await statements_for_month(application.bot_data.db, "2026-03")
         assert (statement.worker_id, statement.amount, statement.state) == (1001, 300, "pending")
+        assert application.job_queue is not None
         (job,) = application.job_queue.get_jobs_by_name("close-month")
         assert job.next_t is not None
         local = job.next_t.astimezone(settings.timezone)
