@@ -22,7 +22,7 @@ from telegram.ext import (
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.context import BotContext, Services
-from bot.handlers import roles, start
+from bot.handlers import money, payouts, roles, start
 from bot.handlers.errors import on_error
 from bot.handlers.menus import publish_menus
 from bot.i18n import Catalogue
@@ -74,6 +74,18 @@ def register_handlers(application: BotApplication) -> None:
             CommandHandler("help", start.help_command),
             CommandHandler("language", start.language),
             CommandHandler("grant", roles.grant),
+            # Money: budgets, earnings, monthly payouts (admin steps re-check the role).
+            CommandHandler("topup", money.topup),
+            CommandHandler("balance", money.balance),
+            CommandHandler("earnings", money.earnings),
+            CommandHandler("closemonth", payouts.closemonth),
+            CommandHandler("payouts", payouts.payouts),
+            CommandHandler("exportpayouts", payouts.exportpayouts),
+            CommandHandler("health", payouts.health),
+            CallbackQueryHandler(payouts.approve_button, pattern=rf"^{payouts.APPROVE} "),
+            # Hold and Mark paid ask for a line of text: a conversation per admin, before the
+            # catch-alls so the admin's answer is not taken for an unknown message.
+            payouts.payout_conversation(),
             CallbackQueryHandler(start.consent, pattern=rf"^{start.CONSENT} "),
             CallbackQueryHandler(start.language_button, pattern=rf"^{start.LANGUAGE} "),
             MessageHandler(filters.COMMAND, start.unknown_command),
@@ -104,6 +116,10 @@ async def _post_init(application: BotApplication) -> None:
         now=services.clock.now(),
     )
     await publish_menus(application.bot, services)
+    # Months whose close was missed while the bot was down are closed now; then the monthly job.
+    assert application.job_queue is not None
+    payouts.schedule_monthly_close(services, application.job_queue)
+    application.job_queue.run_once(payouts.catch_up, when=0, name="close-catch-up")
 
 
 async def _post_shutdown(application: BotApplication) -> None:

@@ -25,7 +25,14 @@ COMMANDS: tuple[Command, ...] = (
     Command("start", None),
     Command("help", None),
     Command("language", None),
+    Command("earnings", "worker"),
+    Command("balance", "requester"),
     Command("grant", "admin"),
+    Command("topup", "admin"),
+    Command("closemonth", "admin"),
+    Command("payouts", "admin"),
+    Command("exportpayouts", "admin"),
+    Command("health", "admin"),
 )
 
 _BY_NAME = {command.name: command for command in COMMANDS}

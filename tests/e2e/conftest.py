@@ -9,6 +9,7 @@ import pytest
 from bot.app import BotApplication
 from bot.clock import FixedClock
 from bot.config import Settings
+from bot.payouts import check_invariants
 from sandbox import SandboxServer
 from tests.conftest import TOKEN
 from tests.e2e.harness import running_bot
@@ -29,5 +30,10 @@ def settings(sandbox: SandboxServer, make_settings: Callable[..., Settings]) -> 
 
 @pytest.fixture
 async def bot(settings: Settings, clock: FixedClock) -> AsyncIterator[BotApplication]:
+    """The bot, running; every scenario ends with the ledger's invariants holding."""
     async with running_bot(settings, clock=clock) as application:
         yield application
+        problems = await check_invariants(
+            application.bot_data.db, tz=settings.timezone, cap=settings.monthly_cap
+        )
+        assert problems == [], problems
