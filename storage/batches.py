@@ -1,4 +1,8 @@
-"""Batches, their items and stored media: the SQL behind requester uploads and task content."""
+"""Batches, their items and stored media: the SQL behind requester uploads and task content.
+
+The progress readers at the end also read (never write) the assignments and ledger tables:
+``/batch ID`` shows answers and escrow movements of one batch.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from typing import Any, Literal
 import aiosqlite
 
 from storage.db import Database, maybe_time, to_db_time
+from storage.ledger import rows as ledger_rows
 
 BatchType = Literal["image_tag", "emotion", "transcription"]
 BatchState = Literal["draft", "open", "paused", "done", "cancelled"]
@@ -281,3 +286,173 @@ async def remember_file_id(db: Database, sha256: str, file_id: str) -> None:
             "UPDATE media SET telegram_file_id = ? WHERE sha256 = ? AND telegram_file_id IS NULL",
             (file_id, sha256),
         )
+
+
+# --- progress and lists (requester views) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemCounts:
+    """How many items a batch has, how many are complete, how many are gold."""
+
+    items: int
+    complete: int
+    gold: int
+
+
+@dataclass(frozen=True)
+class AnswerStats:
+    """Answers of a batch: submitted ones, those in progress, and the submitted durations (ms).
+
+    ``tracked`` is False when the assignments table does not exist yet (a database migrated
+    before the worker loop): the counts are then zero and say nothing.
+    """
+
+    submitted: int
+    active: int
+    durations_ms: tuple[int, ...]
+    tracked: bool = True
+
+
+@dataclass(frozen=True)
+class EscrowFlows:
+    """Money through a batch's escrow account, in cents.
+
+    ``held`` entered it (the hold at publishing, corrections in), ``spent`` left it for workers
+    (rewards and bonuses), ``returned`` went back to the requester; ``balance`` is still there.
+    """
+
+    held: int
+    spent: int
+    returned: int
+    balance: int
+
+
+async def item_counts(db: Database, batch_id: int) -> ItemCounts:
+    """(items, complete items, gold items) of a batch."""
+    row = await db.fetch_one(
+        "SELECT count(*), coalesce(sum(state = 'complete'), 0), count(gold_answer)"
+        " FROM items WHERE batch_id = ?",
+        (batch_id,),
+    )
+    assert row is not None
+    return ItemCounts(int(row[0]), int(row[1]), int(row[2]))
+
+
+async def has_table(db: Database, name: str) -> bool:
+    """Whether the database holds table ``name`` (migrations of other features may be missing)."""
+    found = await db.fetch_value(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+    )
+    return found is not None
+
+
+async def answer_stats(db: Database, batch_id: int) -> AnswerStats:
+    """Submitted and active assignments of a batch, with the submitted answers' durations."""
+    if not await has_table(db, "assignments"):
+        return AnswerStats(0, 0, (), tracked=False)
+    active = await db.fetch_value(
+        "SELECT count(*) FROM assignments WHERE batch_id = ? AND state = 'active'", (batch_id,)
+    )
+    rows = await db.fetch_all(
+        "SELECT duration_ms FROM assignments WHERE batch_id = ? AND state = 'submitted'",
+        (batch_id,),
+    )
+    durations = tuple(sorted(int(row[0]) for row in rows if row[0] is not None))
+    return AnswerStats(len(rows), int(active or 0), durations)
+
+
+async def escrow_flows(source: Database | aiosqlite.Connection, escrow_account: str) -> EscrowFlows:
+    """What entered and left one escrow account, by the ledger's transfers (read only).
+
+    ``source`` is the database, or the connection of an open write transaction.
+    """
+    found = await ledger_rows(
+        source,
+        "SELECT kind, debit_account = ? AS outgoing, coalesce(sum(amount), 0) FROM transfers"
+        " WHERE debit_account = ? OR credit_account = ? GROUP BY kind, outgoing",
+        (escrow_account, escrow_account, escrow_account),
+    )
+    held = spent = returned = corrected_out = 0
+    for kind, outgoing, amount in ((row[0], bool(row[1]), int(row[2])) for row in found):
+        if not outgoing:
+            held += amount
+        elif kind in ("reward", "bonus"):
+            spent += amount
+        elif kind == "refund":
+            returned += amount
+        else:
+            corrected_out += amount
+    return EscrowFlows(held, spent, returned, held - spent - returned - corrected_out)
+
+
+@dataclass(frozen=True)
+class BatchLine:
+    """A batch as ``/batches`` lists it: the batch and its progress counts."""
+
+    batch: Batch
+    items: int
+    complete: int
+    answers: int
+
+
+async def batch_lines(db: Database, requester_id: int | None, *, limit: int) -> list[BatchLine]:
+    """A requester's batches (every batch for None), newest first, with their progress."""
+    answers = (
+        "(SELECT count(*) FROM assignments a WHERE a.batch_id = b.id AND a.state = 'submitted')"
+        if await has_table(db, "assignments")
+        else "0"
+    )
+    where = "" if requester_id is None else "WHERE b.requester_id = :requester"
+    rows = await db.fetch_all(
+        "SELECT b.*,"
+        " (SELECT count(*) FROM items i WHERE i.batch_id = b.id) AS n_items,"
+        " (SELECT count(*) FROM items i WHERE i.batch_id = b.id AND i.state = 'complete')"
+        " AS n_complete,"
+        f" {answers} AS n_answers"
+        f" FROM batches b {where} ORDER BY b.id DESC LIMIT :limit",
+        {"requester": requester_id, "limit": limit},
+    )
+    return [
+        BatchLine(_batch(row), int(row["n_items"]), int(row["n_complete"]), int(row["n_answers"]))
+        for row in rows
+    ]
+
+
+async def active_assignment_ids(conn: aiosqlite.Connection, batch_id: int) -> list[int]:
+    """Ids of a batch's active assignments, inside the caller's write transaction."""
+    async with conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'assignments'"
+    ) as cursor:
+        if await cursor.fetchone() is None:
+            return []
+    async with conn.execute(
+        "SELECT id FROM assignments WHERE batch_id = ? AND state = 'active' ORDER BY id",
+        (batch_id,),
+    ) as cursor:
+        return [int(row[0]) for row in await cursor.fetchall()]
+
+
+async def fetch_batch(conn: aiosqlite.Connection, batch_id: int) -> Batch | None:
+    """The batch with this id as the caller's write transaction sees it, or None."""
+    async with conn.execute("SELECT * FROM batches WHERE id = ?", (batch_id,)) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else _batch(row)
+
+
+async def count_items_in(conn: aiosqlite.Connection, batch_id: int) -> int:
+    """How many items a batch has, inside the caller's write transaction."""
+    async with conn.execute("SELECT count(*) FROM items WHERE batch_id = ?", (batch_id,)) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def open_items_in(conn: aiosqlite.Connection, batch_id: int) -> int:
+    """How many items of a batch still collect answers, inside the caller's write transaction."""
+    async with conn.execute(
+        "SELECT count(*) FROM items WHERE batch_id = ? AND state = 'open'", (batch_id,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])

@@ -1,0 +1,399 @@
+"""Requester batches, the rules: a draft from an upload, its cost, publishing with escrow, pause,
+resume, cancel with refund, progress, and who may see or touch a batch. No Telegram here.
+
+Money moves only in ``publish`` (requester to escrow, the most possible cost) and ``cancel``
+(what is left in escrow back to the requester); each shares one write transaction with the state
+change it goes with, so a batch is never open without its hold nor cancelled with money stuck.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import aiosqlite
+
+from bot.errors import InsufficientFunds, InvalidInput, NotFound
+from bot.ledger import escrow_account, hold_for_batch, release_remainder, requester_account
+from bot.tasks.intake import PreparedBatch
+from bot.tasks.pricing import default_reward, most_possible_cost
+from storage import ledger as ledger_sql
+from storage.assignments import end_active
+from storage.audit import write_audit
+from storage.batches import (
+    AnswerStats,
+    Batch,
+    BatchLine,
+    BatchState,
+    EscrowFlows,
+    ItemCounts,
+    NewBatch,
+    NewItem,
+    NewMedia,
+    active_assignment_ids,
+    answer_stats,
+    batch_lines,
+    count_items_in,
+    escrow_flows,
+    fetch_batch,
+    get_batch,
+    insert_draft,
+    item_counts,
+    open_items_in,
+    set_batch_state,
+)
+from storage.db import Database
+
+Origin = Literal["zip", "guided"]
+LIST_LIMIT = 20
+"""``/batches`` shows this many batches, newest first."""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who asks: a requester sees and touches their own batches, an admin every batch."""
+
+    user_id: int
+    is_admin: bool = False
+
+    def may_see(self, batch: Batch) -> bool:
+        return self.is_admin or batch.requester_id == self.user_id
+
+
+# Who may see or touch a batch ------------------------------------------------------------------
+
+
+async def batch_for(db: Database, batch_id: int, viewer: Viewer) -> Batch:
+    """The batch, if the viewer may see it; ``NotFound`` otherwise (existence is not revealed)."""
+    batch = await get_batch(db, batch_id)
+    if batch is None or not viewer.may_see(batch):
+        raise NotFound("batches.not_found", id=batch_id)
+    return batch
+
+
+async def _locked_batch(
+    conn: aiosqlite.Connection, batch_id: int, viewer: Viewer, *, owner_only: bool = False
+) -> Batch:
+    """The batch inside a write transaction, refused as ``NotFound`` to anyone else."""
+    batch = await fetch_batch(conn, batch_id)
+    if batch is None or not viewer.may_see(batch):
+        raise NotFound("batches.not_found", id=batch_id)
+    if owner_only and batch.requester_id != viewer.user_id:
+        raise NotFound("batches.not_found", id=batch_id)
+    return batch
+
+
+def parse_batch_id(args: Sequence[str] | None, command: str) -> int:
+    """The ``ID`` of ``/command ID``; ``InvalidInput`` (``batches.usage``) otherwise."""
+    if not args or len(args) != 1 or not args[0].lstrip("#").isdigit():
+        raise InvalidInput("batches.usage", command=command)
+    value = int(args[0].lstrip("#"))
+    if not 0 < value < 2**63:
+        raise InvalidInput("batches.usage", command=command)
+    return value
+
+
+# Drafts ----------------------------------------------------------------------------------------
+
+
+def new_batch(
+    prepared: PreparedBatch, *, requester_id: int, origin: Origin
+) -> tuple[NewBatch, list[NewItem]]:
+    """The rows a checked upload becomes: the batch and its items, in path order."""
+    spec = prepared.spec
+    batch = NewBatch(
+        requester_id=requester_id,
+        type=spec.type,
+        title=spec.title,
+        instructions=spec.instructions,
+        labels=spec.labels,
+        multiple=spec.multiple,
+        seconds_per_task=spec.seconds_per_task,
+        reward=spec.reward,
+        below_floor=prepared.quote.below_floor,
+        answers_per_item=spec.answers_per_item,
+        time_limit=spec.time_limit,
+        origin=origin,
+    )
+    items = [
+        NewItem(
+            source_path=item.source_path,
+            media=NewMedia(
+                sha256=item.media.sha256,
+                kind=item.kind,
+                path=item.media.path,
+                size_bytes=item.media.size_bytes,
+                duration_ms=item.duration_ms,
+            ),
+            recording_path=item.recording_path,
+            start_ms=item.start_ms,
+            end_ms=item.end_ms,
+            gold_answer=item.gold_answer,
+        )
+        for item in prepared.items
+    ]
+    return batch, items
+
+
+async def create_draft(
+    db: Database, prepared: PreparedBatch, *, requester_id: int, origin: Origin, now: datetime
+) -> int:
+    """Store a checked upload as a draft batch (no money moves); its id."""
+    batch, items = new_batch(prepared, requester_id=requester_id, origin=origin)
+    async with db.write() as conn:
+        return await insert_draft(conn, batch, items, now)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a requester sees before publishing; amounts in cents."""
+
+    batch: Batch
+    items: int
+    gold_items: int
+    cost: int
+    balance: int
+    floor: int
+
+    @property
+    def below_floor(self) -> bool:
+        """The reward pays less than the fair-pay floor (accepted, with a warning)."""
+        return self.batch.reward < self.floor
+
+    @property
+    def shortfall(self) -> int:
+        """Cents missing from the balance to publish (0 when it is enough)."""
+        return max(0, self.cost - self.balance)
+
+
+async def summarise(db: Database, batch: Batch, *, min_hourly_rate: int) -> Summary:
+    """The summary before publishing: items, gold, the most possible cost and the balance."""
+    counts = await item_counts(db, batch.id)
+    return Summary(
+        batch=batch,
+        items=counts.items,
+        gold_items=counts.gold,
+        cost=most_possible_cost(counts.items, batch.answers_per_item, batch.reward),
+        balance=await ledger_sql.account_balance(db, requester_account(batch.requester_id)),
+        floor=default_reward(batch.seconds_per_task, min_hourly_rate),
+    )
+
+
+# Publishing ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Published:
+    """A publish: the cost held, the requester's balance after, and False if it was already done."""
+
+    batch_id: int
+    cost: int
+    balance: int
+    created: bool
+
+
+async def publish(
+    db: Database, batch_id: int, viewer: Viewer, *, now: datetime, tz: ZoneInfo
+) -> Published:
+    """Open a draft and hold its most possible cost in escrow, in one transaction.
+
+    Only the requester who owns the draft may publish it (it spends their budget). A balance too
+    small raises ``InsufficientFunds`` (``batches.publish_short``, with the shortfall) and
+    writes nothing; publishing a batch already published holds nothing more.
+    """
+    async with db.write() as conn:
+        batch = await _locked_batch(conn, batch_id, viewer, owner_only=True)
+        account = requester_account(batch.requester_id)
+        cost = most_possible_cost(
+            await count_items_in(conn, batch_id), batch.answers_per_item, batch.reward
+        )
+        balance = await ledger_sql.account_balance(conn, account)
+        if batch.state in ("open", "paused", "done"):
+            return Published(batch_id, cost, balance, created=False)
+        if batch.state != "draft":
+            raise InvalidInput("batches.not_a_draft", id=batch_id, state=batch.state)
+        if balance < cost:
+            raise InsufficientFunds(
+                "batches.publish_short",
+                id=batch_id,
+                cost_cents=cost,
+                balance_cents=balance,
+                shortfall_cents=cost - balance,
+            )
+        await set_batch_state(conn, batch_id, expected=["draft"], new="open", now=now)
+        await hold_for_batch(
+            conn,
+            requester_id=batch.requester_id,
+            batch_id=batch_id,
+            amount=cost,
+            actor_id=viewer.user_id,
+            now=now,
+            tz=tz,
+        )
+        return Published(batch_id, cost, balance - cost, created=True)
+
+
+# Pause, resume, cancel -------------------------------------------------------------------------
+
+
+async def _move(
+    db: Database,
+    batch_id: int,
+    viewer: Viewer,
+    *,
+    expected: Sequence[BatchState],
+    new: BatchState,
+    refusal: str,
+    now: datetime,
+) -> Batch:
+    async with db.write() as conn:
+        batch = await _locked_batch(conn, batch_id, viewer)
+        if not await set_batch_state(conn, batch_id, expected=expected, new=new, now=now):
+            raise InvalidInput(refusal, id=batch_id, state=batch.state)
+        await _audit_if_admin(conn, viewer, batch, f"batch.{new}", now)
+        moved = await fetch_batch(conn, batch_id)
+    assert moved is not None
+    return moved
+
+
+async def pause(db: Database, batch_id: int, viewer: Viewer, *, now: datetime) -> Batch:
+    """Stop offering an open batch's tasks (tasks already shown may still be answered)."""
+    return await _move(
+        db,
+        batch_id,
+        viewer,
+        expected=["open"],
+        new="paused",
+        refusal="batches.cannot_pause",
+        now=now,
+    )
+
+
+async def resume(db: Database, batch_id: int, viewer: Viewer, *, now: datetime) -> Batch:
+    """Offer a paused batch's tasks again."""
+    return await _move(
+        db,
+        batch_id,
+        viewer,
+        expected=["paused"],
+        new="open",
+        refusal="batches.cannot_resume",
+        now=now,
+    )
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """A cancel: what went back to the requester, what workers kept, and tasks cut short."""
+
+    batch: Batch
+    refunded: int
+    spent: int
+    released_tasks: int
+
+
+async def cancel(
+    db: Database,
+    batch_id: int,
+    viewer: Viewer,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    drafts_only: bool = False,
+) -> Cancelled:
+    """Cancel a batch and return its unspent escrow to the requester, in one transaction.
+
+    Answers already given stay paid. Tasks being answered at that moment are released (their
+    workers are free for other tasks; a late answer is refused as for any closed batch).
+    ``drafts_only`` is the Discard button of a draft: only the owner, only a draft.
+    """
+    async with db.write() as conn:
+        batch = await _locked_batch(conn, batch_id, viewer, owner_only=drafts_only)
+        expected: list[BatchState] = ["draft"] if drafts_only else ["draft", "open", "paused"]
+        key = "batches.cannot_discard" if drafts_only else "batches.cannot_cancel"
+        if not await set_batch_state(conn, batch_id, expected=expected, new="cancelled", now=now):
+            raise InvalidInput(key, id=batch_id, state=batch.state)
+        released = 0
+        for assignment_id in await active_assignment_ids(conn, batch_id):
+            if await end_active(
+                conn, assignment_id, state="released", reason="batch_cancelled", now=now
+            ):
+                released += 1
+        refund = await release_remainder(
+            conn, batch_id=batch_id, actor_id=viewer.user_id, now=now, tz=tz
+        )
+        await _audit_if_admin(conn, viewer, batch, "batch.cancelled", now)
+        flows = await escrow_flows(conn, escrow_account(batch_id))
+        cancelled = await fetch_batch(conn, batch_id)
+    assert cancelled is not None
+    return Cancelled(cancelled, refund.transfer.amount if refund else 0, flows.spent, released)
+
+
+async def end_if_complete(
+    conn: aiosqlite.Connection, batch_id: int, *, now: datetime, tz: ZoneInfo
+) -> int | None:
+    """End a batch whose items are all complete: ``done``, and its unspent escrow returned.
+
+    For the worker loop, inside the write transaction that completed an item. Returns the cents
+    returned to the requester, or None when the batch goes on (or was not open or paused).
+    """
+    if await open_items_in(conn, batch_id):
+        return None
+    if not await set_batch_state(conn, batch_id, expected=["open", "paused"], new="done", now=now):
+        return None
+    refund = await release_remainder(conn, batch_id=batch_id, actor_id=None, now=now, tz=tz)
+    return refund.transfer.amount if refund else 0
+
+
+async def _audit_if_admin(
+    conn: aiosqlite.Connection, viewer: Viewer, batch: Batch, action: str, now: datetime
+) -> None:
+    """An admin acting on someone else's batch is an admin action: it goes to the audit log."""
+    if viewer.is_admin and batch.requester_id != viewer.user_id:
+        detail = {"batch_id": batch.id, "requester_id": batch.requester_id, "from": batch.state}
+        await write_audit(conn, actor_id=viewer.user_id, action=action, detail=detail, now=now)
+
+
+# Progress --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What ``/batch ID`` shows: items done, answers collected, escrow, median answer time."""
+
+    batch: Batch
+    items: ItemCounts
+    answers: AnswerStats
+    escrow: EscrowFlows
+
+    @property
+    def answers_wanted(self) -> int:
+        """The most answers the batch can collect."""
+        return self.items.items * self.batch.answers_per_item
+
+    @property
+    def median_answer_ms(self) -> int | None:
+        """The median time workers took to answer, once answers exist."""
+        if not self.answers.durations_ms:
+            return None
+        return int(statistics.median(self.answers.durations_ms))
+
+
+async def progress(db: Database, batch_id: int, viewer: Viewer) -> Progress:
+    """A batch's progress, for its requester or an admin."""
+    batch = await batch_for(db, batch_id, viewer)
+    return Progress(
+        batch=batch,
+        items=await item_counts(db, batch_id),
+        answers=await answer_stats(db, batch_id),
+        escrow=await escrow_flows(db, escrow_account(batch_id)),
+    )
+
+
+async def list_batches(db: Database, viewer: Viewer) -> list[BatchLine]:
+    """The viewer's batches (an admin: everyone's), newest first, at most ``LIST_LIMIT``."""
+    return await batch_lines(db, None if viewer.is_admin else viewer.user_id, limit=LIST_LIMIT)

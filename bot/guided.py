@@ -1,0 +1,216 @@
+"""Guided batch creation, the rules: each answer of ``/newbatch`` checked, then the answers and the
+files sent turned into the same ZIP with ``batch.toml`` a requester could have uploaded, so both
+ways go through one intake (``bot/tasks/intake.py``) and one set of checks. No Telegram here.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Literal
+
+from bot.errors import InvalidInput
+from bot.tasks.archive import ZipLimits, read_zip
+from bot.tasks.audio import is_audio_name
+from bot.tasks.images import is_image_name
+from bot.tasks.manifest import (
+    ANSWERS_PER_ITEM_RANGE,
+    BATCH_TYPES,
+    EMOTION_LABELS,
+    INSTRUCTIONS_MAX,
+    LABEL_MAX,
+    LABEL_SEPARATOR,
+    LABELS_MAX,
+    MANIFEST_NAME,
+    SECONDS_PER_TASK_RANGE,
+    TITLE_MAX,
+    BatchType,
+)
+
+FileKind = Literal["image", "audio", "zip"]
+MAX_FILES = 100
+"""Files one guided batch takes (a ZIP counts as one); more photos than that fit a ZIP better."""
+
+ACCEPTS: dict[str, frozenset[str]] = {
+    "image_tag": frozenset({"image"}),
+    "emotion": frozenset({"image", "audio"}),
+    "transcription": frozenset({"audio"}),
+}
+"""Which media each batch type takes (as the manifest's intake does)."""
+
+
+@dataclass(frozen=True)
+class GuidedAnswers:
+    """What the requester answered, each already checked."""
+
+    type: BatchType
+    title: str
+    instructions: str
+    labels: tuple[str, ...]
+    multiple: bool
+    seconds_per_task: int
+    answers_per_item: int
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file the requester sent: the name it gets in the batch, its kind, and its bytes."""
+
+    name: str
+    kind: FileKind
+    data: bytes
+
+
+# Each answer -----------------------------------------------------------------------------------
+
+
+def parse_type(text: str) -> BatchType:
+    """A batch type by its code (the buttons send the translated name; see the handler)."""
+    value = text.strip().lower()
+    for batch_type in BATCH_TYPES:
+        if value == batch_type:
+            return batch_type  # type: ignore[return-value]
+    raise InvalidInput("newbatch.type_unknown")
+
+
+def parse_text(text: str, *, limit: int, key: str) -> str:
+    """A title or instructions: not empty, at most ``limit`` characters, no control characters."""
+    value = " ".join(part.strip() for part in text.strip().splitlines() if part.strip())
+    if not value or len(value) > limit or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise InvalidInput(key, limit=limit, length=len(value))
+    return value
+
+
+def parse_title(text: str) -> str:
+    return parse_text(text, limit=TITLE_MAX, key="newbatch.title_invalid")
+
+
+def parse_instructions(text: str) -> str:
+    return parse_text(text, limit=INSTRUCTIONS_MAX, key="newbatch.instructions_invalid")
+
+
+def parse_labels(text: str) -> tuple[str, ...]:
+    """Labels separated by commas or new lines, kept in the order given."""
+    labels = tuple(
+        part.strip() for line in text.splitlines() for part in line.split(",") if part.strip()
+    )
+    if not labels:
+        raise InvalidInput("newbatch.labels_missing")
+    if len(labels) > LABELS_MAX:
+        raise InvalidInput("newbatch.labels_too_many", count=len(labels), limit=LABELS_MAX)
+    seen: set[str] = set()
+    for label in labels:
+        if len(label) > LABEL_MAX or LABEL_SEPARATOR in label:
+            raise InvalidInput("newbatch.label_invalid", label=label[:60], limit=LABEL_MAX)
+        if label.casefold() in seen:
+            raise InvalidInput("newbatch.label_duplicate", label=label[:60])
+        seen.add(label.casefold())
+    return labels
+
+
+def default_labels(batch_type: BatchType) -> tuple[str, ...] | None:
+    """The labels offered without asking: emotion's default set; None for other types."""
+    return EMOTION_LABELS if batch_type == "emotion" else None
+
+
+def parse_number(text: str, bounds: tuple[int, int], key: str) -> int:
+    """A whole number within ``bounds``; ``InvalidInput`` naming the bounds otherwise."""
+    value = text.strip()
+    low, high = bounds
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise InvalidInput(key, min=low, max=high)
+    return int(value)
+
+
+def parse_seconds(text: str) -> int:
+    return parse_number(text, SECONDS_PER_TASK_RANGE, "newbatch.seconds_invalid")
+
+
+def parse_answers(text: str) -> int:
+    return parse_number(text, ANSWERS_PER_ITEM_RANGE, "newbatch.answers_invalid")
+
+
+# Files -----------------------------------------------------------------------------------------
+
+
+def kind_of(file_name: str) -> FileKind | None:
+    """What a sent file is by its name: an image, a recording, a ZIP of them, or None."""
+    if file_name.lower().endswith(".zip"):
+        return "zip"
+    if is_image_name(file_name):
+        return "image"
+    if is_audio_name(file_name):
+        return "audio"
+    return None
+
+
+def check_accepts(batch_type: BatchType, kind: FileKind) -> None:
+    """Refuse a file the batch type cannot take (a ZIP is checked member by member later)."""
+    if kind != "zip" and kind not in ACCEPTS[batch_type]:
+        raise InvalidInput(f"newbatch.wrong_kind.{batch_type}")
+
+
+def upload_name(number: int, original: str | None, default: str) -> str:
+    """The name a sent file gets in the batch: numbered in the order sent, then its own name.
+
+    Items are taken in path order, so the number keeps them in the order they were sent; the
+    original name (its last part, made safe) helps the requester find a refused file.
+    """
+    base = PurePosixPath((original or default).replace("\\", "/")).name
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in base).lstrip(".") or default
+    return f"{number:03d}-{safe}"
+
+
+def toml_string(text: str) -> str:
+    """A TOML basic string: quotes, backslashes and control characters escaped."""
+    out = ['"']
+    for char in text:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif ord(char) < 32 or ord(char) == 127:
+            out.append(f"\\u{ord(char):04X}")
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)
+
+
+def manifest(answers: GuidedAnswers) -> bytes:
+    """The ``batch.toml`` the answers stand for; the reward is the fair-pay default."""
+    lines = [
+        f"type = {toml_string(answers.type)}",
+        f"title = {toml_string(answers.title)}",
+        f"instructions = {toml_string(answers.instructions)}",
+    ]
+    if answers.type != "transcription":
+        labels = ", ".join(toml_string(label) for label in answers.labels)
+        lines.append(f"labels = [{labels}]")
+    if answers.type == "image_tag":
+        lines.append(f"multiple = {'true' if answers.multiple else 'false'}")
+    lines.append(f"seconds_per_task = {answers.seconds_per_task}")
+    lines.append(f"answers_per_item = {answers.answers_per_item}")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def assemble_zip(
+    answers: GuidedAnswers, uploads: Sequence[Upload], *, limits: ZipLimits | None = None
+) -> bytes:
+    """One batch ZIP: the manifest, each sent file, and the members of each sent ZIP.
+
+    A sent ZIP is read through the safe reader (its hostile members are refused by name, as in
+    a direct upload); its files go into a folder named after it, so names never collide.
+    """
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr(MANIFEST_NAME, manifest(answers))
+        for upload in uploads:
+            if upload.kind != "zip":
+                archive.writestr(upload.name, upload.data)
+                continue
+            folder = upload.name[:-4] if upload.name.lower().endswith(".zip") else upload.name
+            for member in read_zip(upload.data, limits):
+                archive.writestr(f"{folder}/{member.path}", member.data)
+    return out.getvalue()
