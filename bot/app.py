@@ -12,6 +12,7 @@ from telegram.ext import (
     ApplicationBuilder,
     ApplicationHandlerStop,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -22,7 +23,10 @@ from telegram.ext import (
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.context import BotContext, Services
-from bot.handlers import money, payouts, roles, start
+from bot.handlers import availability as availability_handlers
+from bot.handlers import batches as batch_handlers
+from bot.handlers import money, newbatch, payouts, roles, start
+from bot.handlers import tasks as task_handlers
 from bot.handlers.errors import on_error
 from bot.handlers.menus import publish_menus
 from bot.i18n import Catalogue
@@ -67,6 +71,12 @@ def register_handlers(application: BotApplication) -> None:
     # Group -2: drop an update Telegram delivers twice (business actions are idempotent as well).
     application.add_handler(TypeHandler(Update, _drop_duplicate_update), group=-2)
 
+    # Group -1: a text answering a transcription task (a reply to its clip or prompt, or plain
+    # text while one is active) stops here; any other text goes on to group 0.
+    application.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND, task_handlers.text_answer), group=-1
+    )
+
     # Group 0: commands first, then buttons, then the catch-alls that answer with a hint.
     application.add_handlers(
         [
@@ -86,8 +96,61 @@ def register_handlers(application: BotApplication) -> None:
             # Hold and Mark paid ask for a line of text: a conversation per admin, before the
             # catch-alls so the admin's answer is not taken for an unknown message.
             payouts.payout_conversation(),
+            # Requester batches: /newbatch is a conversation per requester and chat (only its
+            # users' messages are taken, before the catch-alls); a ZIP document starts a batch.
+            # Checking media may take long: those handlers do not block other users' updates.
+            newbatch.conversation(),
+            CommandHandler("batches", batch_handlers.batches_command),
+            CommandHandler("batch", batch_handlers.batch_command),
+            CommandHandler("pausebatch", batch_handlers.pausebatch_command),
+            CommandHandler("resumebatch", batch_handlers.resumebatch_command),
+            CommandHandler("cancelbatch", batch_handlers.cancelbatch_command),
+            MessageHandler(
+                filters.Document.FileExtension("zip")
+                | filters.Document.MimeType(batch_handlers.ZIP_MIME_TYPES[0])
+                | filters.Document.MimeType(batch_handlers.ZIP_MIME_TYPES[1]),
+                batch_handlers.zip_document,
+                block=False,
+            ),
+            CallbackQueryHandler(
+                batch_handlers.publish_button, pattern=rf"^{batch_handlers.PUBLISH} "
+            ),
+            CallbackQueryHandler(
+                batch_handlers.discard_button, pattern=rf"^{batch_handlers.DISCARD} "
+            ),
+            CallbackQueryHandler(batch_handlers.pause_button, pattern=rf"^{batch_handlers.PAUSE} "),
+            CallbackQueryHandler(
+                batch_handlers.resume_button, pattern=rf"^{batch_handlers.RESUME} "
+            ),
+            CallbackQueryHandler(
+                batch_handlers.cancel_ask_button, pattern=rf"^{batch_handlers.CANCEL_ASK} "
+            ),
+            CallbackQueryHandler(
+                batch_handlers.cancel_button, pattern=rf"^{batch_handlers.CANCEL} "
+            ),
             CallbackQueryHandler(start.consent, pattern=rf"^{start.CONSENT} "),
             CallbackQueryHandler(start.language_button, pattern=rf"^{start.LANGUAGE} "),
+            # Worker task loop: availability commands, task buttons, a worker blocking the bot.
+            CommandHandler("task", availability_handlers.task),
+            CommandHandler("ready", availability_handlers.ready),
+            CommandHandler("pause", availability_handlers.pause),
+            CommandHandler("resume", availability_handlers.resume),
+            CommandHandler("availability", availability_handlers.availability),
+            CommandHandler("quiet", availability_handlers.quiet),
+            CommandHandler("timezone", availability_handlers.timezone),
+            CallbackQueryHandler(
+                availability_handlers.availability_button,
+                pattern=rf"^{availability_handlers.AVAILABILITY} ",
+            ),
+            CallbackQueryHandler(
+                availability_handlers.quiet_button, pattern=rf"^{availability_handlers.QUIET} "
+            ),
+            CallbackQueryHandler(task_handlers.answer_button, pattern=rf"^{task_handlers.ANSWER} "),
+            CallbackQueryHandler(task_handlers.toggle_button, pattern=rf"^{task_handlers.TOGGLE} "),
+            CallbackQueryHandler(task_handlers.done_button, pattern=rf"^{task_handlers.DONE} "),
+            CallbackQueryHandler(task_handlers.skip_button, pattern=rf"^{task_handlers.SKIP} "),
+            CallbackQueryHandler(task_handlers.pause_button, pattern=rf"^{task_handlers.PAUSE} "),
+            ChatMemberHandler(task_handlers.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(filters.COMMAND, start.unknown_command),
             MessageHandler(filters.ALL, start.unknown_message),
         ]
@@ -120,6 +183,8 @@ async def _post_init(application: BotApplication) -> None:
     assert application.job_queue is not None
     payouts.schedule_monthly_close(services, application.job_queue)
     application.job_queue.run_once(payouts.catch_up, when=0, name="close-catch-up")
+    # Task timers live in the database: re-arm them, then start the dispatcher.
+    await task_handlers.start_task_loop(application)
 
 
 async def _post_shutdown(application: BotApplication) -> None:

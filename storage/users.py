@@ -176,3 +176,24 @@ async def mark_update_processed(db: Database, update_id: int, now: datetime) -> 
             (update_id, to_db_time(now)),
         )
         return cursor.rowcount == 1
+
+
+async def set_timezone(db: Database, user_id: int, timezone: str | None, now: datetime) -> None:
+    """Remember a user's IANA time zone (None: back to the configured TIMEZONE)."""
+    async with db.write() as conn:
+        await conn.execute(
+            "UPDATE users SET timezone = ?, updated_at = ? WHERE id = ?",
+            (timezone, to_db_time(now), user_id),
+        )
+
+
+async def mark_unreachable(db: Database, user_id: int, now: datetime) -> bool:
+    """Note that a user blocked the bot (403); True the first time. Writing again clears it."""
+    stamp = to_db_time(now)
+    async with db.write() as conn:
+        cursor = await conn.execute(
+            "UPDATE users SET unreachable_at = ?, updated_at = ?"
+            " WHERE id = ? AND unreachable_at IS NULL",
+            (stamp, stamp, user_id),
+        )
+        return cursor.rowcount == 1

@@ -1,0 +1,294 @@
+"""Answers and the end of assignments: accept or refuse, credit, expire, skip, release.
+
+Plain rules (no Telegram). An answer is accepted only for the worker's own active assignment
+before its deadline; it is stored with its duration and credited through the ledger (key
+``answer:ASSIGNMENT_ID``) in one write transaction, so either both happen or neither. Anything
+else is refused with a ``UserError`` naming the reason, and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.batches import end_if_complete
+from bot.dispatch import Policy, cap_left
+from bot.errors import CapExceeded, InvalidInput, NotFound, PermissionDenied
+from bot.ledger import credit_reward
+from storage.assignments import (
+    Assignment,
+    complete_item_if_full,
+    end_active,
+    fetch_assignment,
+    record_answer,
+    set_draft,
+)
+from storage.availability import pause_in, record_missed, reset_missed
+from storage.batches import Batch, get_batch
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+# A worker who lets this many tasks in a row run out is paused (their phone is in a pocket).
+MISSED_IN_A_ROW_PAUSE = 2
+MAX_TRANSCRIPT_CHARS = 2000
+
+_ENDED_REASON = {
+    "submitted": "tasks.refused.answered",
+    "expired": "tasks.refused.expired",
+    "skipped": "tasks.refused.skipped",
+    "released": "tasks.refused.released",
+}
+
+
+@dataclass(frozen=True)
+class Credited:
+    """An accepted answer: what was stored and paid, and where the worker stands this month."""
+
+    assignment: Assignment
+    batch: Batch
+    answer: Any
+    amount: int
+    month_total: int
+    cap_left: int
+
+
+@dataclass(frozen=True)
+class Expired:
+    """An assignment that ran out of time; ``paused`` when that paused the worker."""
+
+    assignment: Assignment
+    paused: bool
+
+
+def check_open(assignment: Assignment | None, worker_id: int, now: datetime) -> Assignment:
+    """The assignment if ``worker_id`` may act on it now; else the refusal, with its reason."""
+    if assignment is None:
+        raise NotFound("tasks.refused.unknown")
+    if assignment.worker_id != worker_id:
+        raise PermissionDenied("tasks.refused.not_yours")
+    if assignment.state == "released" and assignment.end_reason == "batch_cancelled":
+        raise InvalidInput("tasks.refused.batch_closed")
+    if assignment.state != "active":
+        raise InvalidInput(_ENDED_REASON[assignment.state])
+    if assignment.deadline is None:
+        raise InvalidInput("tasks.refused.not_shown")
+    if now >= assignment.deadline:
+        raise InvalidInput("tasks.refused.expired")
+    return assignment
+
+
+def label_answer(batch: Batch, index: int) -> str:
+    """The label a single-choice button stands for."""
+    if batch.type == "transcription" or batch.multiple or not 0 <= index < len(batch.labels):
+        raise InvalidInput("error.bad_button")
+    return batch.labels[index]
+
+
+def toggled(batch: Batch, draft: tuple[int, ...], index: int) -> tuple[int, ...]:
+    """The ticked label indexes after pressing label ``index`` of a multiple-choice task."""
+    if not batch.multiple or not 0 <= index < len(batch.labels):
+        raise InvalidInput("error.bad_button")
+    chosen = set(draft) ^ {index}
+    return tuple(sorted(chosen))
+
+
+def tags_answer(batch: Batch, draft: tuple[int, ...]) -> list[str]:
+    """The answer of a multiple-choice task: the ticked labels in label order."""
+    if not batch.multiple:
+        raise InvalidInput("error.bad_button")
+    if not draft:
+        raise InvalidInput("tasks.pick_one")
+    return [batch.labels[index] for index in sorted(set(draft)) if 0 <= index < len(batch.labels)]
+
+
+def text_answer(batch: Batch, text: str) -> str:
+    """A transcription: the text as typed, trimmed; empty or whitespace only is refused."""
+    if batch.type != "transcription":
+        raise InvalidInput("tasks.use_buttons")
+    cleaned = text.strip()
+    if not cleaned:
+        raise InvalidInput("tasks.empty_transcript")
+    if len(cleaned) > MAX_TRANSCRIPT_CHARS:
+        raise InvalidInput("tasks.transcript_too_long", most=MAX_TRANSCRIPT_CHARS)
+    return cleaned
+
+
+async def load_batch(db: Database, assignment: Assignment) -> Batch:
+    batch = await get_batch(db, assignment.batch_id)
+    if batch is None:
+        raise NotFound("tasks.refused.unknown")
+    return batch
+
+
+async def open_assignment(
+    db: Database, assignment_id: int, worker_id: int, now: datetime
+) -> tuple[Assignment, Batch]:
+    """The assignment and its batch when the worker may act on it now; else the refusal."""
+    async with db.write() as conn:
+        assignment = check_open(await fetch_assignment(conn, assignment_id), worker_id, now)
+    return assignment, await load_batch(db, assignment)
+
+
+async def toggle(
+    db: Database, assignment_id: int, worker_id: int, index: int, now: datetime
+) -> tuple[Assignment, Batch]:
+    """Tick or untick one label of a multiple-choice task; returns the updated assignment."""
+    async with db.write() as conn:
+        assignment = check_open(await fetch_assignment(conn, assignment_id), worker_id, now)
+        batch = await _batch_in(db, assignment.batch_id)
+        draft = toggled(batch, assignment.draft, index)
+        if not await set_draft(conn, assignment_id, draft, now):
+            raise InvalidInput("tasks.refused.expired")
+        updated = await fetch_assignment(conn, assignment_id)
+    assert updated is not None
+    return updated, batch
+
+
+async def submit(
+    db: Database,
+    policy: Policy,
+    assignment_id: int,
+    worker_id: int,
+    now: datetime,
+    *,
+    label: int | None = None,
+    text: str | None = None,
+    from_draft: bool = False,
+) -> Credited:
+    """Accept an answer (a label index, the ticked draft, or a text), store it and pay it.
+
+    The checks, the answer row, the credit, the item's completion (and the batch's end with
+    the refund of its unspent escrow) share one write transaction. A reward that no longer fits
+    under the cap (a bonus came in between) is refused: the assignment is released without pay
+    (committed) and ``CapExceeded`` says why.
+    """
+    refused: CapExceeded | None = None
+    async with db.write() as conn:
+        assignment = check_open(await fetch_assignment(conn, assignment_id), worker_id, now)
+        batch = await _batch_in(db, assignment.batch_id)
+        if batch.state in ("cancelled", "done"):
+            raise InvalidInput("tasks.refused.batch_closed")
+        answer = _answer_of(batch, assignment, label=label, text=text, from_draft=from_draft)
+        try:
+            await credit_reward(
+                conn,
+                batch_id=batch.id,
+                worker_id=worker_id,
+                assignment_id=assignment_id,
+                amount=assignment.reward,
+                at=now,
+                tz=policy.zone,
+                cap=policy.monthly_cap,
+            )
+        except CapExceeded as error:
+            # The ledger refuses before writing anything: give the slot back, commit that.
+            await end_active(conn, assignment_id, state="released", reason="cap", now=now)
+            refused = error
+        else:
+            assert assignment.shown_at is not None
+            duration_ms = max(0, int((now - assignment.shown_at).total_seconds() * 1000))
+            if not await record_answer(
+                conn, assignment_id, answer=answer, duration_ms=duration_ms, now=now
+            ):
+                raise InvalidInput("tasks.refused.expired")  # rolls the credit back too
+            if await complete_item_if_full(conn, assignment.item_id, now):
+                # The batch's last item: done, its unspent escrow back to the requester.
+                await end_if_complete(conn, batch.id, now=now, tz=policy.zone)
+            await reset_missed(conn, worker_id)
+        stored = await fetch_assignment(conn, assignment_id)
+    if refused is not None:
+        raise refused
+    assert stored is not None
+    left = await cap_left(db, policy, worker_id, now)
+    return Credited(
+        assignment=stored,
+        batch=batch,
+        answer=answer,
+        amount=assignment.reward,
+        month_total=policy.monthly_cap - left,
+        cap_left=left,
+    )
+
+
+def _answer_of(
+    batch: Batch,
+    assignment: Assignment,
+    *,
+    label: int | None,
+    text: str | None,
+    from_draft: bool,
+) -> Any:
+    if from_draft:
+        return tags_answer(batch, assignment.draft)
+    if label is not None:
+        return label_answer(batch, label)
+    if text is not None:
+        return text_answer(batch, text)
+    raise InvalidInput("error.bad_button")
+
+
+async def skip(db: Database, assignment_id: int, worker_id: int, now: datetime) -> Assignment:
+    """The worker passes on a task: the slot goes back to the pool, no pay, no penalty."""
+    async with db.write() as conn:
+        check_open(await fetch_assignment(conn, assignment_id), worker_id, now)
+        ended = await end_active(conn, assignment_id, state="skipped", reason="worker", now=now)
+        await reset_missed(conn, worker_id)
+    assert ended is not None
+    return ended
+
+
+async def pause_from_task(
+    db: Database, assignment_id: int, worker_id: int, now: datetime
+) -> Assignment | None:
+    """The Pause button: pause pushes and give back the task it was pressed on, if still open.
+
+    Refused for another worker's task; on the worker's own ended task it still pauses (the
+    wish is about future tasks) and returns None.
+    """
+    async with db.write() as conn:
+        assignment = await fetch_assignment(conn, assignment_id)
+        if assignment is None:
+            raise NotFound("tasks.refused.unknown")
+        if assignment.worker_id != worker_id:
+            raise PermissionDenied("tasks.refused.not_yours")
+        ended = await end_active(conn, assignment_id, state="released", reason="paused", now=now)
+        await pause_in(conn, worker_id, "worker", now)
+        await reset_missed(conn, worker_id)
+    return ended
+
+
+async def release(
+    db: Database, assignment_id: int, reason: str, now: datetime
+) -> Assignment | None:
+    """Give a slot back without pay (unreachable worker, never shown, cap); None if not active."""
+    async with db.write() as conn:
+        return await end_active(conn, assignment_id, state="released", reason=reason, now=now)
+
+
+async def expire(db: Database, assignment_id: int, now: datetime) -> Expired | None:
+    """End an assignment whose deadline has passed; None when it is not active or not yet due.
+
+    A worker who lets ``MISSED_IN_A_ROW_PAUSE`` pushed tasks in a row run out is paused.
+    """
+    async with db.write() as conn:
+        ended = await end_active(
+            conn, assignment_id, state="expired", reason="timeout", now=now, due_only=True
+        )
+        if ended is None:
+            return None
+        paused = False
+        missed = await record_missed(conn, ended.worker_id, now)
+        if missed >= MISSED_IN_A_ROW_PAUSE and not ended.forced:
+            paused = await pause_in(conn, ended.worker_id, "timeouts", now)
+    return Expired(ended, paused)
+
+
+async def _batch_in(db: Database, batch_id: int) -> Batch:
+    # Read while the caller holds the write lock: writes are serialised, so this is current.
+    batch = await get_batch(db, batch_id)
+    if batch is None:
+        raise NotFound("tasks.refused.unknown")
+    return batch

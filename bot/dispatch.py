@@ -1,0 +1,223 @@
+"""Who gets what next: the push policy of DESIGN.md as plain rules over storage (no Telegram).
+
+A pass looks at the workers who may get a push (registered, reachable, not blocked or paused,
+no active assignment), keeps those whose time rules say "available" now, takes them least
+recently served first, and claims for each one answer slot whose reward fits under what is left
+of their monthly cap. The claim is one ``INSERT ... SELECT ... RETURNING`` inside a
+``BEGIN IMMEDIATE`` transaction (``storage.assignments.claim_next``), so two passes can never
+hand out more slots than ``answers_per_item`` nor the same item twice to a worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Container
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.availability import Availability, QuietHours, Status, parse_quiet, parse_windows
+from bot.config import Settings
+from bot.errors import CapExceeded, InvalidInput, NotFound, PermissionDenied, UserError
+from bot.ledger import month_of, remaining_cap
+from storage.assignments import (
+    Assignment,
+    active_assignment_of,
+    claim_next,
+    open_slots,
+    rewards_open_to,
+)
+from storage.availability import AvailabilityRecord, dispatch_candidates, get_availability
+from storage.batches import Batch, Item, get_batch, get_item
+from storage.db import Database
+from storage.users import User, get_user, roles_of
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The settings the rules need: the cap, the ledger's months and the default zone."""
+
+    monthly_cap: int
+    zone: ZoneInfo  # TIMEZONE: months of the ledger and workers' default zone
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policy:
+        return cls(monthly_cap=settings.monthly_cap, zone=settings.timezone)
+
+    def zone_of(self, timezone: str | None) -> ZoneInfo:
+        """A worker's zone: their own when set and valid, else TIMEZONE."""
+        if timezone:
+            try:
+                return ZoneInfo(timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                log.warning("unknown stored time zone %r; using the default", timezone)
+        return self.zone
+
+    def next_month_start(self, now: datetime) -> date:
+        """The first day of the next month in TIMEZONE, when the cap resets."""
+        local = now.astimezone(self.zone).date()
+        return date(local.year + local.month // 12, local.month % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A claimed answer slot, with what the handler needs to show it."""
+
+    assignment: Assignment
+    batch: Batch
+    item: Item
+    worker_id: int
+    language: str
+    timezone: str | None
+
+
+def availability_of(record: AvailabilityRecord) -> Availability:
+    """The rules' view of a stored record (unreadable stored text counts as none)."""
+    try:
+        windows = parse_windows(record.windows)
+    except InvalidInput:
+        log.warning("worker %s has unreadable windows %r", record.worker_id, record.windows)
+        windows = ()
+    quiet: QuietHours | None
+    try:
+        quiet = parse_quiet(record.quiet)
+    except InvalidInput:
+        log.warning("worker %s has unreadable quiet hours %r", record.worker_id, record.quiet)
+        quiet = parse_quiet("22:00-08:00")
+    return Availability(
+        windows=windows,
+        quiet=quiet,
+        ready_until=record.ready_until,
+        paused=record.paused_at is not None,
+    )
+
+
+async def cap_left(db: Database, policy: Policy, worker_id: int, now: datetime) -> int:
+    """Cents the worker may still earn this month (month of ``now`` in TIMEZONE)."""
+    return await remaining_cap(db, worker_id, month_of(now, policy.zone), policy.monthly_cap)
+
+
+async def _offer(db: Database, assignment: Assignment, user: User | None) -> Offer | None:
+    batch = await get_batch(db, assignment.batch_id)
+    item = await get_item(db, assignment.item_id)
+    if batch is None or item is None:  # cannot happen with foreign keys on
+        log.error("assignment %s points at a missing batch or item", assignment.id)
+        return None
+    return Offer(
+        assignment=assignment,
+        batch=batch,
+        item=item,
+        worker_id=assignment.worker_id,
+        language=user.language if user else "en",
+        timezone=user.timezone if user else None,
+    )
+
+
+async def dispatch_pass(
+    db: Database,
+    policy: Policy,
+    now: datetime,
+    *,
+    busy: Container[int] = frozenset(),
+    limit: int | None = None,
+) -> list[Offer]:
+    """Claim one slot for every available worker who has none, least recently served first.
+
+    ``busy`` holds workers whose own answer is being handled right now (their next task comes
+    from that flow); it is read just before each claim, with no await in between.
+    """
+    if await open_slots(db) == 0:
+        return []
+    offers: list[Offer] = []
+    for candidate in await dispatch_candidates(db):
+        if limit is not None and len(offers) >= limit:
+            break
+        zone = policy.zone_of(candidate.timezone)
+        if not availability_of(candidate.availability).is_available(now, zone):
+            continue
+        left = await cap_left(db, policy, candidate.worker_id, now)
+        if left <= 0 or candidate.worker_id in busy:
+            continue
+        assignment = await claim_next(db, worker_id=candidate.worker_id, now=now, max_reward=left)
+        if assignment is None:
+            continue
+        user = await get_user(db, candidate.worker_id)
+        offer = await _offer(db, assignment, user)
+        if offer is not None:
+            offers.append(offer)
+    return offers
+
+
+async def status_of(db: Database, policy: Policy, worker_id: int, now: datetime) -> Status:
+    """Whether the worker's time rules let a task be pushed now, or why not."""
+    record = await get_availability(db, worker_id)
+    user = await get_user(db, worker_id)
+    zone = policy.zone_of(user.timezone if user else None)
+    return availability_of(record).status(now, zone)
+
+
+async def next_for(db: Database, policy: Policy, worker_id: int, now: datetime) -> Offer | None:
+    """The task that follows an answer or a skip, if the worker is still available for one."""
+    user = await get_user(db, worker_id)
+    if user is None or not _may_work(user) or "worker" not in await roles_of(db, worker_id):
+        return None
+    if await status_of(db, policy, worker_id, now) != "available":
+        return None
+    left = await cap_left(db, policy, worker_id, now)
+    if left <= 0:
+        return None
+    assignment = await claim_next(db, worker_id=worker_id, now=now, max_reward=left)
+    return None if assignment is None else await _offer(db, assignment, user)
+
+
+async def push_status(
+    db: Database, policy: Policy, worker_id: int, now: datetime
+) -> Status | Literal["cap"]:
+    """Why tasks do or do not come now: ``cap`` when no open task's reward fits under what is
+    left of the cap, else the time rules' status (``available``, ``paused``, ``quiet``, ``off``)."""
+    left = await cap_left(db, policy, worker_id, now)
+    rewards = await rewards_open_to(db, worker_id)
+    if left <= 0 or (rewards and min(rewards) > left):
+        return "cap"
+    return await status_of(db, policy, worker_id, now)
+
+
+def _may_work(user: User) -> bool:
+    return user.registered and user.blocked_at is None and user.unreachable_at is None
+
+
+async def offer_on_request(db: Database, policy: Policy, worker_id: int, now: datetime) -> Offer:
+    """``/task``: one task now, even outside windows and quiet hours.
+
+    Refused with the reason (a ``UserError``) during a pause, a block, before registration, when
+    a task is already active, when the cap is reached, or when there is nothing to do.
+    """
+    user = await get_user(db, worker_id)
+    if user is None or not user.registered:
+        raise PermissionDenied("tasks.refused.not_registered")
+    if user.blocked_at is not None:
+        raise PermissionDenied("tasks.refused.blocked")
+    if (await get_availability(db, worker_id)).paused_at is not None:
+        raise PermissionDenied("tasks.refused.paused")
+    if await active_assignment_of(db, worker_id) is not None:
+        raise InvalidInput("tasks.refused.already_active")
+    left = await cap_left(db, policy, worker_id, now)
+    if left <= 0:
+        raise CapExceeded("tasks.refused.cap", reset=policy.next_month_start(now))
+    assignment = await claim_next(db, worker_id=worker_id, now=now, max_reward=left, forced=True)
+    if assignment is None:
+        if await claim_possible_above(db, worker_id, left):
+            raise CapExceeded("tasks.refused.cap", reset=policy.next_month_start(now))
+        raise NotFound("tasks.none_available")
+    offer = await _offer(db, assignment, user)
+    if offer is None:
+        raise UserError("error.generic")
+    return offer
+
+
+async def claim_possible_above(db: Database, worker_id: int, left: int) -> bool:
+    """Whether some open slot exists for the worker whose reward is above ``left``."""
+    return any(reward > left for reward in await rewards_open_to(db, worker_id))

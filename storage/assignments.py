@@ -1,0 +1,341 @@
+"""Assignments: claiming an answer slot for a worker, showing it, answering, ending it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import aiosqlite
+
+from storage.availability import record_served
+from storage.db import Database, maybe_time, to_db_time
+
+AssignmentState = Literal["active", "submitted", "expired", "skipped", "released"]
+# States that hold one of an item's answer slots: an active offer is reserved for its worker.
+SLOT_STATES = ("active", "submitted")
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One item offered to one worker."""
+
+    id: int
+    item_id: int
+    batch_id: int
+    worker_id: int
+    state: AssignmentState
+    reward: int
+    time_limit: int
+    forced: bool
+    offered_at: datetime
+    shown_at: datetime | None
+    deadline: datetime | None
+    chat_id: int | None
+    message_id: int | None
+    prompt_message_id: int | None
+    draft: tuple[int, ...]
+    answer: Any
+    duration_ms: int | None
+    ended_at: datetime | None
+    end_reason: str | None
+
+    def open_at(self, now: datetime) -> bool:
+        """Active, shown, and its deadline not reached."""
+        return self.state == "active" and self.deadline is not None and now < self.deadline
+
+
+def _assignment(row: aiosqlite.Row) -> Assignment:
+    offered = maybe_time(row["offered_at"])
+    assert offered is not None
+    return Assignment(
+        id=int(row["id"]),
+        item_id=int(row["item_id"]),
+        batch_id=int(row["batch_id"]),
+        worker_id=int(row["worker_id"]),
+        state=row["state"],
+        reward=int(row["reward"]),
+        time_limit=int(row["time_limit"]),
+        forced=bool(row["forced"]),
+        offered_at=offered,
+        shown_at=maybe_time(row["shown_at"]),
+        deadline=maybe_time(row["deadline"]),
+        chat_id=row["chat_id"],
+        message_id=row["message_id"],
+        prompt_message_id=row["prompt_message_id"],
+        draft=tuple(json.loads(row["draft"] or "[]")),
+        answer=None if row["answer"] is None else json.loads(row["answer"]),
+        duration_ms=row["duration_ms"],
+        ended_at=maybe_time(row["ended_at"]),
+        end_reason=row["end_reason"],
+    )
+
+
+# What makes an answer slot open to a worker: an open item of an open batch (not their own
+# batch, not a type they are kept from) that they have never been offered, whose reserved or
+# answered slots are still fewer than answers_per_item, while they have no active assignment.
+_OPEN_TO_WORKER = """
+FROM batches b JOIN items i ON i.batch_id = b.id
+WHERE b.state = 'open' AND i.state = 'open'
+  AND b.requester_id != :worker
+  AND NOT EXISTS (SELECT 1 FROM worker_type_pauses p
+                  WHERE p.worker_id = :worker AND p.task_type = b.type)
+  AND NOT EXISTS (SELECT 1 FROM assignments mine
+                  WHERE mine.item_id = i.id AND mine.worker_id = :worker)
+  AND NOT EXISTS (SELECT 1 FROM assignments busy
+                  WHERE busy.worker_id = :worker AND busy.state = 'active')
+  AND (SELECT count(*) FROM assignments taken
+       WHERE taken.item_id = i.id AND taken.state IN ('active', 'submitted'))
+      < b.answers_per_item
+"""
+
+# One statement claims a slot: it picks the first open slot (oldest batch first, then item
+# order) whose reward fits, and inserts the assignment. It runs inside BEGIN IMMEDIATE;
+# UNIQUE (item_id, worker_id) and the one-active-per-worker index back it up.
+_CLAIM = f"""
+INSERT INTO assignments (item_id, batch_id, worker_id, reward, time_limit, forced, offered_at)
+SELECT i.id, b.id, :worker, b.reward, b.time_limit, :forced, :now
+{_OPEN_TO_WORKER}
+  AND b.reward <= :max_reward
+ORDER BY b.published_at, b.id, i.position
+LIMIT 1
+RETURNING *
+"""
+
+
+async def claim_next(
+    db: Database, *, worker_id: int, now: datetime, max_reward: int, forced: bool = False
+) -> Assignment | None:
+    """Reserve the next answer slot for a worker (reward at most ``max_reward``), or None."""
+    async with db.write() as conn:
+        async with conn.execute(
+            _CLAIM,
+            {
+                "worker": worker_id,
+                "forced": int(forced),
+                "now": to_db_time(now),
+                "max_reward": max_reward,
+            },
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        await record_served(conn, worker_id, now)
+    return _assignment(row)
+
+
+async def get_assignment(db: Database, assignment_id: int) -> Assignment | None:
+    """The assignment with this id, or None."""
+    row = await db.fetch_one("SELECT * FROM assignments WHERE id = ?", (assignment_id,))
+    return None if row is None else _assignment(row)
+
+
+async def fetch_assignment(conn: aiosqlite.Connection, assignment_id: int) -> Assignment | None:
+    """The assignment with this id, read inside the caller's write transaction."""
+    async with conn.execute("SELECT * FROM assignments WHERE id = ?", (assignment_id,)) as cur:
+        row = await cur.fetchone()
+    return None if row is None else _assignment(row)
+
+
+async def active_assignment_of(db: Database, worker_id: int) -> Assignment | None:
+    """The worker's active assignment, if any."""
+    row = await db.fetch_one(
+        "SELECT * FROM assignments WHERE worker_id = ? AND state = 'active'", (worker_id,)
+    )
+    return None if row is None else _assignment(row)
+
+
+async def assignment_for_message(db: Database, chat_id: int, message_id: int) -> Assignment | None:
+    """The latest assignment shown in a message (its task message or its reply prompt)."""
+    row = await db.fetch_one(
+        "SELECT * FROM assignments WHERE chat_id = ? AND (message_id = ? OR prompt_message_id = ?)"
+        " ORDER BY id DESC LIMIT 1",
+        (chat_id, message_id, message_id),
+    )
+    return None if row is None else _assignment(row)
+
+
+async def active_assignments(db: Database) -> list[Assignment]:
+    """Every active assignment, soonest deadline first (unshown ones last)."""
+    rows = await db.fetch_all(
+        "SELECT * FROM assignments WHERE state = 'active' ORDER BY deadline IS NULL, deadline, id"
+    )
+    return [_assignment(row) for row in rows]
+
+
+async def start_timer(
+    db: Database, assignment_id: int, *, shown_at: datetime, deadline: datetime
+) -> bool:
+    """Store the deadline just before the task is sent; False when no longer active.
+
+    Stored first, so a bot killed while sending still knows when the offer ends.
+    """
+    async with db.write() as conn:
+        cursor = await conn.execute(
+            "UPDATE assignments SET shown_at = ?, deadline = ? WHERE id = ? AND state = 'active'",
+            (to_db_time(shown_at), to_db_time(deadline), assignment_id),
+        )
+        return cursor.rowcount == 1
+
+
+async def record_messages(
+    db: Database,
+    assignment_id: int,
+    *,
+    chat_id: int,
+    message_id: int,
+    prompt_message_id: int | None,
+) -> bool:
+    """Remember the task message (and the reply prompt) once sent; False when not active."""
+    async with db.write() as conn:
+        cursor = await conn.execute(
+            "UPDATE assignments SET chat_id = ?, message_id = ?, prompt_message_id = ?"
+            " WHERE id = ? AND state = 'active'",
+            (chat_id, message_id, prompt_message_id, assignment_id),
+        )
+        return cursor.rowcount == 1
+
+
+async def mark_shown(
+    db: Database,
+    assignment_id: int,
+    *,
+    chat_id: int,
+    message_id: int,
+    prompt_message_id: int | None,
+    shown_at: datetime,
+    deadline: datetime,
+) -> bool:
+    """``start_timer`` and ``record_messages`` at once (tests and tools)."""
+    started = await start_timer(db, assignment_id, shown_at=shown_at, deadline=deadline)
+    return started and await record_messages(
+        db,
+        assignment_id,
+        chat_id=chat_id,
+        message_id=message_id,
+        prompt_message_id=prompt_message_id,
+    )
+
+
+async def set_draft(
+    conn: aiosqlite.Connection, assignment_id: int, draft: tuple[int, ...], now: datetime
+) -> bool:
+    """Store the labels ticked so far, only while the assignment is open."""
+    cursor = await conn.execute(
+        "UPDATE assignments SET draft = ? WHERE id = ? AND state = 'active' AND deadline > ?",
+        (json.dumps(list(draft)), assignment_id, to_db_time(now)),
+    )
+    return cursor.rowcount == 1
+
+
+async def record_answer(
+    conn: aiosqlite.Connection,
+    assignment_id: int,
+    *,
+    answer: Any,
+    duration_ms: int,
+    now: datetime,
+) -> bool:
+    """Store an answer inside the caller's transaction; False unless active and in time."""
+    stamp = to_db_time(now)
+    cursor = await conn.execute(
+        "UPDATE assignments SET state = 'submitted', answer = ?, duration_ms = ?, ended_at = ?"
+        " WHERE id = ? AND state = 'active' AND deadline > ?",
+        (json.dumps(answer, ensure_ascii=False), duration_ms, stamp, assignment_id, stamp),
+    )
+    return cursor.rowcount == 1
+
+
+async def complete_item_if_full(conn: aiosqlite.Connection, item_id: int, now: datetime) -> bool:
+    """Mark an item complete once it has answers_per_item answers; True when it just did."""
+    cursor = await conn.execute(
+        "UPDATE items SET state = 'complete', completed_at = ?"
+        " WHERE id = ? AND state = 'open' AND (SELECT count(*) FROM assignments a"
+        " WHERE a.item_id = items.id AND a.state = 'submitted')"
+        " >= (SELECT answers_per_item FROM batches b WHERE b.id = items.batch_id)",
+        (to_db_time(now), item_id),
+    )
+    return cursor.rowcount == 1
+
+
+async def end_active(
+    conn: aiosqlite.Connection,
+    assignment_id: int,
+    *,
+    state: Literal["expired", "skipped", "released"],
+    reason: str | None,
+    now: datetime,
+    due_only: bool = False,
+) -> Assignment | None:
+    """End an active assignment (``due_only``: only once its deadline has passed).
+
+    Returns the ended assignment, or None when it was not active (or not due): ending twice
+    changes nothing.
+    """
+    stamp = to_db_time(now)
+    due = " AND deadline IS NOT NULL AND deadline <= :now" if due_only else ""
+    async with conn.execute(
+        "UPDATE assignments SET state = :state, end_reason = :reason, ended_at = :now"
+        f" WHERE id = :id AND state = 'active'{due} RETURNING *",
+        {"state": state, "reason": reason, "now": stamp, "id": assignment_id},
+    ) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else _assignment(row)
+
+
+async def answers_of_item(db: Database, item_id: int) -> list[Assignment]:
+    """The submitted assignments of an item, in order."""
+    rows = await db.fetch_all(
+        "SELECT * FROM assignments WHERE item_id = ? AND state = 'submitted' ORDER BY id",
+        (item_id,),
+    )
+    return [_assignment(row) for row in rows]
+
+
+async def assignments_of_worker(db: Database, worker_id: int) -> list[Assignment]:
+    """Every assignment a worker was offered, oldest first."""
+    rows = await db.fetch_all(
+        "SELECT * FROM assignments WHERE worker_id = ? ORDER BY id", (worker_id,)
+    )
+    return [_assignment(row) for row in rows]
+
+
+async def assignments_of_batch(db: Database, batch_id: int) -> list[Assignment]:
+    """Every assignment of a batch, oldest first."""
+    rows = await db.fetch_all(
+        "SELECT * FROM assignments WHERE batch_id = ? ORDER BY id", (batch_id,)
+    )
+    return [_assignment(row) for row in rows]
+
+
+async def refreshable(
+    db: Database, *, now: datetime, min_time_limit: int, shown_before: datetime, limit: int
+) -> list[Assignment]:
+    """Active, shown assignments of long tasks due a timer refresh, soonest deadline first."""
+    rows = await db.fetch_all(
+        "SELECT * FROM assignments WHERE state = 'active' AND message_id IS NOT NULL"
+        " AND time_limit >= ? AND deadline > ? AND shown_at <= ?"
+        " ORDER BY deadline LIMIT ?",
+        (min_time_limit, to_db_time(now), to_db_time(shown_before), limit),
+    )
+    return [_assignment(row) for row in rows]
+
+
+async def rewards_open_to(db: Database, worker_id: int) -> list[int]:
+    """The distinct rewards of the slots open to a worker, whatever their cap."""
+    rows = await db.fetch_all(
+        f"SELECT DISTINCT b.reward {_OPEN_TO_WORKER} ORDER BY b.reward", {"worker": worker_id}
+    )
+    return [int(row[0]) for row in rows]
+
+
+async def open_slots(db: Database) -> int:
+    """Answer slots still free in open batches (for a quick "anything to do?" check)."""
+    value = await db.fetch_value(
+        "SELECT coalesce(sum(b.answers_per_item - (SELECT count(*) FROM assignments a"
+        " WHERE a.item_id = i.id AND a.state IN ('active', 'submitted'))), 0)"
+        " FROM items i JOIN batches b ON b.id = i.batch_id"
+        " WHERE b.state = 'open' AND i.state = 'open'"
+    )
+    return int(value or 0)

@@ -1,0 +1,464 @@
+"""Dispatch: who gets what next, on a real SQLite file (helpers here serve the other task tests).
+
+The push policy: one active assignment per worker, never the same item twice, never beyond
+``answers_per_item``, least recently served first, a reward that fits under the cap, and only
+inside the worker's time rules (``/task`` aside).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import itertools
+import subprocess
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import imageio_ffmpeg
+import pytest
+from PIL import Image
+
+from bot.dispatch import Policy, dispatch_pass, next_for, offer_on_request
+from bot.errors import CapExceeded, InvalidInput, NotFound, PermissionDenied
+from bot.ledger import credit_reward, hold_for_batch, top_up
+from storage.assignments import (
+    Assignment,
+    active_assignment_of,
+    assignments_of_batch,
+    claim_next,
+    mark_shown,
+)
+from storage.availability import (
+    pause_type,
+    record_served,
+    set_paused,
+    set_quiet,
+    set_ready,
+    set_windows,
+)
+from storage.batches import BatchType, NewBatch, NewItem, NewMedia, insert_draft, set_batch_state
+from storage.db import Database
+from storage.users import mark_unreachable, record_consent, set_timezone, touch_user
+from tests.conftest import ADMIN_ID, REQUESTER_ID
+
+PARIS = ZoneInfo("Europe/Paris")
+NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)  # a Thursday, 13:00 in Paris
+POLICY = Policy(monthly_cap=25_000, zone=PARIS)
+_SEEDS = itertools.count(1)
+_OGG: dict[int, bytes] = {}
+
+
+# -- helpers shared by the task tests ---------------------------------------------------------
+
+
+def png_bytes(seed: int, side: int = 48) -> bytes:
+    """A small PNG whose colour depends on ``seed`` (so each item is its own media file)."""
+    colour = (seed * 37 % 256, seed * 91 % 256, seed * 53 % 256)
+    out = io.BytesIO()
+    Image.new("RGB", (side, side), colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+def ogg_bytes(seed: int) -> bytes:
+    """A one-second OGG/Opus tone (Telegram shows it as a voice message)."""
+    if seed not in _OGG:
+        _OGG[seed] = subprocess.run(
+            [
+                imageio_ffmpeg.get_ffmpeg_exe(),
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                f"sine=frequency={300 + seed * 20}:duration=1",
+                "-ac",
+                "1",
+                "-c:a",
+                "libopus",
+                "-b:a",
+                "16k",
+                "-f",
+                "ogg",
+                "-",
+            ],
+            check=True,
+            capture_output=True,
+        ).stdout
+    return _OGG[seed]
+
+
+def store_media(data_dir: Path, data: bytes, kind: str) -> NewMedia:
+    """Write media content-addressed under ``data_dir`` as the intake does."""
+    sha = hashlib.sha256(data).hexdigest()
+    extension = "png" if kind == "image" else "ogg"
+    relative = f"media/{sha}.{extension}"
+    target = data_dir / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return NewMedia(
+        sha256=sha,
+        kind="image" if kind == "image" else "audio",
+        path=relative,
+        size_bytes=len(data),
+        duration_ms=None if kind == "image" else 1000,
+    )
+
+
+async def register_worker(
+    db: Database,
+    worker_id: int,
+    now: datetime = NOW,
+    *,
+    first_name: str = "Worker",
+    language: str = "en",
+    timezone: str | None = None,
+) -> None:
+    """A worker who wrote /start and consented."""
+    await touch_user(
+        db, user_id=worker_id, first_name=first_name, username=None, language=language, now=now
+    )
+    await record_consent(db, worker_id, now)
+    if timezone:
+        await set_timezone(db, worker_id, timezone, now)
+
+
+async def publish_batch(
+    db: Database,
+    data_dir: Path,
+    now: datetime = NOW,
+    *,
+    type: BatchType = "image_tag",
+    labels: Sequence[str] = ("car", "bicycle", "person"),
+    multiple: bool = False,
+    items: int = 3,
+    answers_per_item: int = 2,
+    reward: int = 4,
+    time_limit: int = 3,
+    media: str = "image",
+    requester_id: int = REQUESTER_ID,
+    title: str = "Street scenes",
+    instructions: str = "Pick what you see.",
+    seeds: Sequence[int] | None = None,
+) -> int:
+    """An open batch with its most possible cost held in escrow, as publishing leaves it."""
+    seeds = list(seeds) if seeds is not None else [next(_SEEDS) for _ in range(items)]
+    new_items = [
+        NewItem(
+            source_path=f"item{position}.{'png' if media == 'image' else 'ogg'}",
+            media=store_media(
+                data_dir, png_bytes(seed) if media == "image" else ogg_bytes(seed), media
+            ),
+        )
+        for position, seed in enumerate(seeds)
+    ]
+    batch = NewBatch(
+        requester_id=requester_id,
+        type=type,
+        title=title,
+        instructions=instructions,
+        labels=tuple(labels),
+        multiple=multiple,
+        seconds_per_task=5,
+        reward=reward,
+        below_floor=False,
+        answers_per_item=answers_per_item,
+        time_limit=time_limit,
+    )
+    cost = len(new_items) * answers_per_item * reward
+    await top_up(
+        db,
+        requester_id=requester_id,
+        amount=cost,
+        actor_id=ADMIN_ID,
+        key=f"topup:test:{next(_SEEDS)}",
+        now=now,
+        tz=PARIS,
+    )
+    async with db.write() as conn:
+        batch_id = await insert_draft(conn, batch, new_items, now)
+        assert await set_batch_state(conn, batch_id, expected=["draft"], new="open", now=now)
+        await hold_for_batch(
+            conn,
+            requester_id=requester_id,
+            batch_id=batch_id,
+            amount=cost,
+            actor_id=requester_id,
+            now=now,
+            tz=PARIS,
+        )
+    return batch_id
+
+
+async def make_ready(db: Database, worker_id: int, now: datetime = NOW, minutes: int = 60) -> None:
+    await set_ready(db, worker_id, now + timedelta(minutes=minutes), now)
+
+
+async def shown(db: Database, assignment: Assignment, now: datetime = NOW) -> Assignment:
+    """Mark a claimed assignment shown (as the handler does after sending) and return it."""
+    assert await mark_shown(
+        db,
+        assignment.id,
+        chat_id=assignment.worker_id,
+        message_id=assignment.id,
+        prompt_message_id=None,
+        shown_at=now,
+        deadline=now + timedelta(seconds=assignment.time_limit),
+    )
+    found = await active_assignment_of(db, assignment.worker_id)
+    assert found is not None
+    return found
+
+
+async def workers(db: Database, ids: Sequence[int], now: datetime = NOW) -> None:
+    for worker_id in ids:
+        await register_worker(db, worker_id, now)
+        await make_ready(db, worker_id, now)
+
+
+# -- slots ----------------------------------------------------------------------------------
+
+
+async def test_an_item_goes_to_at_most_answers_per_item_workers(
+    db: Database, tmp_path: Path
+) -> None:
+    batch_id = await publish_batch(db, tmp_path, items=1, answers_per_item=2)
+    await workers(db, [101, 102, 103])
+    offers = await dispatch_pass(db, POLICY, NOW)
+    assert [offer.worker_id for offer in offers] == [101, 102]
+    assert {offer.item.batch_id for offer in offers} == {batch_id}
+    assert await dispatch_pass(db, POLICY, NOW) == []  # full; 103 waits
+
+
+async def test_concurrent_claims_from_two_connections_never_overshoot(
+    db: Database, tmp_path: Path
+) -> None:
+    """Two connections (as two processes would) race for 6 slots with 20 workers each."""
+    batch_id = await publish_batch(db, tmp_path, items=3, answers_per_item=2)
+    ids = list(range(201, 221))
+    await workers(db, ids)
+    other = await Database.open(db.path)
+    try:
+        claims = await asyncio.gather(
+            *(
+                claim_next(conn, worker_id=worker_id, now=NOW, max_reward=10_000)
+                for worker_id in ids
+                for conn in (db, other)
+            )
+        )
+    finally:
+        await other.close()
+    made = [claim for claim in claims if claim is not None]
+    assert len(made) == 6
+    rows = await assignments_of_batch(db, batch_id)
+    per_item: dict[int, int] = {}
+    for row in rows:
+        per_item[row.item_id] = per_item.get(row.item_id, 0) + 1
+    assert sorted(per_item.values()) == [2, 2, 2]
+    assert len({row.worker_id for row in rows}) == 6  # one active assignment per worker
+
+
+async def test_a_worker_never_sees_the_same_item_twice(db: Database, tmp_path: Path) -> None:
+    await publish_batch(db, tmp_path, items=2, answers_per_item=3)
+    await workers(db, [301])
+    seen: list[int] = []
+    for _ in range(3):
+        offer = await next_for(db, POLICY, 301, NOW)
+        if offer is None:
+            break
+        seen.append(offer.item.id)
+        async with db.write() as conn:  # the worker skips it
+            await conn.execute(
+                "UPDATE assignments SET state = 'skipped' WHERE id = ?", (offer.assignment.id,)
+            )
+    assert len(seen) == 2
+    assert len(set(seen)) == 2
+
+
+async def test_one_active_assignment_per_worker(db: Database, tmp_path: Path) -> None:
+    await publish_batch(db, tmp_path, items=3, answers_per_item=1)
+    await workers(db, [351])
+    assert await claim_next(db, worker_id=351, now=NOW, max_reward=100) is not None
+    assert await claim_next(db, worker_id=351, now=NOW, max_reward=100) is None
+    assert await dispatch_pass(db, POLICY, NOW) == []
+
+
+# -- order ----------------------------------------------------------------------------------
+
+
+async def test_the_least_recently_served_worker_goes_first(db: Database, tmp_path: Path) -> None:
+    await workers(db, [401, 402, 403])
+    async with db.write() as conn:
+        await record_served(conn, 401, NOW - timedelta(minutes=10))
+        await record_served(conn, 402, NOW - timedelta(minutes=5))
+    await publish_batch(db, tmp_path, items=1, answers_per_item=1)
+    offers = await dispatch_pass(db, POLICY, NOW)
+    assert [offer.worker_id for offer in offers] == [403]  # never served
+
+    await publish_batch(db, tmp_path, items=1, answers_per_item=1)
+    offers = await dispatch_pass(db, POLICY, NOW)
+    assert [offer.worker_id for offer in offers] == [401]  # served longest ago
+
+
+async def test_busy_workers_are_left_to_their_own_flow(db: Database, tmp_path: Path) -> None:
+    await publish_batch(db, tmp_path, items=2, answers_per_item=1)
+    await workers(db, [451, 452])
+    offers = await dispatch_pass(db, POLICY, NOW, busy={451})
+    assert [offer.worker_id for offer in offers] == [452]
+
+
+# -- the cap ----------------------------------------------------------------------------------
+
+
+async def test_a_reward_that_does_not_fit_under_the_cap_is_not_offered(
+    db: Database, tmp_path: Path
+) -> None:
+    policy = Policy(monthly_cap=10, zone=PARIS)
+    earlier = await publish_batch(db, tmp_path, items=1, answers_per_item=1, reward=8)
+    await register_worker(db, 501)
+    await credit_reward(
+        db,
+        batch_id=earlier,
+        worker_id=501,
+        assignment_id=999_001,
+        amount=8,
+        at=NOW,
+        tz=PARIS,
+        cap=10,
+    )
+    await make_ready(db, 501)
+    await publish_batch(db, tmp_path, items=1, answers_per_item=1, reward=4)
+    assert await dispatch_pass(db, policy, NOW) == []
+    with pytest.raises(CapExceeded) as refused:
+        await offer_on_request(db, policy, 501, NOW)
+    assert refused.value.message_key == "tasks.refused.cap"
+    assert refused.value.params["reset"].isoformat() == "2026-02-01"
+
+    cheap = await publish_batch(db, tmp_path, items=1, answers_per_item=1, reward=2)
+    offers = await dispatch_pass(db, policy, NOW)
+    assert [offer.batch.id for offer in offers] == [cheap]
+
+
+async def test_the_cap_resets_with_the_month_in_timezone(db: Database, tmp_path: Path) -> None:
+    policy = Policy(monthly_cap=8, zone=PARIS)
+    january = datetime(2026, 1, 31, 22, 59, tzinfo=UTC)  # 23:59 on 31 January in Paris
+    earlier = await publish_batch(db, tmp_path, january, items=1, answers_per_item=1, reward=8)
+    await register_worker(db, 551, january)
+    await credit_reward(
+        db,
+        batch_id=earlier,
+        worker_id=551,
+        assignment_id=999_002,
+        amount=8,
+        at=january,
+        tz=PARIS,
+        cap=8,
+    )
+    await publish_batch(db, tmp_path, january, items=1, answers_per_item=1, reward=4)
+    await set_quiet(db, 551, "", january)
+    await make_ready(db, 551, january, minutes=120)
+    assert await dispatch_pass(db, policy, january) == []
+    february = datetime(2026, 1, 31, 23, 0, 1, tzinfo=UTC)  # 00:00:01 on 1 February in Paris
+    assert len(await dispatch_pass(db, policy, february)) == 1
+
+
+# -- time rules -----------------------------------------------------------------------------
+
+
+async def test_quiet_hours_stop_pushes_even_when_ready(db: Database, tmp_path: Path) -> None:
+    late = datetime(2026, 1, 15, 22, 30, tzinfo=UTC)  # 23:30 in Paris
+    await publish_batch(db, tmp_path, late, items=1, answers_per_item=1)
+    await register_worker(db, 601, late)
+    await make_ready(db, 601, late, minutes=600)
+    assert await dispatch_pass(db, POLICY, late) == []
+    assert await dispatch_pass(db, POLICY, late + timedelta(hours=8)) == []  # 07:30 still quiet
+    assert len(await dispatch_pass(db, POLICY, late + timedelta(hours=9))) == 1  # 08:30
+
+
+async def test_a_closing_window_stops_pushes(db: Database, tmp_path: Path) -> None:
+    await publish_batch(db, tmp_path, items=3, answers_per_item=1)
+    await register_worker(db, 611)
+    await set_windows(db, 611, "thu 12:30-13:30", NOW)  # NOW is Thursday 13:00 in Paris
+    assert len(await dispatch_pass(db, POLICY, NOW)) == 1
+    async with db.write() as conn:
+        await conn.execute("UPDATE assignments SET state = 'skipped' WHERE worker_id = 611")
+    after = NOW + timedelta(minutes=31)  # 13:31: the window closed
+    assert await dispatch_pass(db, POLICY, after) == []
+    assert await next_for(db, POLICY, 611, after) is None
+    assert await next_for(db, POLICY, 611, NOW + timedelta(minutes=29)) is not None
+
+
+async def test_windows_follow_the_workers_own_time_zone(db: Database, tmp_path: Path) -> None:
+    await publish_batch(db, tmp_path, items=1, answers_per_item=2)
+    await register_worker(db, 621, timezone="America/Montreal")  # 07:00 there at NOW
+    await register_worker(db, 622)
+    for worker_id in (621, 622):
+        await set_windows(db, worker_id, "thu 12:30-13:30", NOW)
+    offers = await dispatch_pass(db, POLICY, NOW)
+    assert [offer.worker_id for offer in offers] == [622]
+
+
+async def test_pause_stops_pushes_and_resume_brings_them_back(db: Database, tmp_path: Path) -> None:
+    await publish_batch(db, tmp_path, items=1, answers_per_item=1)
+    await workers(db, [631])
+    assert await set_paused(db, 631, "worker", NOW)
+    assert await dispatch_pass(db, POLICY, NOW) == []
+    with pytest.raises(PermissionDenied) as refused:
+        await offer_on_request(db, POLICY, 631, NOW)
+    assert refused.value.message_key == "tasks.refused.paused"
+    assert await set_paused(db, 631, None, NOW)
+    assert len(await dispatch_pass(db, POLICY, NOW)) == 1
+
+
+async def test_a_ready_period_ends(db: Database, tmp_path: Path) -> None:
+    await publish_batch(db, tmp_path, items=1, answers_per_item=1)
+    await register_worker(db, 641)
+    await make_ready(db, 641, minutes=30)
+    assert await dispatch_pass(db, POLICY, NOW + timedelta(minutes=30)) == []
+    assert len(await dispatch_pass(db, POLICY, NOW + timedelta(minutes=29))) == 1
+
+
+# -- /task and who may work -------------------------------------------------------------------
+
+
+async def test_task_on_request_works_outside_windows_and_quiet_hours(
+    db: Database, tmp_path: Path
+) -> None:
+    night = datetime(2026, 1, 15, 1, 0, tzinfo=UTC)  # 02:00 in Paris
+    await publish_batch(db, tmp_path, night, items=1, answers_per_item=1)
+    await register_worker(db, 701, night)
+    offer = await offer_on_request(db, POLICY, 701, night)
+    assert offer.assignment.forced
+    with pytest.raises(InvalidInput) as busy:
+        await offer_on_request(db, POLICY, 701, night)
+    assert busy.value.message_key == "tasks.refused.already_active"
+
+
+async def test_task_on_request_refusals_say_why(db: Database, tmp_path: Path) -> None:
+    await register_worker(db, 711)
+    with pytest.raises(NotFound) as nothing:
+        await offer_on_request(db, POLICY, 711, NOW)
+    assert nothing.value.message_key == "tasks.none_available"
+    with pytest.raises(PermissionDenied) as stranger:
+        await offer_on_request(db, POLICY, 719, NOW)
+    assert stranger.value.message_key == "tasks.refused.not_registered"
+    async with db.write() as conn:
+        await conn.execute(
+            "UPDATE users SET blocked_at = ? WHERE id = 711", ("2026-01-01T00:00:00.000000Z",)
+        )
+    with pytest.raises(PermissionDenied) as blocked:
+        await offer_on_request(db, POLICY, 711, NOW)
+    assert blocked.value.message_key == "tasks.refused.blocked"
+
+
+async def test_own_batches_paused_types_and_unreachable_workers_get_nothing(
+    db: Database, tmp_path: Path
+) -> None:
+    await publish_batch(db, tmp_path, items=1, answers_per_item=3, requester_id=801)
+    await workers(db, [801, 802, 803])
+    await pause_type(db, 802, "image_tag", "accuracy", NOW)
+    await mark_unreachable(db, 803, NOW)
+    assert await dispatch_pass(db, POLICY, NOW) == []
