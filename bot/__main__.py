@@ -33,7 +33,10 @@ def configure_logging(level: str, token: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # httpx logs every request URL at INFO; keep it quieter unless debugging.
-    logging.getLogger("httpx").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+    quiet = logging.DEBUG if level == "DEBUG" else logging.WARNING
+    logging.getLogger("httpx").setLevel(quiet)
+    # The dispatcher runs every few seconds; APScheduler would log each run at INFO.
+    logging.getLogger("apscheduler").setLevel(quiet)
 
 
 def main() -> int:

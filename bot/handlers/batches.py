@@ -21,6 +21,7 @@ from bot.batches import Progress, Summary, Viewer
 from bot.context import Actor, BotContext
 from bot.errors import BatchRejected, InvalidInput, Problem, UserError
 from bot.handlers.common import callback, callback_args, keyboard, message_of
+from bot.handlers.tasks import request_dispatch
 from bot.i18n import Translator
 from bot.tasks.intake import PreparedBatch, prepare_batch
 from bot.tasks.pricing import floor_warning
@@ -286,6 +287,7 @@ async def publish_button(update: Update, context: BotContext) -> None:
         await query.answer(t("batches.already_published", id=batch_id))
         return
     await query.answer(t("batches.published_toast"))
+    request_dispatch(context.application)  # workers who are free get the new tasks now
     await query.edit_message_text(
         t(
             "batches.published",
@@ -455,6 +457,7 @@ async def resumebatch_command(update: Update, context: BotContext) -> None:
     batch_id = batches.parse_batch_id(context.args, "resumebatch")
     services = context.services
     await batches.resume(services.db, batch_id, viewer_of(actor), now=services.clock.now())
+    request_dispatch(context.application)
     await message_of(update).reply_text(actor.t("batches.resumed", id=batch_id))
 
 
@@ -503,6 +506,7 @@ async def resume_button(update: Update, context: BotContext) -> None:
     actor = await context.actor(update)
     services = context.services
     await batches.resume(services.db, batch_id, viewer_of(actor), now=services.clock.now())
+    request_dispatch(context.application)
     query = update.callback_query
     assert query is not None
     await query.answer(actor.t("batches.resumed", id=batch_id))
