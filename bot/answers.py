@@ -9,24 +9,23 @@ else is refused with a ``UserError`` naming the reason, and changes nothing.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.batches import end_if_complete
 from bot.dispatch import Policy, cap_left
 from bot.errors import CapExceeded, InvalidInput, NotFound, PermissionDenied
+from bot.gold import ITEM_COMPLETE, AfterAnswer, after_answer
 from bot.ledger import credit_reward
 from storage.assignments import (
     Assignment,
-    complete_item_if_full,
     end_active,
     fetch_assignment,
     record_answer,
     set_draft,
 )
 from storage.availability import pause_in, record_missed, reset_missed
-from storage.batches import Batch, get_batch
+from storage.batches import Batch, get_batch, get_item
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -53,6 +52,8 @@ class Credited:
     amount: int
     month_total: int
     cap_left: int
+    # gold score, pauses, early stop, batch end
+    quality: AfterAnswer = field(default_factory=AfterAnswer)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ def check_open(assignment: Assignment | None, worker_id: int, now: datetime) -> 
         raise PermissionDenied("tasks.refused.not_yours")
     if assignment.state == "released" and assignment.end_reason == "batch_cancelled":
         raise InvalidInput("tasks.refused.batch_closed")
+    if assignment.state == "released" and assignment.end_reason == ITEM_COMPLETE:
+        raise InvalidInput("quality.refused.item_complete")
     if assignment.state != "active":
         raise InvalidInput(_ENDED_REASON[assignment.state])
     if assignment.deadline is None:
@@ -160,12 +163,15 @@ async def submit(
 ) -> Credited:
     """Accept an answer (a label index, the ticked draft, or a text), store it and pay it.
 
-    The checks, the answer row, the credit, the item's completion (and the batch's end with
-    the refund of its unspent escrow) share one write transaction. A reward that no longer fits
+    The checks, the answer row, the credit, the quality checks (gold score, speed flag, a
+    type's pause), the item's completion when its answers agree (early stopping, which releases
+    the item's other active assignments) and the batch's end with the refund of its unspent
+    escrow share one write transaction. A reward that no longer fits
     under the cap (a bonus came in between) is refused: the assignment is released without pay
     (committed) and ``CapExceeded`` says why.
     """
     refused: CapExceeded | None = None
+    quality = AfterAnswer()
     async with db.write() as conn:
         assignment = check_open(await fetch_assignment(conn, assignment_id), worker_id, now)
         batch = await _batch_in(db, assignment.batch_id)
@@ -194,9 +200,20 @@ async def submit(
                 conn, assignment_id, answer=answer, duration_ms=duration_ms, now=now
             ):
                 raise InvalidInput("tasks.refused.expired")  # rolls the credit back too
-            if await complete_item_if_full(conn, assignment.item_id, now):
-                # The batch's last item: done, its unspent escrow back to the requester.
-                await end_if_complete(conn, batch.id, now=now, tz=policy.zone)
+            item = await get_item(db, assignment.item_id)
+            if item is None:
+                raise NotFound("tasks.refused.unknown")
+            quality = await after_answer(
+                conn,
+                policy.quality,
+                batch=batch,
+                item=item,
+                assignment=assignment,
+                answer=answer,
+                duration_ms=duration_ms,
+                now=now,
+                tz=policy.zone,
+            )
             await reset_missed(conn, worker_id)
         stored = await fetch_assignment(conn, assignment_id)
     if refused is not None:
@@ -210,6 +227,7 @@ async def submit(
         amount=assignment.reward,
         month_total=policy.monthly_cap - left,
         cap_left=left,
+        quality=quality,
     )
 
 

@@ -26,6 +26,8 @@ from bot.context import BotContext, Services
 from bot.handlers import availability as availability_handlers
 from bot.handlers import batches as batch_handlers
 from bot.handlers import money, newbatch, payouts, roles, start
+from bot.handlers import quality as quality_handlers
+from bot.handlers import results as result_handlers
 from bot.handlers import tasks as task_handlers
 from bot.handlers.errors import on_error
 from bot.handlers.menus import publish_menus
@@ -105,6 +107,12 @@ def register_handlers(application: BotApplication) -> None:
             CommandHandler("pausebatch", batch_handlers.pausebatch_command),
             CommandHandler("resumebatch", batch_handlers.resumebatch_command),
             CommandHandler("cancelbatch", batch_handlers.cancelbatch_command),
+            # Results and extra pay: /results, /bonus, the fair-pay Raise button (owner only).
+            CommandHandler("results", result_handlers.results_command),
+            CommandHandler("bonus", result_handlers.bonus_command),
+            CallbackQueryHandler(
+                result_handlers.raise_button, pattern=rf"^{result_handlers.RAISE} "
+            ),
             MessageHandler(
                 filters.Document.FileExtension("zip")
                 | filters.Document.MimeType(batch_handlers.ZIP_MIME_TYPES[0])
@@ -150,6 +158,16 @@ def register_handlers(application: BotApplication) -> None:
             CallbackQueryHandler(task_handlers.done_button, pattern=rf"^{task_handlers.DONE} "),
             CallbackQueryHandler(task_handlers.skip_button, pattern=rf"^{task_handlers.SKIP} "),
             CallbackQueryHandler(task_handlers.pause_button, pattern=rf"^{task_handlers.PAUSE} "),
+            # Quality: a worker's /stats (an admin's /stats USER_ID), /appeal and the admins'
+            # Lift / Keep buttons (the role, the appeal and the pause are re-checked).
+            CommandHandler("stats", quality_handlers.stats_command),
+            CommandHandler("appeal", quality_handlers.appeal_command),
+            CallbackQueryHandler(
+                quality_handlers.lift_button, pattern=rf"^{quality_handlers.LIFT} "
+            ),
+            CallbackQueryHandler(
+                quality_handlers.keep_button, pattern=rf"^{quality_handlers.KEEP} "
+            ),
             ChatMemberHandler(task_handlers.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(filters.COMMAND, start.unknown_command),
             MessageHandler(filters.ALL, start.unknown_message),
@@ -183,6 +201,8 @@ async def _post_init(application: BotApplication) -> None:
     assert application.job_queue is not None
     payouts.schedule_monthly_close(services, application.job_queue)
     application.job_queue.run_once(payouts.catch_up, when=0, name="close-catch-up")
+    # Batches paying below the floor, as measured, are told to their requester and the admins.
+    result_handlers.schedule_fair_pay(application)
     # Task timers live in the database: re-arm them, then start the dispatcher.
     await task_handlers.start_task_loop(application)
 

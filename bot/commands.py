@@ -33,6 +33,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("pausebatch", "requester"),
     Command("resumebatch", "requester"),
     Command("cancelbatch", "requester"),
+    Command("results", "requester"),
+    Command("bonus", "requester"),
     Command("grant", "admin"),
     Command("topup", "admin"),
     Command("closemonth", "admin"),
@@ -46,6 +48,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("availability", "worker"),
     Command("quiet", "worker"),
     Command("timezone", "worker"),
+    Command("stats", "worker"),
+    Command("appeal", "worker"),
 )
 
 _BY_NAME = {command.name: command for command in COMMANDS}

@@ -12,6 +12,7 @@ from telegram.ext import CallbackContext, ExtBot
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.errors import PermissionDenied
+from bot.gold import QualityRules
 from bot.i18n import Catalogue, Translator, language_for
 from storage.db import Database
 from storage.users import Role, User, get_user, roles_of, touch_user
@@ -29,6 +30,8 @@ class Services:
         self._catalogue: Catalogue | None = None
         self._db: Database | None = None
         self.clock: Clock = SystemClock()
+        # Gold share, pause and early-stopping thresholds (tests set small ones).
+        self.quality: QualityRules = QualityRules()
 
     def configure(self, settings: Settings, catalogue: Catalogue, clock: Clock) -> None:
         self._settings = settings

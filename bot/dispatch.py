@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Container
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.availability import Availability, QuietHours, Status, parse_quiet, parse_windows
 from bot.config import Settings
 from bot.errors import CapExceeded, InvalidInput, NotFound, PermissionDenied, UserError
+from bot.gold import QualityRules
 from bot.ledger import month_of, remaining_cap
 from storage.assignments import (
     Assignment,
@@ -38,14 +39,20 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Policy:
-    """The settings the rules need: the cap, the ledger's months and the default zone."""
+    """The settings the rules need: the cap, the ledger's months, the default zone, quality."""
 
     monthly_cap: int
     zone: ZoneInfo  # TIMEZONE: months of the ledger and workers' default zone
+    # gold share, pause and early-stopping thresholds
+    quality: QualityRules = field(default_factory=QualityRules)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Policy:
-        return cls(monthly_cap=settings.monthly_cap, zone=settings.timezone)
+    def from_settings(cls, settings: Settings, quality: QualityRules | None = None) -> Policy:
+        return cls(
+            monthly_cap=settings.monthly_cap,
+            zone=settings.timezone,
+            quality=quality or QualityRules(),
+        )
 
     def zone_of(self, timezone: str | None) -> ZoneInfo:
         """A worker's zone: their own when set and valid, else TIMEZONE."""
@@ -141,7 +148,13 @@ async def dispatch_pass(
         left = await cap_left(db, policy, candidate.worker_id, now)
         if left <= 0 or candidate.worker_id in busy:
             continue
-        assignment = await claim_next(db, worker_id=candidate.worker_id, now=now, max_reward=left)
+        assignment = await claim_next(
+            db,
+            worker_id=candidate.worker_id,
+            now=now,
+            max_reward=left,
+            pick_gold=policy.quality.gold_picker(),
+        )
         if assignment is None:
             continue
         user = await get_user(db, candidate.worker_id)
@@ -169,7 +182,9 @@ async def next_for(db: Database, policy: Policy, worker_id: int, now: datetime) 
     left = await cap_left(db, policy, worker_id, now)
     if left <= 0:
         return None
-    assignment = await claim_next(db, worker_id=worker_id, now=now, max_reward=left)
+    assignment = await claim_next(
+        db, worker_id=worker_id, now=now, max_reward=left, pick_gold=policy.quality.gold_picker()
+    )
     return None if assignment is None else await _offer(db, assignment, user)
 
 
@@ -207,7 +222,14 @@ async def offer_on_request(db: Database, policy: Policy, worker_id: int, now: da
     left = await cap_left(db, policy, worker_id, now)
     if left <= 0:
         raise CapExceeded("tasks.refused.cap", reset=policy.next_month_start(now))
-    assignment = await claim_next(db, worker_id=worker_id, now=now, max_reward=left, forced=True)
+    assignment = await claim_next(
+        db,
+        worker_id=worker_id,
+        now=now,
+        max_reward=left,
+        forced=True,
+        pick_gold=policy.quality.gold_picker(),
+    )
     if assignment is None:
         if await claim_possible_above(db, worker_id, left):
             raise CapExceeded("tasks.refused.cap", reset=policy.next_month_start(now))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -11,6 +12,7 @@ import aiosqlite
 
 from storage.availability import record_served
 from storage.db import Database, maybe_time, to_db_time
+from storage.quality import GoldView, gold_view, server_secret
 
 AssignmentState = Literal["active", "submitted", "expired", "skipped", "released"]
 # States that hold one of an item's answer slots: an active offer is reserved for its worker.
@@ -40,6 +42,7 @@ class Assignment:
     duration_ms: int | None
     ended_at: datetime | None
     end_reason: str | None
+    speed_flag: bool = False  # answered faster than humanly plausible
 
     def open_at(self, now: datetime) -> bool:
         """Active, shown, and its deadline not reached."""
@@ -69,15 +72,17 @@ def _assignment(row: aiosqlite.Row) -> Assignment:
         duration_ms=row["duration_ms"],
         ended_at=maybe_time(row["ended_at"]),
         end_reason=row["end_reason"],
+        speed_flag=bool(row["speed_flag"]),
     )
 
 
-# What makes an answer slot open to a worker: an open item of an open batch (not their own
-# batch, not a type they are kept from) that they have never been offered, whose reserved or
-# answered slots are still fewer than answers_per_item, while they have no active assignment.
+# What makes an answer slot open to a worker: an open ordinary (not gold) item of an open
+# batch (not their own batch, not a type they are kept from) that they have never been offered,
+# whose reserved or answered slots are still fewer than answers_per_item, while they have no
+# active assignment. Gold items are only ever served by the gold-mixing rule (_CLAIM_GOLD).
 _OPEN_TO_WORKER = """
 FROM batches b JOIN items i ON i.batch_id = b.id
-WHERE b.state = 'open' AND i.state = 'open'
+WHERE b.state = 'open' AND i.state = 'open' AND i.gold_answer IS NULL
   AND b.requester_id != :worker
   AND NOT EXISTS (SELECT 1 FROM worker_type_pauses p
                   WHERE p.worker_id = :worker AND p.task_type = b.type)
@@ -97,28 +102,85 @@ _CLAIM = f"""
 INSERT INTO assignments (item_id, batch_id, worker_id, reward, time_limit, forced, offered_at)
 SELECT i.id, b.id, :worker, b.reward, b.time_limit, :forced, :now
 {_OPEN_TO_WORKER}
-  AND b.reward <= :max_reward
+  AND b.reward <= :max_reward AND (:batch IS NULL OR b.id = :batch)
 ORDER BY b.published_at, b.id, i.position
 LIMIT 1
 RETURNING *
 """
 
+# The batch the next ordinary slot would come from (the same order as _CLAIM).
+_NEXT_BATCH = f"""
+SELECT b.id {_OPEN_TO_WORKER}
+  AND b.reward <= :max_reward
+ORDER BY b.published_at, b.id, i.position
+LIMIT 1
+"""
+
+# A gold item claimed by the gold-mixing rule. Gold answers share a budget of
+# answers_per_item x gold items per batch (what publishing held in escrow for those items), so
+# gold never eats into the escrow of ordinary items however many workers come.
+_CLAIM_GOLD = """
+INSERT INTO assignments (item_id, batch_id, worker_id, reward, time_limit, forced, offered_at)
+SELECT i.id, b.id, :worker, b.reward, b.time_limit, :forced, :now
+FROM batches b JOIN items i ON i.batch_id = b.id
+WHERE i.id = :item AND b.state = 'open' AND i.state = 'open' AND i.gold_answer IS NOT NULL
+  AND b.requester_id != :worker AND b.reward <= :max_reward
+  AND NOT EXISTS (SELECT 1 FROM worker_type_pauses p
+                  WHERE p.worker_id = :worker AND p.task_type = b.type)
+  AND NOT EXISTS (SELECT 1 FROM assignments mine
+                  WHERE mine.item_id = i.id AND mine.worker_id = :worker)
+  AND NOT EXISTS (SELECT 1 FROM assignments busy
+                  WHERE busy.worker_id = :worker AND busy.state = 'active')
+  AND (SELECT count(*) FROM assignments g JOIN items gi ON gi.id = g.item_id
+       WHERE g.batch_id = b.id AND gi.gold_answer IS NOT NULL
+         AND g.state IN ('active', 'submitted'))
+      < b.answers_per_item * (SELECT count(*) FROM items x
+                              WHERE x.batch_id = b.id AND x.gold_answer IS NOT NULL)
+RETURNING *
+"""
+
+GOLD_SEED_NAME = "gold_mixing"
+GoldPicker = Callable[[GoldView], int | None]
+
 
 async def claim_next(
-    db: Database, *, worker_id: int, now: datetime, max_reward: int, forced: bool = False
+    db: Database,
+    *,
+    worker_id: int,
+    now: datetime,
+    max_reward: int,
+    forced: bool = False,
+    pick_gold: GoldPicker | None = None,
 ) -> Assignment | None:
-    """Reserve the next answer slot for a worker (reward at most ``max_reward``), or None."""
+    """Reserve the next answer slot for a worker (reward at most ``max_reward``), or None.
+
+    ``pick_gold`` (the gold-mixing rule) sees the worker's history in the batch the next slot
+    comes from and may name a gold item to serve instead; everything happens in one write
+    transaction, so the rule's view cannot change before the claim.
+    """
+    params: dict[str, Any] = {
+        "worker": worker_id,
+        "forced": int(forced),
+        "now": to_db_time(now),
+        "max_reward": max_reward,
+        "batch": None,
+    }
     async with db.write() as conn:
-        async with conn.execute(
-            _CLAIM,
-            {
-                "worker": worker_id,
-                "forced": int(forced),
-                "now": to_db_time(now),
-                "max_reward": max_reward,
-            },
-        ) as cursor:
-            row = await cursor.fetchone()
+        row: aiosqlite.Row | None = None
+        if pick_gold is not None:
+            async with conn.execute(_NEXT_BATCH, params) as cursor:
+                found = await cursor.fetchone()
+            if found is not None:
+                batch_id = int(found[0])
+                secret = await server_secret(conn, GOLD_SEED_NAME, now)
+                gold_item = pick_gold(await gold_view(conn, batch_id, worker_id, secret))
+                if gold_item is not None:
+                    async with conn.execute(_CLAIM_GOLD, {**params, "item": gold_item}) as cur:
+                        row = await cur.fetchone()
+                params["batch"] = batch_id
+        if row is None:
+            async with conn.execute(_CLAIM, params) as cursor:
+                row = await cursor.fetchone()
         if row is None:
             return None
         await record_served(conn, worker_id, now)
@@ -247,18 +309,6 @@ async def record_answer(
     return cursor.rowcount == 1
 
 
-async def complete_item_if_full(conn: aiosqlite.Connection, item_id: int, now: datetime) -> bool:
-    """Mark an item complete once it has answers_per_item answers; True when it just did."""
-    cursor = await conn.execute(
-        "UPDATE items SET state = 'complete', completed_at = ?"
-        " WHERE id = ? AND state = 'open' AND (SELECT count(*) FROM assignments a"
-        " WHERE a.item_id = items.id AND a.state = 'submitted')"
-        " >= (SELECT answers_per_item FROM batches b WHERE b.id = items.batch_id)",
-        (to_db_time(now), item_id),
-    )
-    return cursor.rowcount == 1
-
-
 async def end_active(
     conn: aiosqlite.Connection,
     assignment_id: int,
@@ -336,6 +386,85 @@ async def open_slots(db: Database) -> int:
         "SELECT coalesce(sum(b.answers_per_item - (SELECT count(*) FROM assignments a"
         " WHERE a.item_id = i.id AND a.state IN ('active', 'submitted'))), 0)"
         " FROM items i JOIN batches b ON b.id = i.batch_id"
-        " WHERE b.state = 'open' AND i.state = 'open'"
+        " WHERE b.state = 'open' AND i.state = 'open' AND i.gold_answer IS NULL"
     )
     return int(value or 0)
+
+
+# -- early stopping and the end of an item ------------------------------------------------------
+
+
+async def submitted_of_item(conn: aiosqlite.Connection, item_id: int) -> list[Assignment]:
+    """The submitted answers of an item, in order, read inside the answer's transaction."""
+    async with conn.execute(
+        "SELECT * FROM assignments WHERE item_id = ? AND state = 'submitted' ORDER BY id",
+        (item_id,),
+    ) as cursor:
+        rows = await cursor.fetchall()
+    return [_assignment(row) for row in rows]
+
+
+async def complete_item(conn: aiosqlite.Connection, item_id: int, now: datetime) -> bool:
+    """Mark an open item complete (early stopping or its last slot); True when it just did."""
+    cursor = await conn.execute(
+        "UPDATE items SET state = 'complete', completed_at = ? WHERE id = ? AND state = 'open'",
+        (to_db_time(now), item_id),
+    )
+    return cursor.rowcount == 1
+
+
+async def complete_gold_if_rest_done(
+    conn: aiosqlite.Connection, batch_id: int, now: datetime
+) -> list[int]:
+    """Once every ordinary item of a batch is complete, its gold items are complete too.
+
+    Gold items never complete by their answers (each worker may answer each once); they follow
+    the batch's ordinary items. Returns the gold items completed now.
+    """
+    async with conn.execute(
+        "UPDATE items SET state = 'complete', completed_at = ?"
+        " WHERE batch_id = ? AND state = 'open' AND gold_answer IS NOT NULL"
+        " AND NOT EXISTS (SELECT 1 FROM items o WHERE o.batch_id = items.batch_id"
+        " AND o.state = 'open' AND o.gold_answer IS NULL)"
+        " AND EXISTS (SELECT 1 FROM items o WHERE o.batch_id = items.batch_id"
+        " AND o.gold_answer IS NULL)"
+        " RETURNING id",
+        (to_db_time(now), batch_id),
+    ) as cursor:
+        rows = await cursor.fetchall()
+    return [int(row[0]) for row in rows]
+
+
+async def release_active_of_items(
+    conn: aiosqlite.Connection, item_ids: Sequence[int], reason: str, now: datetime
+) -> list[Assignment]:
+    """Release the still-active assignments of items that no longer need answers."""
+    if not item_ids:
+        return []
+    marks = ", ".join("?" for _ in item_ids)
+    async with conn.execute(
+        "UPDATE assignments SET state = 'released', end_reason = ?, ended_at = ?"
+        f" WHERE state = 'active' AND item_id IN ({marks}) RETURNING *",
+        (reason, to_db_time(now), *item_ids),
+    ) as cursor:
+        rows = await cursor.fetchall()
+    return [_assignment(row) for row in rows]
+
+
+async def tasks_done(source: Database, worker_id: int) -> int:
+    """How many answers a worker has submitted."""
+    value = await source.fetch_value(
+        "SELECT count(*) FROM assignments WHERE worker_id = ? AND state = 'submitted'",
+        (worker_id,),
+    )
+    return int(value or 0)
+
+
+async def submitted_count_in(conn: aiosqlite.Connection, batch_id: int) -> int:
+    """How many answers a batch has, read inside the caller's transaction."""
+    async with conn.execute(
+        "SELECT count(*) FROM assignments WHERE batch_id = ? AND state = 'submitted'",
+        (batch_id,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0

@@ -55,7 +55,7 @@ async def _worker(update: Update, context: BotContext) -> Actor:
 
 
 def _policy(context: BotContext) -> Policy:
-    return Policy.from_settings(context.services.settings)
+    return Policy.from_settings(context.services.settings, context.services.quality)
 
 
 async def _summary(context: BotContext, actor: Actor) -> str:

@@ -128,7 +128,8 @@ def creator_of(actor: Actor) -> Viewer:
     return Viewer(actor.user.id, is_admin=actor.has("admin"))
 
 
-def _button_batch_id(update: Update, prefix: str) -> int:
+def button_batch_id(update: Update, prefix: str) -> int:
+    """The batch id of ``"PREFIX BATCH_ID"`` callback data; ``InvalidInput`` if forged."""
     (raw,) = callback_args(update, prefix, 1)
     if not raw.isdigit() or not 0 < int(raw) < 2**63:
         raise InvalidInput("error.bad_button")
@@ -270,7 +271,7 @@ async def zip_document(update: Update, context: BotContext) -> None:
 @refusals_told
 async def publish_button(update: Update, context: BotContext) -> None:
     """Publish a draft: hold its most possible cost in escrow and open it to workers."""
-    batch_id = _button_batch_id(update, PUBLISH)
+    batch_id = button_batch_id(update, PUBLISH)
     actor = await context.actor(update)
     services = context.services
     published = await batches.publish(
@@ -301,7 +302,7 @@ async def publish_button(update: Update, context: BotContext) -> None:
 @refusals_told
 async def discard_button(update: Update, context: BotContext) -> None:
     """Discard a draft: nothing was held, nothing moves; the batch is kept as cancelled."""
-    batch_id = _button_batch_id(update, DISCARD)
+    batch_id = button_batch_id(update, DISCARD)
     actor = await context.actor(update)
     services = context.services
     await batches.cancel(
@@ -489,7 +490,7 @@ async def cancelbatch_command(update: Update, context: BotContext) -> None:
 @refusals_told
 async def pause_button(update: Update, context: BotContext) -> None:
     """The Pause button of a progress message."""
-    batch_id = _button_batch_id(update, PAUSE)
+    batch_id = button_batch_id(update, PAUSE)
     actor = await context.actor(update)
     services = context.services
     await batches.pause(services.db, batch_id, viewer_of(actor), now=services.clock.now())
@@ -502,7 +503,7 @@ async def pause_button(update: Update, context: BotContext) -> None:
 @refusals_told
 async def resume_button(update: Update, context: BotContext) -> None:
     """The Resume button of a progress message."""
-    batch_id = _button_batch_id(update, RESUME)
+    batch_id = button_batch_id(update, RESUME)
     actor = await context.actor(update)
     services = context.services
     await batches.resume(services.db, batch_id, viewer_of(actor), now=services.clock.now())
@@ -516,7 +517,7 @@ async def resume_button(update: Update, context: BotContext) -> None:
 @refusals_told
 async def cancel_ask_button(update: Update, context: BotContext) -> None:
     """The Cancel button: ask to confirm, since it cannot be undone."""
-    batch_id = _button_batch_id(update, CANCEL_ASK)
+    batch_id = button_batch_id(update, CANCEL_ASK)
     actor = await context.actor(update)
     await batches.batch_for(context.services.db, batch_id, viewer_of(actor))
     t = actor.t
@@ -532,7 +533,7 @@ async def cancel_ask_button(update: Update, context: BotContext) -> None:
 @refusals_told
 async def cancel_button(update: Update, context: BotContext) -> None:
     """The confirmed Cancel button."""
-    batch_id = _button_batch_id(update, CANCEL)
+    batch_id = button_batch_id(update, CANCEL)
     actor = await context.actor(update)
     services = context.services
     cancelled = await batches.cancel(

@@ -23,6 +23,7 @@ from telegram.warnings import PTBUserWarning
 from bot.context import Actor, BotContext, Services
 from bot.errors import InvalidInput
 from bot.handlers.common import callback, callback_args, keyboard, message_of
+from bot.handlers.results import health_lines
 from bot.ledger import parse_month
 from bot.payouts import (
     Statement,
@@ -40,6 +41,7 @@ from bot.payouts import (
     statements_awaiting,
     statements_for_month,
 )
+from bot.rewards import platform_health
 from storage.users import get_user, user_ids_with_role
 
 log = logging.getLogger(__name__)
@@ -271,7 +273,7 @@ async def exportpayouts(update: Update, context: BotContext) -> None:
 
 
 async def health(update: Update, context: BotContext) -> None:
-    """``/health``: the platform's vital signs; for now the ledger's invariants."""
+    """``/health``: the ledger's invariants, then measured pay, answers, workers, batches."""
     actor = await context.actor(update)
     actor.require("admin")
     settings = context.services.settings
@@ -283,6 +285,9 @@ async def health(update: Update, context: BotContext) -> None:
         lines = [t("health.ledger_ok")]
     else:
         lines = [t("health.ledger_problems", count=len(problems)), *problems[:10]]
+    # The platform's vital signs: measured pay, answers, workers, batches (bot/rewards.py).
+    services = context.services
+    lines += health_lines(t, await platform_health(services.db, services.clock.now()))
     await message_of(update).reply_text("\n".join(lines))
 
 

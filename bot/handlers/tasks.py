@@ -38,6 +38,7 @@ from bot.context import Actor, BotContext, Services
 from bot.dispatch import Offer, Policy, dispatch_pass, next_for, push_status
 from bot.errors import CapExceeded, InvalidInput, UserError
 from bot.handlers.common import callback, callback_args, keyboard
+from bot.handlers.quality import pause_notice_text
 from bot.i18n import Translator
 from storage.assignments import (
     Assignment,
@@ -139,7 +140,7 @@ def _job_queue(application: BotApplication) -> JobQueue[Any]:
 
 
 def _policy(services: Services) -> Policy:
-    return Policy.from_settings(services.settings)
+    return Policy.from_settings(services.settings, services.quality)
 
 
 async def _translator_for(services: Services, worker_id: int) -> Translator:
@@ -737,6 +738,20 @@ async def _after_answer(
     application = context.application
     _cancel_deadline(application, credited.assignment.id)
     request_dispatch(application)  # the item may now be complete; others may be waiting
+    await _tell_pauses(application, worker_id, t, credited)
+    try:
+        return await _follow_answer(application, worker_id, old, t, credited)
+    finally:
+        await _tell_item_and_batch_end(application, credited)
+
+
+async def _follow_answer(
+    application: BotApplication,
+    worker_id: int,
+    old: tuple[int, int, bool],
+    t: Translator,
+    credited: answers.Credited,
+) -> bool:
     if not old[0]:
         return False
     ended = t(
@@ -905,3 +920,63 @@ async def my_chat_member(update: Update, context: BotContext) -> None:
         return
     if change.new_chat_member.status == ChatMember.BANNED:
         await worker_unreachable(context.application, change.chat.id)
+
+
+# -- quality news after an answer: a paused type, an item completed early, a batch done ----------
+
+
+async def _tell_pauses(
+    application: BotApplication, worker_id: int, t: Translator, credited: answers.Credited
+) -> None:
+    """The worker is told at once why a type was paused, with the numbers, and what to do."""
+    for notice in credited.quality.pauses:
+        try:
+            await application.bot.send_message(worker_id, pause_notice_text(t, notice))
+        except Forbidden:
+            await worker_unreachable(application, worker_id)
+        except TelegramError as exc:
+            log.warning("could not tell worker %s about a pause: %s", worker_id, exc)
+
+
+async def _tell_item_and_batch_end(application: BotApplication, credited: answers.Credited) -> None:
+    """Workers whose task an early stop released get the next one; the requester of a batch
+    that just ended gets its summary."""
+    services = _services(application)
+    for released in credited.quality.released:
+        _cancel_deadline(application, released.id)
+        if released.chat_id is None or released.message_id is None:
+            continue
+        item = await get_item(services.db, released.item_id)
+        is_photo = item is not None and item.media_kind == "image"
+        wt = await _translator_for(services, released.worker_id)
+        with handling(application, released.worker_id):
+            try:
+                await follow_up(
+                    application,
+                    released.worker_id,
+                    (released.chat_id, released.message_id, is_photo),
+                    ended_caption=wt("quality.item_completed", title=credited.batch.title),
+                    header=wt("quality.header.item_completed"),
+                )
+            except TelegramError as exc:
+                log.warning("follow-up after releasing %s failed: %s", released.id, exc)
+    end = credited.quality.batch_end
+    if end is None:
+        return
+    requester = end.batch.requester_id
+    if await get_user(services.db, requester) is None:
+        return  # never wrote to the bot: Telegram would refuse the message
+    rt = await _translator_for(services, requester)
+    text = rt(
+        "quality.batch_done",
+        id=end.batch.id,
+        title=end.batch.title,
+        items=end.items,
+        answers=end.answers,
+        spent=rt.money(end.spent),
+        refunded=rt.money(end.refunded),
+    )
+    try:
+        await application.bot.send_message(requester, text)
+    except TelegramError as exc:
+        log.warning("could not tell requester %s that batch %s ended: %s", requester, end, exc)

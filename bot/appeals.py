@@ -1,0 +1,89 @@
+"""Appeals: a worker kept from a type (or blocked) asks the admins; an admin lifts or keeps.
+
+Plain rules, no Telegram. Every decision is re-checked here (the caller's role, the appeal
+still open, the pause still there), whatever the button said, and written to the audit log in
+the same transaction as its effect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from bot.errors import InvalidInput, NotFound, PermissionDenied
+from storage.audit import write_audit
+from storage.db import Database
+from storage.quality import (
+    Appeal,
+    create_appeal,
+    decide_appeal,
+    fetch_appeal,
+    lift_type_pause,
+    type_pauses,
+)
+from storage.users import get_user, roles_of
+
+MAX_APPEAL_CHARS = 500
+
+
+async def file_appeal(db: Database, worker_id: int, text: str, now: datetime) -> Appeal:
+    """Record an appeal; refused without text, when nothing is paused, or while one is open."""
+    cleaned = " ".join(text.split())
+    if not cleaned:
+        raise InvalidInput("quality.appeal.usage")
+    if len(cleaned) > MAX_APPEAL_CHARS:
+        raise InvalidInput("quality.appeal.too_long", most=MAX_APPEAL_CHARS)
+    user = await get_user(db, worker_id)
+    blocked = user is not None and user.blocked_at is not None
+    if not blocked and not await type_pauses(db, worker_id):
+        raise InvalidInput("quality.appeal.not_paused")
+    async with db.write() as conn:
+        appeal = await create_appeal(conn, worker_id, cleaned, now)
+    if appeal is None:
+        raise InvalidInput("quality.appeal.already_open")
+    return appeal
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An admin's decision on an appeal, as done."""
+
+    appeal: Appeal
+    outcome: Literal["lifted", "kept"]
+    task_type: str | None
+
+
+async def decide(
+    db: Database,
+    appeal_id: int,
+    admin_id: int,
+    outcome: Literal["lifted", "kept"],
+    task_type: str | None,
+    now: datetime,
+) -> Decision:
+    """Lift one paused type (or keep the pauses) and close the appeal, audited, at most once."""
+    if "admin" not in await roles_of(db, admin_id):
+        raise PermissionDenied("error.role_required", role="admin")
+    appeal = await fetch_appeal(db, appeal_id)
+    if appeal is None:
+        raise NotFound("quality.appeal.unknown")
+    async with db.write() as conn:
+        if outcome == "lifted":
+            if task_type is None:
+                raise InvalidInput("error.bad_button")
+            lifted = await lift_type_pause(conn, appeal.worker_id, task_type, by=admin_id, now=now)
+            if lifted is None:
+                raise InvalidInput("quality.appeal.not_paused_now")
+        if not await decide_appeal(
+            conn, appeal_id, state=outcome, by=admin_id, task_type=task_type, now=now
+        ):
+            raise InvalidInput("quality.appeal.closed")  # rolls a lift back too
+        await write_audit(
+            conn,
+            actor_id=admin_id,
+            action=f"appeal.{outcome}",
+            detail={"appeal_id": appeal_id, "worker_id": appeal.worker_id, "task_type": task_type},
+            now=now,
+        )
+    return Decision(appeal, outcome, task_type)

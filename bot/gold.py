@@ -1,0 +1,337 @@
+"""Quality in the worker loop: gold mixing, scoring, pauses, speed flags, early stopping, stats.
+
+The glue between the pure rules (``bot.quality``, ``bot.aggregation``, ``bot.fairpay``) and
+storage; no Telegram here. ``after_answer`` runs inside the answer's write transaction, so the
+score, a pause, the item's completion, released assignments and the batch's end are committed
+with the answer and its pay, or not at all.
+Decisions: ``docs/decisions/0008-quality-in-the-loop.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.aggregation import (
+    StopDecision,
+    Vote,
+    label_class_count,
+    should_stop,
+    should_stop_text,
+)
+from bot.batches import end_if_complete
+from bot.fairpay import TimedAnswer, pooled_hourly_rate
+from bot.ledger import escrow_account
+from bot.quality import (
+    AccuracyEstimate,
+    GoldAnswer,
+    LabelSet,
+    LevelStatus,
+    PauseDecision,
+    QualityPolicy,
+    SpeedDecision,
+    SpeedPolicy,
+    TaskType,
+    choose_gold,
+    estimate_accuracy,
+    gold_score,
+    is_implausibly_fast,
+    worker_level,
+)
+from storage.assignments import (
+    Assignment,
+    complete_gold_if_rest_done,
+    complete_item,
+    release_active_of_items,
+    submitted_count_in,
+    submitted_of_item,
+    tasks_done,
+)
+from storage.batches import Batch, Item, count_items_in, escrow_flows
+from storage.db import Database
+from storage.quality import (
+    GoldView,
+    TypePause,
+    flag_speed,
+    gold_scores,
+    gold_scores_by_type,
+    gold_scores_of_workers,
+    last_lift,
+    pause_type_in,
+    recent_speed_flags,
+    record_gold,
+    speed_flags_by_type,
+    submitted_rewards,
+    type_pauses,
+)
+from storage.users import get_user
+
+ITEM_COMPLETE = "item_complete"  # end_reason of an assignment released by early stopping
+LABEL_SEPARATOR = "|"  # gold.csv joins several labels with it (bot/tasks/manifest.py)
+TASK_TYPES: tuple[TaskType, ...] = ("image_tag", "emotion", "transcription")
+
+
+@dataclass(frozen=True)
+class QualityRules:
+    """The quality settings of the loop; tests pass small thresholds through ``Services``."""
+
+    pause: QualityPolicy = field(default_factory=QualityPolicy)
+    speed: SpeedPolicy = field(default_factory=SpeedPolicy)
+    gold_share: float = 1 / 8
+    label_stop: float = 0.95  # weighted-vote confidence that completes a label item early
+    text_stop: float = 0.9  # medoid confidence that completes a transcription item early
+
+    def gold_picker(self) -> GoldPicker:
+        return GoldPicker(self.gold_share)
+
+
+@dataclass(frozen=True)
+class GoldPicker:
+    """The gold-mixing rule as ``claim_next`` calls it, inside the claim's transaction."""
+
+    share: float
+
+    def __call__(self, view: GoldView) -> int | None:
+        return choose_gold(
+            view.served,
+            view.gold_item_ids,
+            view.seen_item_ids,
+            gold_seed(view.secret, view.batch_id, view.worker_id),
+            self.share,
+        )
+
+
+def gold_seed(secret: str, batch_id: int, worker_id: int) -> str:
+    """Per worker and batch, unknowable without the server's secret."""
+    return f"{secret}:{batch_id}:{worker_id}"
+
+
+# -- converting stored answers -----------------------------------------------------------------
+
+
+def label_set(answer: Any) -> LabelSet:
+    """A stored label answer (one label, or a list of labels) as a set."""
+    if isinstance(answer, list | tuple):
+        return frozenset(str(part) for part in answer)
+    return frozenset({str(answer)})
+
+
+def gold_of(task_type: TaskType, stored: Any) -> GoldAnswer:
+    """An item's stored gold answer as the scoring rule takes it."""
+    if task_type == "transcription":
+        return str(stored)
+    if isinstance(stored, str):
+        return frozenset(part for part in stored.split(LABEL_SEPARATOR) if part)
+    return label_set(stored)
+
+
+def given_of(task_type: TaskType, answer: Any) -> GoldAnswer:
+    return str(answer) if task_type == "transcription" else label_set(answer)
+
+
+def clip_ms(item: Item) -> int | None:
+    """The length of an item's audio: the chunk's span, else the media's duration."""
+    if item.start_ms is not None and item.end_ms is not None:
+        return item.end_ms - item.start_ms
+    return item.duration_ms
+
+
+def accuracy_of(scores: Sequence[float]) -> float:
+    """The weight of a worker's votes: the smoothed accuracy (prior 0.7 without gold)."""
+    return estimate_accuracy(scores).score
+
+
+# -- after an accepted answer -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PauseNotice:
+    """A type the answer paused for its worker, with the numbers to tell them."""
+
+    task_type: TaskType
+    reason: str  # accuracy | speed
+    accuracy: PauseDecision | None = None
+    speed: SpeedDecision | None = None
+
+
+@dataclass(frozen=True)
+class BatchEnd:
+    """A batch the answer completed: what the requester is told."""
+
+    batch: Batch
+    items: int
+    answers: int
+    spent: int
+    refunded: int
+
+
+@dataclass(frozen=True)
+class AfterAnswer:
+    """What quality did with one accepted answer."""
+
+    gold_score: float | None = None
+    speed_flag: bool = False
+    pauses: tuple[PauseNotice, ...] = ()
+    stop: StopDecision | None = None
+    released: tuple[Assignment, ...] = field(default=())
+    batch_end: BatchEnd | None = None
+
+
+async def after_answer(
+    conn: aiosqlite.Connection,
+    rules: QualityRules,
+    *,
+    batch: Batch,
+    item: Item,
+    assignment: Assignment,
+    answer: Any,
+    duration_ms: int,
+    now: datetime,
+    tz: Any,
+) -> AfterAnswer:
+    """Score gold, flag speed, pause a type, stop the item early, end the batch: one transaction.
+
+    Gold items never complete from their own answers (they follow the batch's ordinary items)
+    and their answers never count towards an ordinary item.
+    """
+    worker_id, task_type = assignment.worker_id, batch.type
+    pauses: list[PauseNotice] = []
+    lifted = await last_lift(conn, worker_id, task_type)
+
+    flagged = _too_fast(task_type, duration_ms, item)
+    if flagged:
+        await flag_speed(conn, assignment.id)
+    recent = await recent_speed_flags(
+        conn, worker_id, task_type, window=rules.speed.window, since=lifted
+    )
+    speed = rules.speed.decide(recent)
+    if flagged and speed.paused:
+        detail = {"flags": speed.flags, "window": speed.window, "max_flags": speed.max_flags}
+        if await pause_type_in(conn, worker_id, task_type, "speed", detail, now):
+            pauses.append(PauseNotice(task_type, "speed", speed=speed))
+
+    score: float | None = None
+    stop: StopDecision | None = None
+    completed: list[int] = []
+    if item.is_gold:
+        expected = gold_of(task_type, item.gold_answer)
+        score = gold_score(task_type, expected, given_of(task_type, answer))
+        await record_gold(
+            conn,
+            assignment_id=assignment.id,
+            worker_id=worker_id,
+            task_type=task_type,
+            item_id=item.id,
+            score=score,
+            now=now,
+        )
+        decision = rules.pause.decide(
+            estimate_accuracy(await gold_scores(conn, worker_id, task_type, since=lifted))
+        )
+        if decision.paused:
+            numbers: dict[str, Any] = {
+                "score": round(decision.score, 3),
+                "upper_bound": round(decision.upper_bound, 3),
+                "gold_answers": decision.gold_answers,
+                "threshold": decision.threshold,
+                "right_answers_to_resume": decision.right_answers_to_resume,
+            }
+            if await pause_type_in(conn, worker_id, task_type, "accuracy", numbers, now):
+                pauses.append(PauseNotice(task_type, "accuracy", accuracy=decision))
+    else:
+        stop = await _stop_decision(conn, rules, batch, item.id)
+        if stop.stop and await complete_item(conn, item.id, now):
+            completed.append(item.id)
+            completed += await complete_gold_if_rest_done(conn, batch.id, now)
+
+    released: list[Assignment] = []
+    batch_end: BatchEnd | None = None
+    if completed:
+        released = await release_active_of_items(conn, completed, ITEM_COMPLETE, now)
+        refunded = await end_if_complete(conn, batch.id, now=now, tz=tz)
+        if refunded is not None:
+            batch_end = await _batch_end(conn, batch, refunded)
+    return AfterAnswer(score, flagged, tuple(pauses), stop, tuple(released), batch_end)
+
+
+def _too_fast(task_type: TaskType, duration_ms: int, item: Item) -> bool:
+    clip = clip_ms(item)
+    if task_type == "transcription" and clip is None:
+        return False  # no clip length known: no basis for a flag
+    return is_implausibly_fast(task_type, duration_ms, clip)
+
+
+async def _stop_decision(
+    conn: aiosqlite.Connection, rules: QualityRules, batch: Batch, item_id: int
+) -> StopDecision:
+    """Whether an ordinary item has enough answers: clear agreement, or answers_per_item."""
+    given = await submitted_of_item(conn, item_id)
+    if batch.type == "transcription":
+        texts = [str(a.answer) for a in given]
+        return should_stop_text(texts, batch.answers_per_item, rules.text_stop)
+    scores = await gold_scores_of_workers(conn, [a.worker_id for a in given], batch.type)
+    accuracies = {worker_id: accuracy_of(found) for worker_id, found in scores.items()}
+    votes = [Vote(a.worker_id, label_set(a.answer)) for a in given]
+    return should_stop(
+        votes,
+        accuracies,
+        batch.answers_per_item,
+        rules.label_stop,
+        class_count=label_class_count(batch.labels, batch.multiple),
+    )
+
+
+async def _batch_end(conn: aiosqlite.Connection, batch: Batch, refunded: int) -> BatchEnd:
+    flows = await escrow_flows(conn, escrow_account(batch.id))
+    answers = await submitted_count_in(conn, batch.id)
+    return BatchEnd(batch, await count_items_in(conn, batch.id), answers, flows.spent, refunded)
+
+
+# -- a worker's numbers (/stats, appeals) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TypeStats:
+    task_type: TaskType
+    estimate: AccuracyEstimate
+    speed_flags: int
+
+
+@dataclass(frozen=True)
+class WorkerStats:
+    worker_id: int
+    tasks_done: int
+    types: tuple[TypeStats, ...]  # types with gold answers or speed flags
+    level: LevelStatus
+    hourly_rate: float | None  # cents per hour, pooled over submitted answers
+    pauses: tuple[TypePause, ...]
+    blocked: bool
+
+
+async def worker_stats(db: Database, worker_id: int) -> WorkerStats:
+    """Everything ``/stats`` shows a worker (and an appeal shows admins)."""
+    scores = await gold_scores_by_type(db, worker_id)
+    flags = await speed_flags_by_type(db, worker_id)
+    types = tuple(
+        TypeStats(task_type, estimate_accuracy(scores.get(task_type, [])), flags.get(task_type, 0))
+        for task_type in TASK_TYPES
+        if task_type in scores or task_type in flags
+    )
+    done = await tasks_done(db, worker_id)
+    pooled = estimate_accuracy([s for found in scores.values() for s in found])
+    timed = await submitted_rewards(db, worker_id)
+    rate = pooled_hourly_rate([TimedAnswer(t.reward, t.duration_ms) for t in timed])
+    user = await get_user(db, worker_id)
+    return WorkerStats(
+        worker_id=worker_id,
+        tasks_done=done,
+        types=types,
+        level=worker_level(done, pooled),
+        hourly_rate=rate,
+        pauses=tuple(await type_pauses(db, worker_id)),
+        blocked=user is not None and user.blocked_at is not None,
+    )

@@ -1,0 +1,257 @@
+"""Worker quality in chat: /stats (a worker's own numbers; an admin's /stats USER_ID), /appeal
+and the admins' Lift / Keep buttons; the texts that tell a worker about a pause."""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+from babel.numbers import format_decimal
+from telegram import Message, Update
+from telegram.error import TelegramError
+
+from bot.appeals import decide, file_appeal
+from bot.context import BotContext
+from bot.errors import InvalidInput
+from bot.gold import PauseNotice, WorkerStats, worker_stats
+from bot.handlers.common import callback, callback_args, keyboard, message_of
+from bot.i18n import Translator
+from storage.quality import Appeal
+from storage.users import get_user, user_ids_with_role
+
+log = logging.getLogger(__name__)
+
+# Callback data: "PREFIX APPEAL_ID [TYPE_INDEX]" (STYLE.md 6).
+LIFT = "ql"
+KEEP = "qk"
+TYPE_CODES = ("image_tag", "emotion", "transcription")  # a type travels as its index
+
+
+def _number(t: Translator, value: float) -> str:
+    """A score with two decimals in the reader's locale: 0.58, 0,58."""
+    return format_decimal(value, format="0.00", locale=t.locale)
+
+
+def pause_notice_text(t: Translator, notice: PauseNotice) -> str:
+    """Why a type was just paused, with the numbers, and how to get it back."""
+    kind = t(f"quality.type.{notice.task_type}")
+    if notice.accuracy is not None:
+        decision = notice.accuracy
+        return t(
+            "quality.paused.accuracy",
+            type=kind,
+            score=_number(t, decision.score),
+            gold=decision.gold_answers,
+            upper=_number(t, decision.upper_bound),
+            threshold=_number(t, decision.threshold),
+            right=decision.right_answers_to_resume,
+        )
+    assert notice.speed is not None
+    return t(
+        "quality.paused.speed",
+        type=kind,
+        flags=notice.speed.flags,
+        window=notice.speed.window,
+        max_flags=notice.speed.max_flags,
+    )
+
+
+def stats_lines(t: Translator, stats: WorkerStats, threshold: float, min_gold: int) -> list[str]:
+    """The lines of /stats (and of an appeal, for admins)."""
+    lines = [t("quality.stats.tasks", count=stats.tasks_done)]
+    if not any(s.estimate.gold_answers for s in stats.types):
+        lines.append(t("quality.stats.no_gold"))
+    for found in stats.types:
+        estimate = found.estimate
+        lines.append(
+            t(
+                "quality.stats.type_line",
+                type=t(f"quality.type.{found.task_type}"),
+                score=_number(t, estimate.score),
+                gold=estimate.gold_answers,
+                lower=_number(t, estimate.lower_bound),
+                upper=_number(t, estimate.upper_bound),
+            )
+        )
+        if found.speed_flags:
+            lines.append(t("quality.stats.flags", count=found.speed_flags))
+    lines.append(t("quality.stats.explain", threshold=_number(t, threshold), min_gold=min_gold))
+    level = stats.level
+    lines.append(t("quality.stats.level", level=t(f"quality.level.{level.level}")))
+    rule = level.next_rule
+    if rule is None:
+        lines.append(t("quality.stats.top_level"))
+    else:
+        lines.append(
+            t(
+                "quality.stats.next_level",
+                level=t(f"quality.level.{rule.level}"),
+                tasks=rule.min_tasks,
+                gold=rule.min_gold,
+                bound=_number(t, rule.min_lower_bound),
+                tasks_missing=level.tasks_missing,
+                gold_missing=level.gold_missing,
+                bound_missing=_number(t, level.lower_bound_missing),
+            )
+        )
+    if stats.hourly_rate is None:
+        lines.append(t("quality.stats.no_rate"))
+    else:
+        lines.append(t("quality.stats.rate", rate=t.money(round(stats.hourly_rate))))
+    for pause in stats.pauses:
+        lines.append(
+            t(
+                "quality.stats.paused",
+                type=t(f"quality.type.{pause.task_type}"),
+                reason=t(f"quality.reason.{pause.reason}"),
+                since=t.datetime(pause.paused_at),
+            )
+        )
+    if stats.blocked:
+        lines.append(t("quality.stats.blocked"))
+    return lines
+
+
+async def stats_command(update: Update, context: BotContext) -> None:
+    """``/stats``: the worker's tasks, accuracy per type, level, measured pay and pauses.
+
+    An admin may add a user id to see that worker's numbers, speed flags included.
+    """
+    actor = await context.actor(update)
+    t = actor.t
+    services = context.services
+    worker_id = actor.user.id
+    args = context.args or []
+    header: list[str] = []
+    if args:
+        actor.require("admin")
+        if len(args) != 1 or not args[0].isdigit() or len(args[0]) > 18:
+            raise InvalidInput("quality.stats.usage")
+        worker_id = int(args[0])
+        user = await get_user(services.db, worker_id)
+        name = user.first_name if user else "?"
+        header = [t("quality.stats.admin_header", name=name, worker=worker_id)]
+    else:
+        actor.require("worker")
+        header = [t("quality.stats.title")]
+    stats = await worker_stats(services.db, worker_id)
+    policy = services.quality.pause
+    lines = header + stats_lines(t, stats, policy.threshold, policy.min_gold)
+    await message_of(update).reply_text("\n".join(lines))
+
+
+async def appeal_command(update: Update, context: BotContext) -> None:
+    """``/appeal TEXT``: a paused (or blocked) worker asks the admins to look again."""
+    actor = await context.actor(update)
+    t = actor.t
+    services = context.services
+    text = " ".join(context.args or [])
+    appeal = await file_appeal(services.db, actor.user.id, text, services.clock.now())
+    await message_of(update).reply_text(t("quality.appeal.sent"))
+    await _tell_admins(context, appeal)
+
+
+async def _tell_admins(context: BotContext, appeal: Appeal) -> None:
+    """Every admin gets the appeal with the worker's numbers and one button per paused type."""
+    services = context.services
+    stats = await worker_stats(services.db, appeal.worker_id)
+    worker = await get_user(services.db, appeal.worker_id)
+    policy = services.quality.pause
+    for admin_id in await user_ids_with_role(services.db, "admin"):
+        admin = await get_user(services.db, admin_id)
+        t = services.translator(
+            admin.language if admin else "en", admin.timezone if admin else None
+        )
+        lines = [
+            t(
+                "quality.appeal.admin",
+                id=appeal.id,
+                name=worker.first_name if worker else "?",
+                worker=appeal.worker_id,
+                text=appeal.text,
+            ),
+            "",
+            *stats_lines(t, stats, policy.threshold, policy.min_gold),
+        ]
+        rows = [
+            [
+                (
+                    t("quality.appeal.button.lift", type=t(f"quality.type.{pause.task_type}")),
+                    callback(LIFT, appeal.id, TYPE_CODES.index(pause.task_type)),
+                )
+            ]
+            for pause in stats.pauses
+            if pause.task_type in TYPE_CODES
+        ]
+        rows.append([(t("quality.appeal.button.keep"), callback(KEEP, appeal.id))])
+        try:
+            await context.bot.send_message(
+                admin_id, "\n".join(lines)[:4096], reply_markup=keyboard(rows)
+            )
+        except TelegramError as exc:
+            log.warning("could not send appeal %s to admin %s: %s", appeal.id, admin_id, exc)
+
+
+def _ids(update: Update, prefix: str, count: int) -> list[int]:
+    args = callback_args(update, prefix, count)
+    if not all(arg.isdigit() and len(arg) < 19 for arg in args):
+        raise InvalidInput("error.bad_button")
+    return [int(arg) for arg in args]
+
+
+async def lift_button(update: Update, context: BotContext) -> None:
+    """Lift: the worker gets the type back (re-checked: admin, appeal open, pause there)."""
+    appeal_id, type_index = _ids(update, LIFT, 2)
+    if not 0 <= type_index < len(TYPE_CODES):
+        raise InvalidInput("error.bad_button")
+    await _decide(update, context, appeal_id, "lifted", TYPE_CODES[type_index])
+
+
+async def keep_button(update: Update, context: BotContext) -> None:
+    """Keep: the pauses stay; the worker is told."""
+    (appeal_id,) = _ids(update, KEEP, 1)
+    await _decide(update, context, appeal_id, "kept", None)
+
+
+async def _decide(
+    update: Update,
+    context: BotContext,
+    appeal_id: int,
+    outcome: Literal["lifted", "kept"],
+    task_type: str | None,
+) -> None:
+    actor = await context.actor(update)
+    actor.require("admin")
+    services = context.services
+    query = update.callback_query
+    assert query is not None
+    decision = await decide(
+        services.db, appeal_id, actor.user.id, outcome, task_type, services.clock.now()
+    )
+    t = actor.t
+    await query.answer(t(f"quality.appeal.{outcome}_answer"))
+    done = t(
+        "quality.appeal.done_admin",
+        id=appeal_id,
+        outcome=t(f"quality.appeal.outcome.{outcome}"),
+        admin=actor.user.first_name,
+    )
+    message = query.message
+    if isinstance(message, Message):
+        try:
+            await query.edit_message_text(f"{message.text or ''}\n\n{done}"[:4096])
+        except TelegramError as exc:
+            log.info("could not mark appeal %s done: %s", appeal_id, exc)
+    worker = await get_user(services.db, decision.appeal.worker_id)
+    wt = services.translator(
+        worker.language if worker else "en", worker.timezone if worker else None
+    )
+    if outcome == "lifted":
+        text = wt("quality.appeal.lifted_worker", type=wt(f"quality.type.{task_type}"))
+    else:
+        text = wt("quality.appeal.kept_worker")
+    try:
+        await context.bot.send_message(decision.appeal.worker_id, text)
+    except TelegramError as exc:
+        log.warning("could not tell worker %s about appeal %s: %s", worker, appeal_id, exc)
+    # A lifted type comes back with the dispatcher's next pass (every few seconds).
