@@ -169,24 +169,46 @@ async def publish_batch(
         time_limit=time_limit,
     )
     cost = len(new_items) * answers_per_item * reward
+    return await open_funded_batch(
+        db,
+        batch,
+        new_items,
+        cost=cost,
+        budget=cost,
+        topup_key=f"topup:test:{next(_SEEDS)}",
+        now=now,
+    )
+
+
+async def open_funded_batch(
+    db: Database,
+    batch: NewBatch,
+    items: Sequence[NewItem],
+    *,
+    cost: int,
+    budget: int,
+    topup_key: str,
+    now: datetime,
+) -> int:
+    """Top the requester up by ``budget``, store the batch, open it and hold ``cost`` in escrow."""
     await top_up(
         db,
-        requester_id=requester_id,
-        amount=cost,
+        requester_id=batch.requester_id,
+        amount=budget,
         actor_id=ADMIN_ID,
-        key=f"topup:test:{next(_SEEDS)}",
+        key=topup_key,
         now=now,
         tz=PARIS,
     )
     async with db.write() as conn:
-        batch_id = await insert_draft(conn, batch, new_items, now)
+        batch_id = await insert_draft(conn, batch, items, now)
         assert await set_batch_state(conn, batch_id, expected=["draft"], new="open", now=now)
         await hold_for_batch(
             conn,
-            requester_id=requester_id,
+            requester_id=batch.requester_id,
             batch_id=batch_id,
             amount=cost,
-            actor_id=requester_id,
+            actor_id=batch.requester_id,
             now=now,
             tz=PARIS,
         )

@@ -22,7 +22,6 @@ from bot.errors import InsufficientFunds, InvalidInput, NotFound
 from bot.ledger import (
     balance,
     escrow_account,
-    hold_for_batch,
     requester_account,
     top_up,
     worker_account,
@@ -49,11 +48,19 @@ from bot.rewards import (
     send_bonus,
 )
 from storage.assignments import claim_next
-from storage.batches import BatchType, NewBatch, NewItem, get_batch, insert_draft, set_batch_state
+from storage.batches import BatchType, NewBatch, NewItem, get_batch
 from storage.db import Database, to_db_time
 from storage.results import get_alert
 from tests.conftest import ADMIN_ID, REQUESTER_ID
-from tests.test_dispatch import NOW, PARIS, ogg_bytes, png_bytes, register_worker, store_media
+from tests.test_dispatch import (
+    NOW,
+    PARIS,
+    ogg_bytes,
+    open_funded_batch,
+    png_bytes,
+    register_worker,
+    store_media,
+)
 
 OTHER_REQUESTER = 7002
 FLOOR = 1_000  # cents an hour: MIN_HOURLY_RATE 10.00
@@ -95,28 +102,15 @@ async def open_batch(
         time_limit=60,
     )
     cost = len(items) * answers_per_item * reward
-    await top_up(
+    return await open_funded_batch(
         db,
-        requester_id=requester_id,
-        amount=cost + extra_budget,
-        actor_id=ADMIN_ID,
-        key=f"topup:results-test:{next(_TOPUPS)}:{data_dir}",
+        batch,
+        items,
+        cost=cost,
+        budget=cost + extra_budget,
+        topup_key=f"topup:results-test:{next(_TOPUPS)}:{data_dir}",
         now=now,
-        tz=PARIS,
     )
-    async with db.write() as conn:
-        batch_id = await insert_draft(conn, batch, items, now)
-        assert await set_batch_state(conn, batch_id, expected=["draft"], new="open", now=now)
-        await hold_for_batch(
-            conn,
-            requester_id=requester_id,
-            batch_id=batch_id,
-            amount=cost,
-            actor_id=requester_id,
-            now=now,
-            tz=PARIS,
-        )
-    return batch_id
 
 
 def image_items(data_dir: Path, count: int, *, first_seed: int = 500) -> list[NewItem]:
