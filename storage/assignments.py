@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-import aiosqlite
-
 from storage.availability import record_served
-from storage.db import Database, maybe_time, to_db_time
+from storage.db import Row, Tx, WriteTx, maybe_time, to_db_time
 from storage.quality import GoldView, gold_view, server_secret
 
 AssignmentState = Literal["active", "submitted", "expired", "skipped", "released"]
@@ -49,7 +47,7 @@ class Assignment:
         return self.state == "active" and self.deadline is not None and now < self.deadline
 
 
-def _assignment(row: aiosqlite.Row) -> Assignment:
+def _assignment(row: Row) -> Assignment:
     offered = maybe_time(row["offered_at"])
     assert offered is not None
     return Assignment(
@@ -144,7 +142,7 @@ GoldPicker = Callable[[GoldView], int | None]
 
 
 async def claim_next(
-    db: Database,
+    tx: WriteTx,
     *,
     worker_id: int,
     now: datetime,
@@ -165,52 +163,41 @@ async def claim_next(
         "max_reward": max_reward,
         "batch": None,
     }
-    async with db.write() as conn:
-        row: aiosqlite.Row | None = None
-        if pick_gold is not None:
-            async with conn.execute(_NEXT_BATCH, params) as cursor:
-                found = await cursor.fetchone()
-            if found is not None:
-                batch_id = int(found[0])
-                secret = await server_secret(conn, GOLD_SEED_NAME, now)
-                gold_item = pick_gold(await gold_view(conn, batch_id, worker_id, secret))
-                if gold_item is not None:
-                    async with conn.execute(_CLAIM_GOLD, {**params, "item": gold_item}) as cur:
-                        row = await cur.fetchone()
-                params["batch"] = batch_id
-        if row is None:
-            async with conn.execute(_CLAIM, params) as cursor:
-                row = await cursor.fetchone()
-        if row is None:
-            return None
-        await record_served(conn, worker_id, now)
+    row: Row | None = None
+    if pick_gold is not None:
+        found = await tx.fetch_one(_NEXT_BATCH, params)
+        if found is not None:
+            batch_id = int(found[0])
+            secret = await server_secret(tx, GOLD_SEED_NAME, now)
+            gold_item = pick_gold(await gold_view(tx, batch_id, worker_id, secret))
+            if gold_item is not None:
+                row = await tx.fetch_one(_CLAIM_GOLD, {**params, "item": gold_item})
+            params["batch"] = batch_id
+    if row is None:
+        row = await tx.fetch_one(_CLAIM, params)
+    if row is None:
+        return None
+    await record_served(tx, worker_id, now)
     return _assignment(row)
 
 
-async def get_assignment(db: Database, assignment_id: int) -> Assignment | None:
+async def get_assignment(tx: Tx, assignment_id: int) -> Assignment | None:
     """The assignment with this id, or None."""
-    row = await db.fetch_one("SELECT * FROM assignments WHERE id = ?", (assignment_id,))
+    row = await tx.fetch_one("SELECT * FROM assignments WHERE id = ?", (assignment_id,))
     return None if row is None else _assignment(row)
 
 
-async def fetch_assignment(conn: aiosqlite.Connection, assignment_id: int) -> Assignment | None:
-    """The assignment with this id, read inside the caller's write transaction."""
-    async with conn.execute("SELECT * FROM assignments WHERE id = ?", (assignment_id,)) as cur:
-        row = await cur.fetchone()
-    return None if row is None else _assignment(row)
-
-
-async def active_assignment_of(db: Database, worker_id: int) -> Assignment | None:
+async def active_assignment_of(tx: Tx, worker_id: int) -> Assignment | None:
     """The worker's active assignment, if any."""
-    row = await db.fetch_one(
+    row = await tx.fetch_one(
         "SELECT * FROM assignments WHERE worker_id = ? AND state = 'active'", (worker_id,)
     )
     return None if row is None else _assignment(row)
 
 
-async def assignment_for_message(db: Database, chat_id: int, message_id: int) -> Assignment | None:
+async def assignment_for_message(tx: Tx, chat_id: int, message_id: int) -> Assignment | None:
     """The latest assignment shown in a message (its task message or its reply prompt)."""
-    row = await db.fetch_one(
+    row = await tx.fetch_one(
         "SELECT * FROM assignments WHERE chat_id = ? AND (message_id = ? OR prompt_message_id = ?)"
         " ORDER BY id DESC LIMIT 1",
         (chat_id, message_id, message_id),
@@ -218,31 +205,30 @@ async def assignment_for_message(db: Database, chat_id: int, message_id: int) ->
     return None if row is None else _assignment(row)
 
 
-async def active_assignments(db: Database) -> list[Assignment]:
+async def active_assignments(tx: Tx) -> list[Assignment]:
     """Every active assignment, soonest deadline first (unshown ones last)."""
-    rows = await db.fetch_all(
+    rows = await tx.fetch_all(
         "SELECT * FROM assignments WHERE state = 'active' ORDER BY deadline IS NULL, deadline, id"
     )
     return [_assignment(row) for row in rows]
 
 
 async def start_timer(
-    db: Database, assignment_id: int, *, shown_at: datetime, deadline: datetime
+    tx: WriteTx, assignment_id: int, *, shown_at: datetime, deadline: datetime
 ) -> bool:
     """Store the deadline just before the task is sent; False when no longer active.
 
     Stored first, so a bot killed while sending still knows when the offer ends.
     """
-    async with db.write() as conn:
-        cursor = await conn.execute(
-            "UPDATE assignments SET shown_at = ?, deadline = ? WHERE id = ? AND state = 'active'",
-            (to_db_time(shown_at), to_db_time(deadline), assignment_id),
-        )
-        return cursor.rowcount == 1
+    cursor = await tx.execute(
+        "UPDATE assignments SET shown_at = ?, deadline = ? WHERE id = ? AND state = 'active'",
+        (to_db_time(shown_at), to_db_time(deadline), assignment_id),
+    )
+    return cursor.rowcount == 1
 
 
 async def record_messages(
-    db: Database,
+    tx: WriteTx,
     assignment_id: int,
     *,
     chat_id: int,
@@ -250,17 +236,16 @@ async def record_messages(
     prompt_message_id: int | None,
 ) -> bool:
     """Remember the task message (and the reply prompt) once sent; False when not active."""
-    async with db.write() as conn:
-        cursor = await conn.execute(
-            "UPDATE assignments SET chat_id = ?, message_id = ?, prompt_message_id = ?"
-            " WHERE id = ? AND state = 'active'",
-            (chat_id, message_id, prompt_message_id, assignment_id),
-        )
-        return cursor.rowcount == 1
+    cursor = await tx.execute(
+        "UPDATE assignments SET chat_id = ?, message_id = ?, prompt_message_id = ?"
+        " WHERE id = ? AND state = 'active'",
+        (chat_id, message_id, prompt_message_id, assignment_id),
+    )
+    return cursor.rowcount == 1
 
 
 async def mark_shown(
-    db: Database,
+    tx: WriteTx,
     assignment_id: int,
     *,
     chat_id: int,
@@ -270,9 +255,9 @@ async def mark_shown(
     deadline: datetime,
 ) -> bool:
     """``start_timer`` and ``record_messages`` at once (tests and tools)."""
-    started = await start_timer(db, assignment_id, shown_at=shown_at, deadline=deadline)
+    started = await start_timer(tx, assignment_id, shown_at=shown_at, deadline=deadline)
     return started and await record_messages(
-        db,
+        tx,
         assignment_id,
         chat_id=chat_id,
         message_id=message_id,
@@ -280,11 +265,9 @@ async def mark_shown(
     )
 
 
-async def set_draft(
-    conn: aiosqlite.Connection, assignment_id: int, draft: tuple[int, ...], now: datetime
-) -> bool:
+async def set_draft(tx: WriteTx, assignment_id: int, draft: tuple[int, ...], now: datetime) -> bool:
     """Store the labels ticked so far, only while the assignment is open."""
-    cursor = await conn.execute(
+    cursor = await tx.execute(
         "UPDATE assignments SET draft = ? WHERE id = ? AND state = 'active' AND deadline > ?",
         (json.dumps(list(draft)), assignment_id, to_db_time(now)),
     )
@@ -292,7 +275,7 @@ async def set_draft(
 
 
 async def record_answer(
-    conn: aiosqlite.Connection,
+    tx: WriteTx,
     assignment_id: int,
     *,
     answer: Any,
@@ -301,7 +284,7 @@ async def record_answer(
 ) -> bool:
     """Store an answer inside the caller's transaction; False unless active and in time."""
     stamp = to_db_time(now)
-    cursor = await conn.execute(
+    cursor = await tx.execute(
         "UPDATE assignments SET state = 'submitted', answer = ?, duration_ms = ?, ended_at = ?"
         " WHERE id = ? AND state = 'active' AND deadline > ?",
         (json.dumps(answer, ensure_ascii=False), duration_ms, stamp, assignment_id, stamp),
@@ -310,7 +293,7 @@ async def record_answer(
 
 
 async def end_active(
-    conn: aiosqlite.Connection,
+    tx: Tx,
     assignment_id: int,
     *,
     state: Literal["expired", "skipped", "released"],
@@ -325,45 +308,44 @@ async def end_active(
     """
     stamp = to_db_time(now)
     due = " AND deadline IS NOT NULL AND deadline <= :now" if due_only else ""
-    async with conn.execute(
+    row = await tx.fetch_one(
         "UPDATE assignments SET state = :state, end_reason = :reason, ended_at = :now"
         f" WHERE id = :id AND state = 'active'{due} RETURNING *",
         {"state": state, "reason": reason, "now": stamp, "id": assignment_id},
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     return None if row is None else _assignment(row)
 
 
-async def answers_of_item(db: Database, item_id: int) -> list[Assignment]:
+async def answers_of_item(tx: Tx, item_id: int) -> list[Assignment]:
     """The submitted assignments of an item, in order."""
-    rows = await db.fetch_all(
+    rows = await tx.fetch_all(
         "SELECT * FROM assignments WHERE item_id = ? AND state = 'submitted' ORDER BY id",
         (item_id,),
     )
     return [_assignment(row) for row in rows]
 
 
-async def assignments_of_worker(db: Database, worker_id: int) -> list[Assignment]:
+async def assignments_of_worker(tx: Tx, worker_id: int) -> list[Assignment]:
     """Every assignment a worker was offered, oldest first."""
-    rows = await db.fetch_all(
+    rows = await tx.fetch_all(
         "SELECT * FROM assignments WHERE worker_id = ? ORDER BY id", (worker_id,)
     )
     return [_assignment(row) for row in rows]
 
 
-async def assignments_of_batch(db: Database, batch_id: int) -> list[Assignment]:
+async def assignments_of_batch(tx: Tx, batch_id: int) -> list[Assignment]:
     """Every assignment of a batch, oldest first."""
-    rows = await db.fetch_all(
+    rows = await tx.fetch_all(
         "SELECT * FROM assignments WHERE batch_id = ? ORDER BY id", (batch_id,)
     )
     return [_assignment(row) for row in rows]
 
 
 async def refreshable(
-    db: Database, *, now: datetime, min_time_limit: int, shown_before: datetime, limit: int
+    tx: Tx, *, now: datetime, min_time_limit: int, shown_before: datetime, limit: int
 ) -> list[Assignment]:
     """Active, shown assignments of long tasks due a timer refresh, soonest deadline first."""
-    rows = await db.fetch_all(
+    rows = await tx.fetch_all(
         "SELECT * FROM assignments WHERE state = 'active' AND message_id IS NOT NULL"
         " AND time_limit >= ? AND deadline > ? AND shown_at <= ?"
         " ORDER BY deadline LIMIT ?",
@@ -372,17 +354,17 @@ async def refreshable(
     return [_assignment(row) for row in rows]
 
 
-async def rewards_open_to(db: Database, worker_id: int) -> list[int]:
+async def rewards_open_to(tx: Tx, worker_id: int) -> list[int]:
     """The distinct rewards of the slots open to a worker, whatever their cap."""
-    rows = await db.fetch_all(
+    rows = await tx.fetch_all(
         f"SELECT DISTINCT b.reward {_OPEN_TO_WORKER} ORDER BY b.reward", {"worker": worker_id}
     )
     return [int(row[0]) for row in rows]
 
 
-async def open_slots(db: Database) -> int:
+async def open_slots(tx: Tx) -> int:
     """Answer slots still free in open batches (for a quick "anything to do?" check)."""
-    value = await db.fetch_value(
+    value = await tx.fetch_value(
         "SELECT coalesce(sum(b.answers_per_item - (SELECT count(*) FROM assignments a"
         " WHERE a.item_id = i.id AND a.state IN ('active', 'submitted'))), 0)"
         " FROM items i JOIN batches b ON b.id = i.batch_id"
@@ -394,34 +376,22 @@ async def open_slots(db: Database) -> int:
 # -- early stopping and the end of an item ------------------------------------------------------
 
 
-async def submitted_of_item(conn: aiosqlite.Connection, item_id: int) -> list[Assignment]:
-    """The submitted answers of an item, in order, read inside the answer's transaction."""
-    async with conn.execute(
-        "SELECT * FROM assignments WHERE item_id = ? AND state = 'submitted' ORDER BY id",
-        (item_id,),
-    ) as cursor:
-        rows = await cursor.fetchall()
-    return [_assignment(row) for row in rows]
-
-
-async def complete_item(conn: aiosqlite.Connection, item_id: int, now: datetime) -> bool:
+async def complete_item(tx: WriteTx, item_id: int, now: datetime) -> bool:
     """Mark an open item complete (early stopping or its last slot); True when it just did."""
-    cursor = await conn.execute(
+    cursor = await tx.execute(
         "UPDATE items SET state = 'complete', completed_at = ? WHERE id = ? AND state = 'open'",
         (to_db_time(now), item_id),
     )
     return cursor.rowcount == 1
 
 
-async def complete_gold_if_rest_done(
-    conn: aiosqlite.Connection, batch_id: int, now: datetime
-) -> list[int]:
+async def complete_gold_if_rest_done(tx: WriteTx, batch_id: int, now: datetime) -> list[int]:
     """Once every ordinary item of a batch is complete, its gold items are complete too.
 
     Gold items never complete by their answers (each worker may answer each once); they follow
     the batch's ordinary items. Returns the gold items completed now.
     """
-    async with conn.execute(
+    rows = await tx.fetch_all(
         "UPDATE items SET state = 'complete', completed_at = ?"
         " WHERE batch_id = ? AND state = 'open' AND gold_answer IS NOT NULL"
         " AND NOT EXISTS (SELECT 1 FROM items o WHERE o.batch_id = items.batch_id"
@@ -430,41 +400,38 @@ async def complete_gold_if_rest_done(
         " AND o.gold_answer IS NULL)"
         " RETURNING id",
         (to_db_time(now), batch_id),
-    ) as cursor:
-        rows = await cursor.fetchall()
+    )
     return [int(row[0]) for row in rows]
 
 
 async def release_active_of_items(
-    conn: aiosqlite.Connection, item_ids: Sequence[int], reason: str, now: datetime
+    tx: WriteTx, item_ids: Sequence[int], reason: str, now: datetime
 ) -> list[Assignment]:
     """Release the still-active assignments of items that no longer need answers."""
     if not item_ids:
         return []
     marks = ", ".join("?" for _ in item_ids)
-    async with conn.execute(
+    rows = await tx.fetch_all(
         "UPDATE assignments SET state = 'released', end_reason = ?, ended_at = ?"
         f" WHERE state = 'active' AND item_id IN ({marks}) RETURNING *",
         (reason, to_db_time(now), *item_ids),
-    ) as cursor:
-        rows = await cursor.fetchall()
+    )
     return [_assignment(row) for row in rows]
 
 
-async def tasks_done(source: Database, worker_id: int) -> int:
+async def tasks_done(tx: Tx, worker_id: int) -> int:
     """How many answers a worker has submitted."""
-    value = await source.fetch_value(
+    value = await tx.fetch_value(
         "SELECT count(*) FROM assignments WHERE worker_id = ? AND state = 'submitted'",
         (worker_id,),
     )
     return int(value or 0)
 
 
-async def submitted_count_in(conn: aiosqlite.Connection, batch_id: int) -> int:
+async def submitted_count_in(tx: Tx, batch_id: int) -> int:
     """How many answers a batch has, read inside the caller's transaction."""
-    async with conn.execute(
+    row = await tx.fetch_one(
         "SELECT count(*) FROM assignments WHERE batch_id = ? AND state = 'submitted'",
         (batch_id,),
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     return int(row[0]) if row else 0

@@ -6,13 +6,11 @@ import json
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
-from storage.db import Database, maybe_time, to_db_time
+from storage.db import Tx, WriteTx, maybe_time, to_db_time
 
 
 async def write_audit(
-    conn: aiosqlite.Connection,
+    tx: WriteTx,
     *,
     actor_id: int | None,
     action: str,
@@ -20,15 +18,15 @@ async def write_audit(
     now: datetime,
 ) -> None:
     """Append one admin action to the audit log, inside the caller's write transaction."""
-    await conn.execute(
+    await tx.execute(
         "INSERT INTO audit_log (actor_id, action, detail, created_at) VALUES (?, ?, ?, ?)",
         (actor_id, action, json.dumps(detail, sort_keys=True), to_db_time(now)),
     )
 
 
-async def audit_entries(db: Database, *, limit: int = 50) -> list[dict[str, Any]]:
+async def audit_entries(tx: Tx, *, limit: int = 50) -> list[dict[str, Any]]:
     """The most recent audit log entries, newest first."""
-    rows = await db.fetch_all(
+    rows = await tx.fetch_all(
         "SELECT actor_id, action, detail, created_at FROM audit_log ORDER BY id DESC LIMIT ?",
         (limit,),
     )

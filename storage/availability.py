@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
-from storage.db import Database, maybe_time, to_db_time
+from storage.db import Row, Tx, WriteTx, maybe_time, to_db_time
 
 DEFAULT_QUIET = "22:00-08:00"
 
@@ -36,7 +34,7 @@ class Candidate:
     availability: AvailabilityRecord
 
 
-def _record(row: aiosqlite.Row, worker_id: int) -> AvailabilityRecord:
+def _record(row: Row, worker_id: int) -> AvailabilityRecord:
     return AvailabilityRecord(
         worker_id=worker_id,
         windows=row["windows"] if row["windows"] is not None else "",
@@ -49,47 +47,46 @@ def _record(row: aiosqlite.Row, worker_id: int) -> AvailabilityRecord:
     )
 
 
-async def get_availability(db: Database, worker_id: int) -> AvailabilityRecord:
+async def get_availability(tx: Tx, worker_id: int) -> AvailabilityRecord:
     """A worker's preferences; the defaults when they have no row yet."""
-    row = await db.fetch_one("SELECT * FROM worker_availability WHERE worker_id = ?", (worker_id,))
+    row = await tx.fetch_one("SELECT * FROM worker_availability WHERE worker_id = ?", (worker_id,))
     return AvailabilityRecord(worker_id) if row is None else _record(row, worker_id)
 
 
-async def _ensure(conn: aiosqlite.Connection, worker_id: int, stamp: str) -> None:
-    await conn.execute(
+async def _ensure(tx: WriteTx, worker_id: int, stamp: str) -> None:
+    await tx.execute(
         "INSERT OR IGNORE INTO worker_availability (worker_id, updated_at) VALUES (?, ?)",
         (worker_id, stamp),
     )
 
 
-async def _update(db: Database, worker_id: int, now: datetime, changes: str, *args: object) -> None:
+async def _update(tx: WriteTx, worker_id: int, now: datetime, changes: str, *args: object) -> None:
     """Apply ``SET changes`` (with ``args``) to a worker's row, creating it first if needed."""
     stamp = to_db_time(now)
-    async with db.write() as conn:
-        await _ensure(conn, worker_id, stamp)
-        await conn.execute(
-            f"UPDATE worker_availability SET {changes}, updated_at = ? WHERE worker_id = ?",
-            (*args, stamp, worker_id),
-        )
+    await _ensure(tx, worker_id, stamp)
+    await tx.execute(
+        f"UPDATE worker_availability SET {changes}, updated_at = ? WHERE worker_id = ?",
+        (*args, stamp, worker_id),
+    )
 
 
-async def set_windows(db: Database, worker_id: int, windows: str, now: datetime) -> None:
+async def set_windows(tx: WriteTx, worker_id: int, windows: str, now: datetime) -> None:
     """Store the canonical text of the worker's weekly windows ('' for none)."""
-    await _update(db, worker_id, now, "windows = ?", windows)
+    await _update(tx, worker_id, now, "windows = ?", windows)
 
 
-async def set_quiet(db: Database, worker_id: int, quiet: str, now: datetime) -> None:
+async def set_quiet(tx: WriteTx, worker_id: int, quiet: str, now: datetime) -> None:
     """Store quiet hours as ``HH:MM-HH:MM`` ('' for none)."""
-    await _update(db, worker_id, now, "quiet = ?", quiet)
+    await _update(tx, worker_id, now, "quiet = ?", quiet)
 
 
-async def set_ready(db: Database, worker_id: int, until: datetime | None, now: datetime) -> None:
+async def set_ready(tx: WriteTx, worker_id: int, until: datetime | None, now: datetime) -> None:
     """Make the worker available until ``until`` (None ends it); being ready ends a pause."""
     if until is None:
-        await _update(db, worker_id, now, "ready_until = NULL")
+        await _update(tx, worker_id, now, "ready_until = NULL")
         return
     await _update(
-        db,
+        tx,
         worker_id,
         now,
         "ready_until = ?, paused_at = NULL, pause_reason = NULL, missed_in_a_row = 0",
@@ -97,75 +94,61 @@ async def set_ready(db: Database, worker_id: int, until: datetime | None, now: d
     )
 
 
-async def set_paused(db: Database, worker_id: int, reason: str | None, now: datetime) -> bool:
+async def set_paused(tx: WriteTx, worker_id: int, reason: str | None, now: datetime) -> bool:
     """Pause pushes (``reason``: 'worker' or 'timeouts') or resume (None); True if it changed."""
     stamp = to_db_time(now)
-    async with db.write() as conn:
-        await _ensure(conn, worker_id, stamp)
-        if reason is None:
-            cursor = await conn.execute(
-                "UPDATE worker_availability SET paused_at = NULL, pause_reason = NULL,"
-                " missed_in_a_row = 0, updated_at = ?"
-                " WHERE worker_id = ? AND paused_at IS NOT NULL",
-                (stamp, worker_id),
-            )
-        else:
-            cursor = await conn.execute(
-                "UPDATE worker_availability SET paused_at = ?, pause_reason = ?, updated_at = ?"
-                " WHERE worker_id = ? AND paused_at IS NULL",
-                (stamp, reason, stamp, worker_id),
-            )
-        return cursor.rowcount == 1
-
-
-async def pause_in(conn: aiosqlite.Connection, worker_id: int, reason: str, now: datetime) -> bool:
-    """Pause pushes inside the caller's write transaction; False when already paused."""
-    stamp = to_db_time(now)
-    await _ensure(conn, worker_id, stamp)
-    cursor = await conn.execute(
-        "UPDATE worker_availability SET paused_at = ?, pause_reason = ?, updated_at = ?"
-        " WHERE worker_id = ? AND paused_at IS NULL",
-        (stamp, reason, stamp, worker_id),
-    )
+    await _ensure(tx, worker_id, stamp)
+    if reason is None:
+        cursor = await tx.execute(
+            "UPDATE worker_availability SET paused_at = NULL, pause_reason = NULL,"
+            " missed_in_a_row = 0, updated_at = ?"
+            " WHERE worker_id = ? AND paused_at IS NOT NULL",
+            (stamp, worker_id),
+        )
+    else:
+        cursor = await tx.execute(
+            "UPDATE worker_availability SET paused_at = ?, pause_reason = ?, updated_at = ?"
+            " WHERE worker_id = ? AND paused_at IS NULL",
+            (stamp, reason, stamp, worker_id),
+        )
     return cursor.rowcount == 1
 
 
-async def record_served(conn: aiosqlite.Connection, worker_id: int, now: datetime) -> None:
+async def record_served(tx: WriteTx, worker_id: int, now: datetime) -> None:
     """Remember when a worker was last offered a task, inside the claim's transaction."""
     stamp = to_db_time(now)
-    await _ensure(conn, worker_id, stamp)
-    await conn.execute(
+    await _ensure(tx, worker_id, stamp)
+    await tx.execute(
         "UPDATE worker_availability SET last_served_at = ? WHERE worker_id = ?",
         (stamp, worker_id),
     )
 
 
-async def record_missed(conn: aiosqlite.Connection, worker_id: int, now: datetime) -> int:
+async def record_missed(tx: WriteTx, worker_id: int, now: datetime) -> int:
     """Count one more task left to expire since the last answer; returns the new count."""
-    await _ensure(conn, worker_id, to_db_time(now))
-    async with conn.execute(
+    await _ensure(tx, worker_id, to_db_time(now))
+    row = await tx.fetch_one(
         "UPDATE worker_availability SET missed_in_a_row = missed_in_a_row + 1"
         " WHERE worker_id = ? RETURNING missed_in_a_row",
         (worker_id,),
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     return int(row[0]) if row is not None else 0
 
 
-async def reset_missed(conn: aiosqlite.Connection, worker_id: int) -> None:
+async def reset_missed(tx: WriteTx, worker_id: int) -> None:
     """An answer resets the count of expiries in a row."""
-    await conn.execute(
+    await tx.execute(
         "UPDATE worker_availability SET missed_in_a_row = 0 WHERE worker_id = ?", (worker_id,)
     )
 
 
-async def dispatch_candidates(db: Database) -> list[Candidate]:
+async def dispatch_candidates(tx: Tx) -> list[Candidate]:
     """Workers who may get a push, before time rules and caps: registered, worker role, not
     blocked, reachable, not paused, with a window or a /ready period, and no active assignment.
 
     Least recently served first (never served first of all), then by id.
     """
-    rows = await db.fetch_all(
+    rows = await tx.fetch_all(
         "SELECT u.id AS worker_id, u.language, u.timezone, w.*"
         " FROM users u"
         " JOIN worker_availability w ON w.worker_id = u.id"
@@ -189,30 +172,28 @@ async def dispatch_candidates(db: Database) -> list[Candidate]:
 
 
 async def pause_type(
-    db: Database, worker_id: int, task_type: str, reason: str, now: datetime
+    tx: WriteTx, worker_id: int, task_type: str, reason: str, now: datetime
 ) -> None:
     """Keep a worker from one task type (quality rules); dispatch skips those batches."""
-    async with db.write() as conn:
-        await conn.execute(
-            "INSERT OR REPLACE INTO worker_type_pauses (worker_id, task_type, reason, paused_at)"
-            " VALUES (?, ?, ?, ?)",
-            (worker_id, task_type, reason, to_db_time(now)),
-        )
+    await tx.execute(
+        "INSERT OR REPLACE INTO worker_type_pauses (worker_id, task_type, reason, paused_at)"
+        " VALUES (?, ?, ?, ?)",
+        (worker_id, task_type, reason, to_db_time(now)),
+    )
 
 
-async def resume_type(db: Database, worker_id: int, task_type: str) -> bool:
+async def resume_type(tx: WriteTx, worker_id: int, task_type: str) -> bool:
     """Lift a per-type pause; True when there was one."""
-    async with db.write() as conn:
-        cursor = await conn.execute(
-            "DELETE FROM worker_type_pauses WHERE worker_id = ? AND task_type = ?",
-            (worker_id, task_type),
-        )
-        return cursor.rowcount == 1
+    cursor = await tx.execute(
+        "DELETE FROM worker_type_pauses WHERE worker_id = ? AND task_type = ?",
+        (worker_id, task_type),
+    )
+    return cursor.rowcount == 1
 
 
-async def paused_types(db: Database, worker_id: int) -> dict[str, str]:
+async def paused_types(tx: Tx, worker_id: int) -> dict[str, str]:
     """The task types a worker is kept from, with the reason."""
-    rows = await db.fetch_all(
+    rows = await tx.fetch_all(
         "SELECT task_type, reason FROM worker_type_pauses WHERE worker_id = ?", (worker_id,)
     )
     return {row["task_type"]: row["reason"] for row in rows}

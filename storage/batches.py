@@ -12,10 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-import aiosqlite
-
-from storage.db import Database, maybe_time, to_db_time
-from storage.ledger import rows as ledger_rows
+from storage.db import Row, Tx, WriteTx, maybe_time, to_db_time
 
 BatchType = Literal["image_tag", "emotion", "transcription"]
 BatchState = Literal["draft", "open", "paused", "done", "cancelled"]
@@ -106,7 +103,7 @@ class Item:
         return self.gold_answer is not None
 
 
-def _batch(row: aiosqlite.Row) -> Batch:
+def _batch(row: Row) -> Batch:
     return Batch(
         id=row["id"],
         requester_id=row["requester_id"],
@@ -134,7 +131,7 @@ _ITEM_COLUMNS = (
 )
 
 
-def _item(row: aiosqlite.Row) -> Item:
+def _item(row: Row) -> Item:
     gold = row["gold_answer"]
     return Item(
         id=row["id"],
@@ -155,11 +152,11 @@ def _item(row: aiosqlite.Row) -> Item:
 
 
 async def insert_draft(
-    conn: aiosqlite.Connection, batch: NewBatch, items: Sequence[NewItem], now: datetime
+    tx: WriteTx, batch: NewBatch, items: Sequence[NewItem], now: datetime
 ) -> int:
     """Store a draft batch with its items and media, inside the caller's write transaction."""
     stamp = to_db_time(now)
-    cursor = await conn.execute(
+    cursor = await tx.execute(
         "INSERT INTO batches (requester_id, type, title, instructions, labels, multiple,"
         " seconds_per_task, reward, below_floor, answers_per_item, time_limit, origin, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -182,8 +179,8 @@ async def insert_draft(
     batch_id = cursor.lastrowid
     assert batch_id is not None
     for position, item in enumerate(items, start=1):
-        await _insert_media(conn, item.media, stamp)
-        await conn.execute(
+        await _insert_media(tx, item.media, stamp)
+        await tx.execute(
             "INSERT INTO items (batch_id, position, source_path, media_sha256, recording_path,"
             " start_ms, end_ms, gold_answer) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -200,34 +197,34 @@ async def insert_draft(
     return batch_id
 
 
-async def _insert_media(conn: aiosqlite.Connection, media: NewMedia, stamp: str) -> None:
-    await conn.execute(
+async def _insert_media(tx: WriteTx, media: NewMedia, stamp: str) -> None:
+    await tx.execute(
         "INSERT OR IGNORE INTO media (sha256, kind, path, size_bytes, duration_ms, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         (media.sha256, media.kind, media.path, media.size_bytes, media.duration_ms, stamp),
     )
 
 
-async def get_batch(db: Database, batch_id: int) -> Batch | None:
+async def get_batch(tx: Tx, batch_id: int) -> Batch | None:
     """The batch with this id, or None."""
-    row = await db.fetch_one("SELECT * FROM batches WHERE id = ?", (batch_id,))
+    row = await tx.fetch_one("SELECT * FROM batches WHERE id = ?", (batch_id,))
     return None if row is None else _batch(row)
 
 
-async def batches_of(db: Database, requester_id: int | None) -> list[Batch]:
+async def batches_of(tx: Tx, requester_id: int | None) -> list[Batch]:
     """A requester's batches (every batch for None), newest first."""
     if requester_id is None:
-        rows = await db.fetch_all("SELECT * FROM batches ORDER BY id DESC")
+        rows = await tx.fetch_all("SELECT * FROM batches ORDER BY id DESC")
     else:
-        rows = await db.fetch_all(
+        rows = await tx.fetch_all(
             "SELECT * FROM batches WHERE requester_id = ? ORDER BY id DESC", (requester_id,)
         )
     return [_batch(row) for row in rows]
 
 
-async def items_of(db: Database, batch_id: int) -> list[Item]:
+async def items_of(tx: Tx, batch_id: int) -> list[Item]:
     """A batch's items in position order."""
-    rows = await db.fetch_all(
+    rows = await tx.fetch_all(
         f"SELECT {_ITEM_COLUMNS} FROM items JOIN media ON media.sha256 = items.media_sha256"
         " WHERE batch_id = ? ORDER BY position",
         (batch_id,),
@@ -235,9 +232,9 @@ async def items_of(db: Database, batch_id: int) -> list[Item]:
     return [_item(row) for row in rows]
 
 
-async def get_item(db: Database, item_id: int) -> Item | None:
+async def get_item(tx: Tx, item_id: int) -> Item | None:
     """The item with this id, with its media, or None."""
-    row = await db.fetch_one(
+    row = await tx.fetch_one(
         f"SELECT {_ITEM_COLUMNS} FROM items JOIN media ON media.sha256 = items.media_sha256"
         " WHERE items.id = ?",
         (item_id,),
@@ -245,9 +242,9 @@ async def get_item(db: Database, item_id: int) -> Item | None:
     return None if row is None else _item(row)
 
 
-async def count_items(db: Database, batch_id: int) -> tuple[int, int]:
+async def count_items(tx: Tx, batch_id: int) -> tuple[int, int]:
     """(items, gold items) of a batch."""
-    row = await db.fetch_one(
+    row = await tx.fetch_one(
         "SELECT count(*), count(gold_answer) FROM items WHERE batch_id = ?", (batch_id,)
     )
     assert row is not None
@@ -255,7 +252,7 @@ async def count_items(db: Database, batch_id: int) -> tuple[int, int]:
 
 
 async def set_batch_state(
-    conn: aiosqlite.Connection,
+    tx: WriteTx,
     batch_id: int,
     *,
     expected: Sequence[BatchState],
@@ -269,7 +266,7 @@ async def set_batch_state(
     """
     stamp = to_db_time(now)
     placeholders = ", ".join("?" for _ in expected)
-    cursor = await conn.execute(
+    cursor = await tx.execute(
         f"UPDATE batches SET state = ?,"
         " published_at = CASE WHEN ? = 'open' THEN coalesce(published_at, ?) ELSE published_at END,"
         " ended_at = CASE WHEN ? IN ('done', 'cancelled') THEN ? ELSE ended_at END"
@@ -279,13 +276,12 @@ async def set_batch_state(
     return cursor.rowcount == 1
 
 
-async def remember_file_id(db: Database, sha256: str, file_id: str) -> None:
+async def remember_file_id(tx: WriteTx, sha256: str, file_id: str) -> None:
     """Cache the Telegram file_id of a media file after its first upload."""
-    async with db.write() as conn:
-        await conn.execute(
-            "UPDATE media SET telegram_file_id = ? WHERE sha256 = ? AND telegram_file_id IS NULL",
-            (file_id, sha256),
-        )
+    await tx.execute(
+        "UPDATE media SET telegram_file_id = ? WHERE sha256 = ? AND telegram_file_id IS NULL",
+        (file_id, sha256),
+    )
 
 
 # --- progress and lists (requester views) ---------------------------------------------------
@@ -328,9 +324,9 @@ class EscrowFlows:
     balance: int
 
 
-async def item_counts(db: Database, batch_id: int) -> ItemCounts:
+async def item_counts(tx: Tx, batch_id: int) -> ItemCounts:
     """(items, complete items, gold items) of a batch."""
-    row = await db.fetch_one(
+    row = await tx.fetch_one(
         "SELECT count(*), coalesce(sum(state = 'complete'), 0), count(gold_answer)"
         " FROM items WHERE batch_id = ?",
         (batch_id,),
@@ -339,22 +335,22 @@ async def item_counts(db: Database, batch_id: int) -> ItemCounts:
     return ItemCounts(int(row[0]), int(row[1]), int(row[2]))
 
 
-async def has_table(db: Database, name: str) -> bool:
+async def has_table(tx: Tx, name: str) -> bool:
     """Whether the database holds table ``name`` (migrations of other features may be missing)."""
-    found = await db.fetch_value(
+    found = await tx.fetch_value(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
     )
     return found is not None
 
 
-async def answer_stats(db: Database, batch_id: int) -> AnswerStats:
+async def answer_stats(tx: Tx, batch_id: int) -> AnswerStats:
     """Submitted and active assignments of a batch, with the submitted answers' durations."""
-    if not await has_table(db, "assignments"):
+    if not await has_table(tx, "assignments"):
         return AnswerStats(0, 0, (), tracked=False)
-    active = await db.fetch_value(
+    active = await tx.fetch_value(
         "SELECT count(*) FROM assignments WHERE batch_id = ? AND state = 'active'", (batch_id,)
     )
-    rows = await db.fetch_all(
+    rows = await tx.fetch_all(
         "SELECT duration_ms FROM assignments WHERE batch_id = ? AND state = 'submitted'",
         (batch_id,),
     )
@@ -362,13 +358,12 @@ async def answer_stats(db: Database, batch_id: int) -> AnswerStats:
     return AnswerStats(len(rows), int(active or 0), durations)
 
 
-async def escrow_flows(source: Database | aiosqlite.Connection, escrow_account: str) -> EscrowFlows:
+async def escrow_flows(tx: Tx, escrow_account: str) -> EscrowFlows:
     """What entered and left one escrow account, by the ledger's transfers (read only).
 
-    ``source`` is the database, or the connection of an open write transaction.
+    ``tx`` is a read transaction, or the caller's write transaction.
     """
-    found = await ledger_rows(
-        source,
+    found = await tx.fetch_all(
         "SELECT kind, debit_account = ? AS outgoing, coalesce(sum(amount), 0) FROM transfers"
         " WHERE debit_account = ? OR credit_account = ? GROUP BY kind, outgoing",
         (escrow_account, escrow_account, escrow_account),
@@ -396,15 +391,15 @@ class BatchLine:
     answers: int
 
 
-async def batch_lines(db: Database, requester_id: int | None, *, limit: int) -> list[BatchLine]:
+async def batch_lines(tx: Tx, requester_id: int | None, *, limit: int) -> list[BatchLine]:
     """A requester's batches (every batch for None), newest first, with their progress."""
     answers = (
         "(SELECT count(*) FROM assignments a WHERE a.batch_id = b.id AND a.state = 'submitted')"
-        if await has_table(db, "assignments")
+        if await has_table(tx, "assignments")
         else "0"
     )
     where = "" if requester_id is None else "WHERE b.requester_id = :requester"
-    rows = await db.fetch_all(
+    rows = await tx.fetch_all(
         "SELECT b.*,"
         " (SELECT count(*) FROM items i WHERE i.batch_id = b.id) AS n_items,"
         " (SELECT count(*) FROM items i WHERE i.batch_id = b.id AND i.state = 'complete')"
@@ -419,40 +414,23 @@ async def batch_lines(db: Database, requester_id: int | None, *, limit: int) -> 
     ]
 
 
-async def active_assignment_ids(conn: aiosqlite.Connection, batch_id: int) -> list[int]:
+async def active_assignment_ids(tx: WriteTx, batch_id: int) -> list[int]:
     """Ids of a batch's active assignments, inside the caller's write transaction."""
-    async with conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'assignments'"
-    ) as cursor:
-        if await cursor.fetchone() is None:
-            return []
-    async with conn.execute(
-        "SELECT id FROM assignments WHERE batch_id = ? AND state = 'active' ORDER BY id",
-        (batch_id,),
-    ) as cursor:
-        return [int(row[0]) for row in await cursor.fetchall()]
+    if not await has_table(tx, "assignments"):
+        return []
+    return [
+        int(row[0])
+        for row in await tx.fetch_all(
+            "SELECT id FROM assignments WHERE batch_id = ? AND state = 'active' ORDER BY id",
+            (batch_id,),
+        )
+    ]
 
 
-async def fetch_batch(conn: aiosqlite.Connection, batch_id: int) -> Batch | None:
-    """The batch with this id as the caller's write transaction sees it, or None."""
-    async with conn.execute("SELECT * FROM batches WHERE id = ?", (batch_id,)) as cursor:
-        row = await cursor.fetchone()
-    return None if row is None else _batch(row)
-
-
-async def count_items_in(conn: aiosqlite.Connection, batch_id: int) -> int:
-    """How many items a batch has, inside the caller's write transaction."""
-    async with conn.execute("SELECT count(*) FROM items WHERE batch_id = ?", (batch_id,)) as cur:
-        row = await cur.fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-async def open_items_in(conn: aiosqlite.Connection, batch_id: int) -> int:
+async def open_items_in(tx: Tx, batch_id: int) -> int:
     """How many items of a batch still collect answers, inside the caller's write transaction."""
-    async with conn.execute(
+    row = await tx.fetch_one(
         "SELECT count(*) FROM items WHERE batch_id = ? AND state = 'open'", (batch_id,)
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     assert row is not None
     return int(row[0])

@@ -4,19 +4,108 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import aiosqlite
 
 from bot.errors import MigrationError, StorageError
 
-Params = Sequence[Any] | dict[str, Any]
+Params = Sequence[Any] | Mapping[str, Any]
+Row = sqlite3.Row
+"""A result row: indexable by position and by column name (what every backend must give)."""
 BUSY_TIMEOUT_MS = 5_000
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+# The seam --------------------------------------------------------------------------------------
+#
+# Use cases (plain functions in ``bot/``) open ONE transaction, ``db.read()`` or ``db.write()``,
+# and pass it down; storage functions take it as their first argument and never open their own.
+# ``Tx`` and ``WriteTx`` are all storage code may assume of a backend, so another one (PostgreSQL)
+# only has to provide these two and ``Database.read()``/``Database.write()``.
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a write statement did: rows changed, and the id of the last inserted row."""
+
+    rowcount: int
+    lastrowid: int | None
+
+
+class Tx(Protocol):
+    """A transaction that reads: committed data, or everything its own write did so far."""
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        """The first row of a query, or None."""
+        ...
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        """Every row of a query."""
+        ...
+
+    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
+        """The first column of the first row, or None."""
+        ...
+
+
+class WriteTx(Tx, Protocol):
+    """A write transaction: reads see its own writes; all of it commits or none of it."""
+
+    async def execute(self, sql: str, params: Params = ()) -> Done:
+        """Run one statement (``... RETURNING`` goes through ``fetch_one``/``fetch_all``)."""
+        ...
+
+    async def executemany(self, sql: str, params: Iterable[Params]) -> Done:
+        """Run one statement once per parameter set."""
+        ...
+
+
+class _SqliteTx:
+    """``Tx`` on an aiosqlite connection (each cursor is closed at once); unusable once ended."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._live: aiosqlite.Connection | None = conn
+
+    def end(self) -> None:
+        self._live = None
+
+    @property
+    def _conn(self) -> aiosqlite.Connection:
+        if self._live is None:
+            raise StorageError("this transaction has ended; open a new db.write() or db.read()")
+        return self._live
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        async with self._conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self._conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetch_one(sql, params)
+        return None if row is None else row[0]
+
+
+class _SqliteWriteTx(_SqliteTx):
+    """``WriteTx`` on the writer connection, inside ``BEGIN IMMEDIATE``."""
+
+    async def execute(self, sql: str, params: Params = ()) -> Done:
+        async with self._conn.execute(sql, params) as cursor:
+            return Done(cursor.rowcount, cursor.lastrowid)
+
+    async def executemany(self, sql: str, params: Iterable[Params]) -> Done:
+        async with self._conn.executemany(sql, params) as cursor:
+            return Done(cursor.rowcount, cursor.lastrowid)
 
 
 def to_db_time(moment: datetime) -> str:
@@ -41,7 +130,8 @@ class Database:
 
     Writes go through ``write()``, which holds the lock and a ``BEGIN IMMEDIATE`` transaction so a
     read-modify-write cannot interleave with another coroutine's statements or lose a race with
-    another process. Reads use the reader connection and see committed data only.
+    another process; reads made during a write go through the same ``WriteTx``. ``read()`` gives
+    a ``Tx`` on the reader connection, which sees committed data only.
     """
 
     def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
@@ -64,43 +154,66 @@ class Database:
         await self._reader.close()
         await self._writer.close()
 
+    async def set_trace(self, callback: Callable[[str], object]) -> None:
+        """Call ``callback`` with the text of every statement either connection runs (tests)."""
+        await self._writer.set_trace_callback(callback)
+        await self._reader.set_trace_callback(callback)
+
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def write(self) -> AsyncIterator[WriteTx]:
         """A write transaction: ``BEGIN IMMEDIATE``, commit on success, roll back on error."""
         async with self._write_lock:
             await self._writer.execute("BEGIN IMMEDIATE")
+            tx = _SqliteWriteTx(self._writer)
             try:
-                yield self._writer
+                yield tx
             except BaseException:
                 await self._writer.rollback()
                 raise
             else:
                 await self._writer.commit()
+            finally:
+                tx.end()
 
-    async def fetch_one(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
-        """The first row of a read query, or None."""
-        async with self._reader.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+    async def run_read(
+        self, step: Callable[Concatenate[Tx, P], Awaitable[T]], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """A use case of one storage read: ``step(tx, ...)`` in a ``read()`` of its own."""
+        async with self.read() as tx:
+            return await step(tx, *args, **kwargs)
 
-    async def fetch_all(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        """Every row of a read query."""
-        async with self._reader.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+    async def run_write(
+        self,
+        step: Callable[Concatenate[WriteTx, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """A use case of one storage write: ``step(tx, ...)`` in a ``write()`` of its own."""
+        async with self.write() as tx:
+            return await step(tx, *args, **kwargs)
 
-    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
-        """The first column of the first row, or None."""
-        row = await self.fetch_one(sql, params)
-        return None if row is None else row[0]
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Tx]:
+        """A read transaction on the reader connection: committed data, never the write lock.
+
+        On SQLite each statement sees the data committed when it starts (no ``BEGIN``: the reader
+        connection is shared by every coroutine reading at the same time).
+        """
+        tx = _SqliteTx(self._reader)
+        try:
+            yield tx
+        finally:
+            tx.end()
 
     async def migrate(self, migrations: Iterable[Migration] | None = None) -> list[int]:
         """Apply the numbered migrations not yet recorded, in order; return the versions applied."""
         wanted = sorted(migrations if migrations is not None else bundled_migrations())
-        async with self.write() as conn:
-            await conn.execute(
+        async with self.write() as tx:
+            await tx.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
                 " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
             )
-        rows = await self.fetch_all("SELECT version FROM schema_migrations ORDER BY version")
+            rows = await tx.fetch_all("SELECT version FROM schema_migrations ORDER BY version")
         done = {int(row[0]) for row in rows}
         known = {m.version for m in wanted}
         if unknown := done - known:
@@ -109,10 +222,10 @@ class Database:
         for migration in wanted:
             if migration.version in done:
                 continue
-            async with self.write() as conn:
+            async with self.write() as tx:
                 for statement in migration.statements():
-                    await conn.execute(statement)
-                await conn.execute(
+                    await tx.execute(statement)
+                await tx.execute(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                     (migration.version, migration.name, to_db_time(datetime.now(UTC))),
                 )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from storage.db import Database, to_db_time
+from storage.db import Tx, to_db_time
 
 
-async def timed_answers_since(db: Database, since: datetime) -> list[tuple[int, int]]:
+async def timed_answers_since(tx: Tx, since: datetime) -> list[tuple[int, int]]:
     """``(reward, duration_ms)`` of every answer submitted at or after ``since``."""
-    found = await db.fetch_all(
+    found = await tx.fetch_all(
         "SELECT reward, duration_ms FROM assignments"
         " WHERE state = 'submitted' AND duration_ms IS NOT NULL AND ended_at >= ?",
         (to_db_time(since),),
@@ -17,18 +17,18 @@ async def timed_answers_since(db: Database, since: datetime) -> list[tuple[int, 
     return [(int(row[0]), int(row[1])) for row in found]
 
 
-async def answers_since(db: Database, since: datetime) -> int:
+async def answers_since(tx: Tx, since: datetime) -> int:
     """Answers submitted at or after ``since``."""
-    found = await db.fetch_value(
+    found = await tx.fetch_value(
         "SELECT count(*) FROM assignments WHERE state = 'submitted' AND ended_at >= ?",
         (to_db_time(since),),
     )
     return int(found or 0)
 
 
-async def active_workers(db: Database, since: datetime) -> int:
+async def active_workers(tx: Tx, since: datetime) -> int:
     """Workers who answered at or after ``since``, or who hold an active assignment now."""
-    found = await db.fetch_value(
+    found = await tx.fetch_value(
         "SELECT count(DISTINCT worker_id) FROM assignments"
         " WHERE state = 'active' OR (state = 'submitted' AND ended_at >= ?)",
         (to_db_time(since),),
@@ -36,7 +36,7 @@ async def active_workers(db: Database, since: datetime) -> int:
     return int(found or 0)
 
 
-async def batches_by_state(db: Database) -> dict[str, int]:
+async def batches_by_state(tx: Tx) -> dict[str, int]:
     """How many batches are in each state (states with none are left out)."""
-    found = await db.fetch_all("SELECT state, count(*) FROM batches GROUP BY state")
+    found = await tx.fetch_all("SELECT state, count(*) FROM batches GROUP BY state")
     return {str(row[0]): int(row[1]) for row in found}

@@ -7,16 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-import aiosqlite
-
-from storage.db import Database, Params, from_db_time, to_db_time
+from storage.db import Row, Tx, WriteTx, from_db_time, to_db_time
 
 TransferKind = Literal["topup", "hold", "reward", "refund", "payout", "correction", "bonus"]
 EARNING_KINDS: tuple[TransferKind, ...] = ("reward", "bonus")
 _EARNINGS_SQL = "kind IN ('reward', 'bonus')"
-
-Source = Database | aiosqlite.Connection
-"""Where a read runs: the database's reader, or the connection of an open write transaction."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +61,7 @@ class Transfer:
         return 0
 
 
-def _transfer(row: aiosqlite.Row) -> Transfer:
+def _transfer(row: Row) -> Transfer:
     return Transfer(
         id=row["id"],
         kind=row["kind"],
@@ -81,23 +76,9 @@ def _transfer(row: aiosqlite.Row) -> Transfer:
     )
 
 
-async def rows(source: Source, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-    """Every row of a read query, on the reader or inside the caller's transaction."""
-    if isinstance(source, Database):
-        return await source.fetch_all(sql, params)
-    async with source.execute(sql, params) as cursor:
-        return list(await cursor.fetchall())
-
-
-async def value(source: Source, sql: str, params: Params = ()) -> Any:
-    """The first column of the first row, or None."""
-    found = await rows(source, sql, params)
-    return found[0][0] if found else None
-
-
-async def insert_transfer(conn: aiosqlite.Connection, new: NewTransfer, month: str) -> Transfer:
+async def insert_transfer(tx: WriteTx, new: NewTransfer, month: str) -> Transfer:
     """Append a transfer and its two legs inside the caller's write transaction."""
-    cursor = await conn.execute(
+    cursor = await tx.execute(
         "INSERT INTO transfers (kind, amount, debit_account, credit_account, actor_id,"
         " idempotency_key, memo, month, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -114,42 +95,41 @@ async def insert_transfer(conn: aiosqlite.Connection, new: NewTransfer, month: s
     )
     transfer_id = cursor.lastrowid
     assert transfer_id is not None
-    await conn.executemany(
+    await tx.executemany(
         "INSERT INTO entries (transfer_id, account, amount) VALUES (?, ?, ?)",
         [
             (transfer_id, new.debit_account, -new.amount),
             (transfer_id, new.credit_account, new.amount),
         ],
     )
-    found = await transfer_by_id(conn, transfer_id)
+    found = await transfer_by_id(tx, transfer_id)
     assert found is not None
     return found
 
 
-async def transfer_by_id(source: Source, transfer_id: int) -> Transfer | None:
+async def transfer_by_id(tx: WriteTx, transfer_id: int) -> Transfer | None:
     """The transfer with this id, or None."""
-    found = await rows(source, "SELECT * FROM transfers WHERE id = ?", (transfer_id,))
+    found = await tx.fetch_all("SELECT * FROM transfers WHERE id = ?", (transfer_id,))
     return _transfer(found[0]) if found else None
 
 
-async def transfer_by_key(source: Source, key: str) -> Transfer | None:
+async def transfer_by_key(tx: Tx, key: str) -> Transfer | None:
     """The transfer posted under this idempotency key, or None."""
-    found = await rows(source, "SELECT * FROM transfers WHERE idempotency_key = ?", (key,))
+    found = await tx.fetch_all("SELECT * FROM transfers WHERE idempotency_key = ?", (key,))
     return _transfer(found[0]) if found else None
 
 
-async def account_balance(source: Source, account: str) -> int:
+async def account_balance(tx: Tx, account: str) -> int:
     """The balance of an account in cents: the sum of its legs."""
-    total = await value(
-        source, "SELECT coalesce(sum(amount), 0) FROM entries WHERE account = ?", (account,)
+    total = await tx.fetch_value(
+        "SELECT coalesce(sum(amount), 0) FROM entries WHERE account = ?", (account,)
     )
     return int(total)
 
 
-async def earned_in_month(source: Source, worker_account: str, month: str) -> int:
+async def earned_in_month(tx: Tx, worker_account: str, month: str) -> int:
     """Rewards and bonuses credited to a worker's account in a month, in cents."""
-    total = await value(
-        source,
+    total = await tx.fetch_value(
         "SELECT coalesce(sum(amount), 0) FROM transfers"
         f" WHERE credit_account = ? AND month = ? AND {_EARNINGS_SQL}",
         (worker_account, month),
@@ -157,20 +137,18 @@ async def earned_in_month(source: Source, worker_account: str, month: str) -> in
     return int(total)
 
 
-async def count_transfers(source: Source, *, kind: TransferKind, debit_account: str) -> int:
+async def count_transfers(tx: Tx, *, kind: TransferKind, debit_account: str) -> int:
     """How many transfers of a kind left an account (numbers repeated refunds of a batch)."""
-    found = await value(
-        source,
+    found = await tx.fetch_value(
         "SELECT count(*) FROM transfers WHERE kind = ? AND debit_account = ?",
         (kind, debit_account),
     )
     return int(found)
 
 
-async def funder_of(source: Source, escrow_account: str) -> str | None:
+async def funder_of(tx: Tx, escrow_account: str) -> str | None:
     """The requester account whose hold filled an escrow account, or None if never held."""
-    found = await value(
-        source,
+    found = await tx.fetch_value(
         "SELECT debit_account FROM transfers WHERE kind = 'hold' AND credit_account = ?"
         " ORDER BY id LIMIT 1",
         (escrow_account,),
@@ -178,10 +156,9 @@ async def funder_of(source: Source, escrow_account: str) -> str | None:
     return None if found is None else str(found)
 
 
-async def escrows_funded_by(source: Source, requester_account: str) -> list[tuple[str, int]]:
+async def escrows_funded_by(tx: Tx, requester_account: str) -> list[tuple[str, int]]:
     """(escrow account, balance) for every escrow a requester's holds filled, oldest first."""
-    found = await rows(
-        source,
+    found = await tx.fetch_all(
         "SELECT e.account, sum(e.amount) AS balance FROM entries e"
         " WHERE e.account IN (SELECT credit_account FROM transfers"
         "  WHERE kind = 'hold' AND debit_account = ?)"
@@ -192,7 +169,7 @@ async def escrows_funded_by(source: Source, requester_account: str) -> list[tupl
 
 
 async def recent_transfers(
-    source: Source,
+    tx: Tx,
     account: str,
     *,
     limit: int,
@@ -205,16 +182,15 @@ async def recent_transfers(
     if kinds:
         where += f" AND kind IN ({', '.join('?' for _ in kinds)})"
         params.extend(kinds)
-    found = await rows(
-        source, f"SELECT * FROM transfers WHERE {where} ORDER BY id DESC LIMIT ?", (*params, limit)
+    found = await tx.fetch_all(
+        f"SELECT * FROM transfers WHERE {where} ORDER BY id DESC LIMIT ?", (*params, limit)
     )
     return [_transfer(row) for row in found]
 
 
-async def earnings_by_worker(source: Source, month: str) -> dict[int, int]:
+async def earnings_by_worker(tx: Tx, month: str) -> dict[int, int]:
     """Each worker's earnings (rewards and bonuses) in a month, by worker id."""
-    found = await rows(
-        source,
+    found = await tx.fetch_all(
         "SELECT CAST(substr(credit_account, 8) AS INTEGER) AS worker_id, sum(amount) AS earned"
         f" FROM transfers WHERE month = ? AND {_EARNINGS_SQL} AND credit_account GLOB 'worker:*'"
         " GROUP BY credit_account ORDER BY worker_id",
@@ -223,10 +199,9 @@ async def earnings_by_worker(source: Source, month: str) -> dict[int, int]:
     return {int(row["worker_id"]): int(row["earned"]) for row in found}
 
 
-async def months_with_unstated_earnings(source: Source, *, before: str) -> list[str]:
+async def months_with_unstated_earnings(tx: Tx, *, before: str) -> list[str]:
     """Months before ``before`` in which some worker has earnings but no statement, in order."""
-    found = await rows(
-        source,
+    found = await tx.fetch_all(
         "SELECT DISTINCT t.month FROM transfers t"
         " WHERE t.month < ? AND t.kind IN ('reward', 'bonus') AND t.credit_account GLOB 'worker:*'"
         " AND NOT EXISTS (SELECT 1 FROM statements s WHERE s.month = t.month"
@@ -240,10 +215,9 @@ async def months_with_unstated_earnings(source: Source, *, before: str) -> list[
 # Health: each query returns the rows that break one invariant (none when healthy).
 
 
-async def transfers_with_bad_legs(source: Source) -> list[int]:
+async def transfers_with_bad_legs(tx: Tx) -> list[int]:
     """Transfers whose legs are not exactly -amount on the debit and +amount on the credit."""
-    found = await rows(
-        source,
+    found = await tx.fetch_all(
         "SELECT t.id FROM transfers t WHERE"
         " (SELECT count(*) FROM entries e WHERE e.transfer_id = t.id) <> 2"
         " OR (SELECT coalesce(sum(e.amount), 0) FROM entries e WHERE e.transfer_id = t.id) <> 0"
@@ -256,30 +230,27 @@ async def transfers_with_bad_legs(source: Source) -> list[int]:
     return [int(row[0]) for row in found]
 
 
-async def unbalanced_kinds(source: Source) -> list[tuple[str, int]]:
+async def unbalanced_kinds(tx: Tx) -> list[tuple[str, int]]:
     """(kind, sum of legs) for every kind of transfer whose legs do not sum to zero."""
-    found = await rows(
-        source,
+    found = await tx.fetch_all(
         "SELECT t.kind, sum(e.amount) FROM entries e JOIN transfers t ON t.id = e.transfer_id"
         " GROUP BY t.kind HAVING sum(e.amount) <> 0 ORDER BY t.kind",
     )
     return [(str(row[0]), int(row[1])) for row in found]
 
 
-async def orphan_entries(source: Source) -> int:
+async def orphan_entries(tx: Tx) -> int:
     """How many legs point at no transfer."""
-    found = await value(
-        source,
+    found = await tx.fetch_value(
         "SELECT count(*) FROM entries e WHERE NOT EXISTS"
         " (SELECT 1 FROM transfers t WHERE t.id = e.transfer_id)",
     )
     return int(found)
 
 
-async def accounts_ever_negative(source: Source) -> list[tuple[str, int]]:
+async def accounts_ever_negative(tx: Tx) -> list[tuple[str, int]]:
     """(account, lowest running balance) of every account but ``bank`` that ever went below 0."""
-    found = await rows(
-        source,
+    found = await tx.fetch_all(
         "SELECT account, min(running) FROM (SELECT account, sum(amount) OVER"
         " (PARTITION BY account ORDER BY transfer_id) AS running FROM entries"
         " WHERE account <> 'bank') GROUP BY account HAVING min(running) < 0 ORDER BY account",
@@ -287,10 +258,9 @@ async def accounts_ever_negative(source: Source) -> list[tuple[str, int]]:
     return [(str(row[0]), int(row[1])) for row in found]
 
 
-async def worker_months_over(source: Source, cap: int) -> list[tuple[str, str, int]]:
+async def worker_months_over(tx: Tx, cap: int) -> list[tuple[str, str, int]]:
     """(worker account, month, earned) wherever a worker's month of earnings exceeds ``cap``."""
-    found = await rows(
-        source,
+    found = await tx.fetch_all(
         "SELECT credit_account, month, sum(amount) FROM transfers"
         f" WHERE {_EARNINGS_SQL} AND credit_account GLOB 'worker:*'"
         " GROUP BY credit_account, month HAVING sum(amount) > ? ORDER BY 1, 2",
@@ -299,7 +269,7 @@ async def worker_months_over(source: Source, cap: int) -> list[tuple[str, str, i
     return [(str(row[0]), str(row[1]), int(row[2])) for row in found]
 
 
-async def transfer_months(source: Source) -> list[tuple[int, str, datetime]]:
+async def transfer_months(tx: Tx) -> list[tuple[int, str, datetime]]:
     """(id, stored month, created_at) of every transfer, to check months against TIMEZONE."""
-    found = await rows(source, "SELECT id, month, created_at FROM transfers ORDER BY id")
+    found = await tx.fetch_all("SELECT id, month, created_at FROM transfers ORDER BY id")
     return [(int(row[0]), str(row[1]), from_db_time(row[2])) for row in found]

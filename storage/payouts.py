@@ -7,10 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-import aiosqlite
-
-from storage.db import from_db_time, maybe_time, to_db_time
-from storage.ledger import Source, rows, value
+from storage.db import Row, Tx, WriteTx, from_db_time, maybe_time, to_db_time
 
 StatementState = Literal["pending", "approved", "held", "paid"]
 AWAITING: tuple[StatementState, ...] = ("pending", "held", "approved")
@@ -63,7 +60,7 @@ class StatementEvent:
     created_at: datetime
 
 
-def _statement(row: aiosqlite.Row) -> Statement:
+def _statement(row: Row) -> Statement:
     return Statement(
         id=row["id"],
         worker_id=row["worker_id"],
@@ -85,7 +82,7 @@ def _statement(row: aiosqlite.Row) -> Statement:
 
 
 async def insert_statements(
-    conn: aiosqlite.Connection, month: str, amounts: Mapping[int, int], now: datetime
+    tx: WriteTx, month: str, amounts: Mapping[int, int], now: datetime
 ) -> list[int]:
     """Create a pending statement per worker id in ``amounts`` that has none for the month.
 
@@ -94,77 +91,77 @@ async def insert_statements(
     created: list[int] = []
     stamp = to_db_time(now)
     for worker_id, amount in sorted(amounts.items()):
-        cursor = await conn.execute(
+        cursor = await tx.execute(
             "INSERT OR IGNORE INTO statements (worker_id, month, amount, created_at)"
             " VALUES (?, ?, ?, ?)",
             (worker_id, month, amount, stamp),
         )
         if cursor.rowcount == 1 and cursor.lastrowid is not None:
             created.append(cursor.lastrowid)
-            await _insert_event(conn, cursor.lastrowid, None, "pending", None, "", stamp)
+            await _insert_event(tx, cursor.lastrowid, None, "pending", None, "", stamp)
     return created
 
 
 async def record_close(
-    conn: aiosqlite.Connection, month: str, *, actor_id: int | None, now: datetime, created: int
+    tx: WriteTx, month: str, *, actor_id: int | None, now: datetime, created: int
 ) -> bool:
     """Record that a month was closed; False when it already was (the first close is kept)."""
-    cursor = await conn.execute(
+    cursor = await tx.execute(
         "INSERT OR IGNORE INTO month_closes (month, closed_at, closed_by, statements_created)"
         " VALUES (?, ?, ?, ?)",
         (month, to_db_time(now), actor_id, created),
     )
     if cursor.rowcount == 0 and created:
-        await conn.execute(
+        await tx.execute(
             "UPDATE month_closes SET statements_created = statements_created + ? WHERE month = ?",
             (created, month),
         )
     return cursor.rowcount == 1
 
 
-async def month_is_closed(source: Source, month: str) -> bool:
+async def month_is_closed(tx: Tx, month: str) -> bool:
     """True once a month's statements were made."""
-    return await value(source, "SELECT 1 FROM month_closes WHERE month = ?", (month,)) is not None
+    return await tx.fetch_value("SELECT 1 FROM month_closes WHERE month = ?", (month,)) is not None
 
 
-async def statement_by_id(source: Source, statement_id: int) -> Statement | None:
+async def statement_by_id(tx: Tx, statement_id: int) -> Statement | None:
     """The statement with this id, or None."""
-    found = await rows(source, f"{_SELECT} WHERE s.id = ?", (statement_id,))
+    found = await tx.fetch_all(f"{_SELECT} WHERE s.id = ?", (statement_id,))
     return _statement(found[0]) if found else None
 
 
-async def statements_by_ids(source: Source, ids: Sequence[int]) -> list[Statement]:
+async def statements_by_ids(tx: Tx, ids: Sequence[int]) -> list[Statement]:
     """The statements with these ids, by month then worker."""
     if not ids:
         return []
     marks = ", ".join("?" for _ in ids)
-    found = await rows(source, f"{_SELECT} WHERE s.id IN ({marks}){_ORDER}", tuple(ids))
+    found = await tx.fetch_all(f"{_SELECT} WHERE s.id IN ({marks}){_ORDER}", tuple(ids))
     return [_statement(row) for row in found]
 
 
-async def statements_in_states(source: Source, states: Sequence[StatementState]) -> list[Statement]:
+async def statements_in_states(tx: Tx, states: Sequence[StatementState]) -> list[Statement]:
     """Every statement in one of ``states``, by month then worker."""
     marks = ", ".join("?" for _ in states)
-    found = await rows(source, f"{_SELECT} WHERE s.state IN ({marks}){_ORDER}", tuple(states))
+    found = await tx.fetch_all(f"{_SELECT} WHERE s.state IN ({marks}){_ORDER}", tuple(states))
     return [_statement(row) for row in found]
 
 
-async def statements_in_month(source: Source, month: str) -> list[Statement]:
+async def statements_in_month(tx: Tx, month: str) -> list[Statement]:
     """Every statement of a month, by worker."""
-    found = await rows(source, f"{_SELECT} WHERE s.month = ?{_ORDER}", (month,))
+    found = await tx.fetch_all(f"{_SELECT} WHERE s.month = ?{_ORDER}", (month,))
     return [_statement(row) for row in found]
 
 
-async def statement_of(source: Source, worker_id: int, month: str) -> Statement | None:
+async def statement_of(tx: Tx, worker_id: int, month: str) -> Statement | None:
     """A worker's statement for a month, or None."""
-    found = await rows(
-        source, f"{_SELECT} WHERE s.worker_id = ? AND s.month = ?", (worker_id, month)
+    found = await tx.fetch_all(
+        f"{_SELECT} WHERE s.worker_id = ? AND s.month = ?", (worker_id, month)
     )
     return _statement(found[0]) if found else None
 
 
 async def move_statement(
-    conn: aiosqlite.Connection,
+    tx: WriteTx,
     statement_id: int,
     *,
     from_state: StatementState,
@@ -188,19 +185,19 @@ async def move_statement(
         "id": statement_id,
         "from": from_state,
     }
-    cursor = await conn.execute(
+    cursor = await tx.execute(
         f"UPDATE statements SET state = :state, {_STEP_COLUMNS[to_state]}"
         " WHERE id = :id AND state = :from",
         params,
     )
     if cursor.rowcount != 1:
         return False
-    await _insert_event(conn, statement_id, from_state, to_state, actor_id, detail, stamp)
+    await _insert_event(tx, statement_id, from_state, to_state, actor_id, detail, stamp)
     return True
 
 
 async def _insert_event(
-    conn: aiosqlite.Connection,
+    tx: WriteTx,
     statement_id: int,
     from_state: StatementState | None,
     to_state: StatementState,
@@ -208,17 +205,16 @@ async def _insert_event(
     detail: str,
     stamp: str,
 ) -> None:
-    await conn.execute(
+    await tx.execute(
         "INSERT INTO statement_events (statement_id, from_state, to_state, actor_id, detail,"
         " created_at) VALUES (?, ?, ?, ?, ?, ?)",
         (statement_id, from_state, to_state, actor_id, detail, stamp),
     )
 
 
-async def statement_events(source: Source, statement_id: int) -> list[StatementEvent]:
+async def statement_events(tx: Tx, statement_id: int) -> list[StatementEvent]:
     """Every step a statement took, oldest first."""
-    found = await rows(
-        source,
+    found = await tx.fetch_all(
         "SELECT * FROM statement_events WHERE statement_id = ? ORDER BY id",
         (statement_id,),
     )
@@ -238,10 +234,9 @@ async def statement_events(source: Source, statement_id: int) -> list[StatementE
 # Health: each query returns what breaks one invariant (nothing when healthy).
 
 
-async def paid_statements_without_payout(source: Source) -> list[int]:
+async def paid_statements_without_payout(tx: Tx) -> list[int]:
     """Paid statements whose payout transfer is missing or does not match the statement."""
-    found = await rows(
-        source,
+    found = await tx.fetch_all(
         "SELECT s.id FROM statements s LEFT JOIN transfers t ON t.id = s.payout_transfer_id"
         " WHERE s.state = 'paid' AND (t.id IS NULL OR t.kind <> 'payout'"
         "  OR t.idempotency_key <> 'payout:' || s.id OR t.amount <> s.amount"
@@ -251,10 +246,9 @@ async def paid_statements_without_payout(source: Source) -> list[int]:
     return [int(row[0]) for row in found]
 
 
-async def payouts_without_paid_statement(source: Source) -> list[int]:
+async def payouts_without_paid_statement(tx: Tx) -> list[int]:
     """Payout transfers that no paid statement points at (money left with no statement)."""
-    found = await rows(
-        source,
+    found = await tx.fetch_all(
         "SELECT t.id FROM transfers t WHERE t.kind = 'payout' AND NOT EXISTS"
         " (SELECT 1 FROM statements s WHERE s.payout_transfer_id = t.id AND s.state = 'paid')"
         " ORDER BY t.id",
@@ -262,10 +256,9 @@ async def payouts_without_paid_statement(source: Source) -> list[int]:
     return [int(row[0]) for row in found]
 
 
-async def statements_unlike_earnings(source: Source) -> list[tuple[int, int, int]]:
+async def statements_unlike_earnings(tx: Tx) -> list[tuple[int, int, int]]:
     """(statement id, amount, earned) where a statement differs from the month's earnings."""
-    found = await rows(
-        source,
+    found = await tx.fetch_all(
         "SELECT s.id, s.amount, (SELECT coalesce(sum(t.amount), 0) FROM transfers t"
         "  WHERE t.credit_account = 'worker:' || s.worker_id AND t.month = s.month"
         "  AND t.kind IN ('reward', 'bonus')) AS earned"
@@ -274,10 +267,9 @@ async def statements_unlike_earnings(source: Source) -> list[tuple[int, int, int
     return [(int(row[0]), int(row[1]), int(row[2])) for row in found]
 
 
-async def closed_months_missing_statements(source: Source) -> list[tuple[str, int]]:
+async def closed_months_missing_statements(tx: Tx) -> list[tuple[str, int]]:
     """(month, worker id) where a closed month has earnings but the worker has no statement."""
-    found = await rows(
-        source,
+    found = await tx.fetch_all(
         "SELECT DISTINCT t.month, CAST(substr(t.credit_account, 8) AS INTEGER) FROM transfers t"
         " JOIN month_closes c ON c.month = t.month"
         " WHERE t.kind IN ('reward', 'bonus') AND t.credit_account GLOB 'worker:*'"

@@ -1,7 +1,7 @@
 """Quality records: the server secret, gold scores, speed flags, per-type pauses and appeals.
 
-Functions taking a ``conn`` run inside the caller's write transaction (the answer's); the
-others read committed data.
+Functions taking a ``WriteTx`` run inside the caller's write transaction (the answer's); those
+taking a ``Tx`` read through whichever transaction the caller holds.
 """
 
 from __future__ import annotations
@@ -13,33 +13,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-import aiosqlite
+from storage.db import Row, Tx, WriteTx, maybe_time, to_db_time
 
-from storage.db import Database, maybe_time, to_db_time
-
-Source = Database | aiosqlite.Connection
 PauseReason = Literal["accuracy", "speed"]
 AppealState = Literal["open", "lifted", "kept"]
-
-
-async def _rows(source: Source, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-    if isinstance(source, Database):
-        return await source.fetch_all(sql, params)
-    async with source.execute(sql, params) as cursor:
-        return list(await cursor.fetchall())
 
 
 # -- the server secret --------------------------------------------------------------------------
 
 
-async def server_secret(conn: aiosqlite.Connection, name: str, now: datetime) -> str:
+async def server_secret(tx: WriteTx, name: str, now: datetime) -> str:
     """The secret called ``name``: created at first use (random, 32 bytes), then always the same."""
-    await conn.execute(
+    await tx.execute(
         "INSERT OR IGNORE INTO settings_secrets (name, secret, created_at) VALUES (?, ?, ?)",
         (name, secrets.token_hex(32), to_db_time(now)),
     )
-    async with conn.execute("SELECT secret FROM settings_secrets WHERE name = ?", (name,)) as cur:
-        row = await cur.fetchone()
+    row = await tx.fetch_one("SELECT secret FROM settings_secrets WHERE name = ?", (name,))
     assert row is not None
     return str(row[0])
 
@@ -48,7 +37,7 @@ async def server_secret(conn: aiosqlite.Connection, name: str, now: datetime) ->
 
 
 async def record_gold(
-    conn: aiosqlite.Connection,
+    tx: WriteTx,
     *,
     assignment_id: int,
     worker_id: int,
@@ -58,7 +47,7 @@ async def record_gold(
     now: datetime,
 ) -> None:
     """Store the score of a gold answer (once per assignment)."""
-    await conn.execute(
+    await tx.execute(
         "INSERT INTO gold_results (assignment_id, worker_id, task_type, item_id, score, scored_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         (assignment_id, worker_id, task_type, item_id, score, to_db_time(now)),
@@ -66,11 +55,10 @@ async def record_gold(
 
 
 async def gold_scores(
-    source: Source, worker_id: int, task_type: str, *, since: datetime | None = None
+    tx: Tx, worker_id: int, task_type: str, *, since: datetime | None = None
 ) -> list[float]:
     """A worker's gold scores on one type, oldest first (only those after ``since``)."""
-    rows = await _rows(
-        source,
+    rows = await tx.fetch_all(
         "SELECT score FROM gold_results WHERE worker_id = ? AND task_type = ? AND scored_at > ?"
         " ORDER BY assignment_id",
         (worker_id, task_type, to_db_time(since) if since else ""),
@@ -78,10 +66,9 @@ async def gold_scores(
     return [float(row[0]) for row in rows]
 
 
-async def gold_scores_by_type(source: Source, worker_id: int) -> dict[str, list[float]]:
+async def gold_scores_by_type(tx: Tx, worker_id: int) -> dict[str, list[float]]:
     """Every gold score of a worker, by task type."""
-    rows = await _rows(
-        source,
+    rows = await tx.fetch_all(
         "SELECT task_type, score FROM gold_results WHERE worker_id = ? ORDER BY assignment_id",
         (worker_id,),
     )
@@ -92,14 +79,13 @@ async def gold_scores_by_type(source: Source, worker_id: int) -> dict[str, list[
 
 
 async def gold_scores_of_workers(
-    source: Source, worker_ids: Sequence[int], task_type: str
+    tx: Tx, worker_ids: Sequence[int], task_type: str
 ) -> dict[int, list[float]]:
     """The gold scores on one type of several workers (for the weights of their votes)."""
     if not worker_ids:
         return {}
     marks = ", ".join("?" for _ in worker_ids)
-    rows = await _rows(
-        source,
+    rows = await tx.fetch_all(
         f"SELECT worker_id, score FROM gold_results WHERE task_type = ? AND worker_id IN ({marks})"
         " ORDER BY assignment_id",
         (task_type, *worker_ids),
@@ -125,18 +111,14 @@ class GoldView:
     secret: str
 
 
-async def gold_view(
-    conn: aiosqlite.Connection, batch_id: int, worker_id: int, secret: str
-) -> GoldView:
+async def gold_view(tx: Tx, batch_id: int, worker_id: int, secret: str) -> GoldView:
     """A worker's history in a batch and its open gold items, in the claim's transaction."""
-    gold = await _rows(
-        conn,
+    gold = await tx.fetch_all(
         "SELECT id FROM items WHERE batch_id = ? AND gold_answer IS NOT NULL AND state = 'open'"
         " ORDER BY position",
         (batch_id,),
     )
-    seen = await _rows(
-        conn,
+    seen = await tx.fetch_all(
         "SELECT item_id FROM assignments WHERE batch_id = ? AND worker_id = ?",
         (batch_id, worker_id),
     )
@@ -153,17 +135,16 @@ async def gold_view(
 # -- speed flags ---------------------------------------------------------------------------------
 
 
-async def flag_speed(conn: aiosqlite.Connection, assignment_id: int) -> None:
+async def flag_speed(tx: WriteTx, assignment_id: int) -> None:
     """Mark an answer as implausibly fast."""
-    await conn.execute("UPDATE assignments SET speed_flag = 1 WHERE id = ?", (assignment_id,))
+    await tx.execute("UPDATE assignments SET speed_flag = 1 WHERE id = ?", (assignment_id,))
 
 
 async def recent_speed_flags(
-    source: Source, worker_id: int, task_type: str, *, window: int, since: datetime | None
+    tx: Tx, worker_id: int, task_type: str, *, window: int, since: datetime | None
 ) -> list[bool]:
     """The flags of a worker's last ``window`` answers of a type (after ``since``), oldest first."""
-    rows = await _rows(
-        source,
+    rows = await tx.fetch_all(
         "SELECT a.speed_flag FROM assignments a JOIN batches b ON b.id = a.batch_id"
         " WHERE a.worker_id = ? AND b.type = ? AND a.state = 'submitted' AND a.ended_at > ?"
         " ORDER BY a.id DESC LIMIT ?",
@@ -172,10 +153,9 @@ async def recent_speed_flags(
     return [bool(row[0]) for row in reversed(rows)]
 
 
-async def speed_flags_by_type(source: Source, worker_id: int) -> dict[str, int]:
+async def speed_flags_by_type(tx: Tx, worker_id: int) -> dict[str, int]:
     """How many of a worker's answers were flagged as too fast, by type."""
-    rows = await _rows(
-        source,
+    rows = await tx.fetch_all(
         "SELECT b.type, count(*) FROM assignments a JOIN batches b ON b.id = a.batch_id"
         " WHERE a.worker_id = ? AND a.speed_flag = 1 GROUP BY b.type",
         (worker_id,),
@@ -197,7 +177,7 @@ class TypePause:
     paused_at: datetime
 
 
-def _pause(row: aiosqlite.Row) -> TypePause:
+def _pause(row: Row) -> TypePause:
     paused_at = maybe_time(row["paused_at"])
     assert paused_at is not None
     return TypePause(
@@ -210,7 +190,7 @@ def _pause(row: aiosqlite.Row) -> TypePause:
 
 
 async def pause_type_in(
-    conn: aiosqlite.Connection,
+    tx: WriteTx,
     worker_id: int,
     task_type: str,
     reason: PauseReason,
@@ -218,7 +198,7 @@ async def pause_type_in(
     now: datetime,
 ) -> bool:
     """Keep a worker from a type; False when already kept from it (the first reason stays)."""
-    cursor = await conn.execute(
+    cursor = await tx.execute(
         "INSERT OR IGNORE INTO worker_type_pauses (worker_id, task_type, reason, paused_at, detail)"
         " VALUES (?, ?, ?, ?, ?)",
         (worker_id, task_type, reason, to_db_time(now), json.dumps(detail)),
@@ -226,10 +206,9 @@ async def pause_type_in(
     return cursor.rowcount == 1
 
 
-async def type_pauses(source: Source, worker_id: int) -> list[TypePause]:
+async def type_pauses(tx: Tx, worker_id: int) -> list[TypePause]:
     """The types a worker is kept from."""
-    rows = await _rows(
-        source,
+    rows = await tx.fetch_all(
         "SELECT * FROM worker_type_pauses WHERE worker_id = ? ORDER BY task_type",
         (worker_id,),
     )
@@ -237,18 +216,17 @@ async def type_pauses(source: Source, worker_id: int) -> list[TypePause]:
 
 
 async def lift_type_pause(
-    conn: aiosqlite.Connection, worker_id: int, task_type: str, *, by: int, now: datetime
+    tx: WriteTx, worker_id: int, task_type: str, *, by: int, now: datetime
 ) -> TypePause | None:
     """Lift a pause and remember when (later checks start afresh); None when there was none."""
-    async with conn.execute(
+    row = await tx.fetch_one(
         "DELETE FROM worker_type_pauses WHERE worker_id = ? AND task_type = ? RETURNING *",
         (worker_id, task_type),
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     if row is None:
         return None
     pause = _pause(row)
-    await conn.execute(
+    await tx.execute(
         "INSERT INTO type_pause_lifts (worker_id, task_type, reason, lifted_by, lifted_at)"
         " VALUES (?, ?, ?, ?, ?)",
         (worker_id, task_type, pause.reason, by, to_db_time(now)),
@@ -256,10 +234,9 @@ async def lift_type_pause(
     return pause
 
 
-async def last_lift(source: Source, worker_id: int, task_type: str) -> datetime | None:
+async def last_lift(tx: Tx, worker_id: int, task_type: str) -> datetime | None:
     """When an admin last lifted a pause of this type for this worker."""
-    rows = await _rows(
-        source,
+    rows = await tx.fetch_all(
         "SELECT max(lifted_at) FROM type_pause_lifts WHERE worker_id = ? AND task_type = ?",
         (worker_id, task_type),
     )
@@ -280,7 +257,7 @@ class Appeal:
     task_type: str | None
 
 
-def _appeal(row: aiosqlite.Row) -> Appeal:
+def _appeal(row: Row) -> Appeal:
     created = maybe_time(row["created_at"])
     assert created is not None
     return Appeal(
@@ -294,25 +271,22 @@ def _appeal(row: aiosqlite.Row) -> Appeal:
     )
 
 
-async def create_appeal(
-    conn: aiosqlite.Connection, worker_id: int, text: str, now: datetime
-) -> Appeal | None:
+async def create_appeal(tx: WriteTx, worker_id: int, text: str, now: datetime) -> Appeal | None:
     """A new open appeal; None when the worker already has one open."""
-    async with conn.execute(
+    row = await tx.fetch_one(
         "INSERT OR IGNORE INTO appeals (worker_id, text, created_at) VALUES (?, ?, ?) RETURNING *",
         (worker_id, text, to_db_time(now)),
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     return None if row is None else _appeal(row)
 
 
-async def fetch_appeal(source: Source, appeal_id: int) -> Appeal | None:
-    rows = await _rows(source, "SELECT * FROM appeals WHERE id = ?", (appeal_id,))
+async def fetch_appeal(tx: Tx, appeal_id: int) -> Appeal | None:
+    rows = await tx.fetch_all("SELECT * FROM appeals WHERE id = ?", (appeal_id,))
     return _appeal(rows[0]) if rows else None
 
 
 async def decide_appeal(
-    conn: aiosqlite.Connection,
+    tx: WriteTx,
     appeal_id: int,
     *,
     state: Literal["lifted", "kept"],
@@ -321,7 +295,7 @@ async def decide_appeal(
     now: datetime,
 ) -> bool:
     """Close an open appeal with the admin's decision; False when it was no longer open."""
-    cursor = await conn.execute(
+    cursor = await tx.execute(
         "UPDATE appeals SET state = ?, decided_by = ?, decided_at = ?, task_type = ?"
         " WHERE id = ? AND state = 'open'",
         (state, by, to_db_time(now), task_type, appeal_id),
@@ -338,10 +312,9 @@ class TimedReward:
     duration_ms: int
 
 
-async def submitted_rewards(source: Source, worker_id: int) -> list[TimedReward]:
+async def submitted_rewards(tx: Tx, worker_id: int) -> list[TimedReward]:
     """Reward and measured duration of each of a worker's submitted answers."""
-    rows = await _rows(
-        source,
+    rows = await tx.fetch_all(
         "SELECT reward, duration_ms FROM assignments"
         " WHERE worker_id = ? AND state = 'submitted' AND duration_ms IS NOT NULL",
         (worker_id,),

@@ -9,21 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
-from storage.db import Database, maybe_time, to_db_time
-from storage.ledger import Source, rows, value
+from storage.db import Row, Tx, WriteTx, maybe_time, to_db_time
 
 
-async def ensure_secret(db: Database, candidate: str, now: datetime) -> str:
+async def ensure_secret(tx: WriteTx, candidate: str, now: datetime) -> str:
     """The pseudonym secret; ``candidate`` becomes it the first time, later ones are ignored."""
-    async with db.write() as conn:
-        await conn.execute(
-            "INSERT OR IGNORE INTO results_secret (id, secret, created_at) VALUES (1, ?, ?)",
-            (candidate, to_db_time(now)),
-        )
-        async with conn.execute("SELECT secret FROM results_secret WHERE id = 1") as cursor:
-            row = await cursor.fetchone()
+    await tx.execute(
+        "INSERT OR IGNORE INTO results_secret (id, secret, created_at) VALUES (1, ?, ?)",
+        (candidate, to_db_time(now)),
+    )
+    row = await tx.fetch_one("SELECT secret FROM results_secret WHERE id = 1")
     assert row is not None
     return str(row[0])
 
@@ -47,7 +42,7 @@ class FairPayAlert:
     extra_escrow: int | None
 
 
-def _alert(row: aiosqlite.Row) -> FairPayAlert:
+def _alert(row: Row) -> FairPayAlert:
     alerted = maybe_time(row["alerted_at"])
     assert alerted is not None
     return FairPayAlert(
@@ -64,14 +59,14 @@ def _alert(row: aiosqlite.Row) -> FairPayAlert:
     )
 
 
-async def get_alert(source: Source, batch_id: int) -> FairPayAlert | None:
+async def get_alert(tx: Tx, batch_id: int) -> FairPayAlert | None:
     """The fair-pay alert of a batch, or None (database, or an open write transaction)."""
-    found = await rows(source, "SELECT * FROM fair_pay_alerts WHERE batch_id = ?", (batch_id,))
+    found = await tx.fetch_all("SELECT * FROM fair_pay_alerts WHERE batch_id = ?", (batch_id,))
     return _alert(found[0]) if found else None
 
 
 async def record_alert(
-    db: Database,
+    tx: WriteTx,
     *,
     batch_id: int,
     now: datetime,
@@ -82,37 +77,36 @@ async def record_alert(
     suggested_reward: int,
 ) -> bool:
     """Remember that a batch was told; False when it already was (so it is told once)."""
-    async with db.write() as conn:
-        cursor = await conn.execute(
-            "INSERT OR IGNORE INTO fair_pay_alerts (batch_id, alerted_at, answers, median_rate,"
-            " median_duration_ms, reward, suggested_reward) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                batch_id,
-                to_db_time(now),
-                answers,
-                median_rate,
-                median_duration_ms,
-                reward,
-                suggested_reward,
-            ),
-        )
-        return cursor.rowcount == 1
+    cursor = await tx.execute(
+        "INSERT OR IGNORE INTO fair_pay_alerts (batch_id, alerted_at, answers, median_rate,"
+        " median_duration_ms, reward, suggested_reward) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            batch_id,
+            to_db_time(now),
+            answers,
+            median_rate,
+            median_duration_ms,
+            reward,
+            suggested_reward,
+        ),
+    )
+    return cursor.rowcount == 1
 
 
 async def mark_raised(
-    conn: aiosqlite.Connection, batch_id: int, *, actor_id: int, extra_escrow: int, now: datetime
+    tx: WriteTx, batch_id: int, *, actor_id: int, extra_escrow: int, now: datetime
 ) -> None:
     """Record the raise, inside the caller's write transaction."""
-    await conn.execute(
+    await tx.execute(
         "UPDATE fair_pay_alerts SET raised_at = ?, raised_by = ?, extra_escrow = ?"
         " WHERE batch_id = ?",
         (to_db_time(now), actor_id, extra_escrow, batch_id),
     )
 
 
-async def batches_to_check(db: Database, *, min_answers: int) -> list[int]:
+async def batches_to_check(tx: Tx, *, min_answers: int) -> list[int]:
     """Open or paused batches not told yet that have at least ``min_answers`` answers."""
-    found = await db.fetch_all(
+    found = await tx.fetch_all(
         "SELECT b.id FROM batches b WHERE b.state IN ('open', 'paused')"
         " AND NOT EXISTS (SELECT 1 FROM fair_pay_alerts f WHERE f.batch_id = b.id)"
         " AND (SELECT count(*) FROM assignments a"
@@ -123,9 +117,9 @@ async def batches_to_check(db: Database, *, min_answers: int) -> list[int]:
     return [int(row[0]) for row in found]
 
 
-async def timed_answers(db: Database, batch_id: int) -> list[tuple[int, int]]:
+async def timed_answers(tx: Tx, batch_id: int) -> list[tuple[int, int]]:
     """``(reward, duration_ms)`` of a batch's submitted answers that have a duration."""
-    found = await db.fetch_all(
+    found = await tx.fetch_all(
         "SELECT reward, duration_ms FROM assignments"
         " WHERE batch_id = ? AND state = 'submitted' AND duration_ms IS NOT NULL",
         (batch_id,),
@@ -133,10 +127,9 @@ async def timed_answers(db: Database, batch_id: int) -> list[tuple[int, int]]:
     return [(int(row[0]), int(row[1])) for row in found]
 
 
-async def remaining_slots(source: Source, batch_id: int) -> int:
+async def remaining_slots(tx: Tx, batch_id: int) -> int:
     """Answer slots a batch may still pay: per open item, answers_per_item minus submitted."""
-    found = await value(
-        source,
+    found = await tx.fetch_value(
         "SELECT coalesce(sum(max(0, b.answers_per_item - (SELECT count(*) FROM assignments a"
         " WHERE a.item_id = i.id AND a.state = 'submitted'))), 0)"
         " FROM items i JOIN batches b ON b.id = i.batch_id"
@@ -146,27 +139,26 @@ async def remaining_slots(source: Source, batch_id: int) -> int:
     return int(found or 0)
 
 
-async def raise_holds(source: Source, batch_id: int) -> int:
+async def raise_holds(tx: Tx, batch_id: int) -> int:
     """How many extra holds (``hold:batch:ID:raise:N``) a batch has had."""
-    found = await value(
-        source,
+    found = await tx.fetch_value(
         "SELECT count(*) FROM transfers WHERE kind = 'hold' AND idempotency_key LIKE ?",
         (f"hold:batch:{batch_id}:raise:%",),
     )
     return int(found or 0)
 
 
-async def set_reward(conn: aiosqlite.Connection, batch_id: int, reward: int) -> None:
+async def set_reward(tx: WriteTx, batch_id: int, reward: int) -> None:
     """The batch's reward for answer slots claimed from now on (the caller's transaction)."""
-    await conn.execute("UPDATE batches SET reward = ? WHERE id = ?", (reward, batch_id))
+    await tx.execute("UPDATE batches SET reward = ? WHERE id = ?", (reward, batch_id))
 
 
 # Bonuses ---------------------------------------------------------------------------------------
 
 
-async def answering_workers(db: Database, batch_id: int) -> list[int]:
+async def answering_workers(tx: Tx, batch_id: int) -> list[int]:
     """Workers with at least one submitted answer in a batch, by id."""
-    found = await db.fetch_all(
+    found = await tx.fetch_all(
         "SELECT DISTINCT worker_id FROM assignments"
         " WHERE batch_id = ? AND state = 'submitted' ORDER BY worker_id",
         (batch_id,),

@@ -7,10 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-import aiosqlite
-
 from storage.audit import write_audit
-from storage.db import Database, maybe_time, to_db_time
+from storage.db import Row, Tx, WriteTx, maybe_time, to_db_time
 
 Role = Literal["worker", "requester", "admin"]
 ROLES: tuple[Role, ...] = ("worker", "requester", "admin")
@@ -37,7 +35,7 @@ class User:
         return self.consented_at is not None
 
 
-def _user(row: aiosqlite.Row) -> User:
+def _user(row: Row) -> User:
     return User(
         id=row["id"],
         first_name=row["first_name"],
@@ -53,14 +51,14 @@ def _user(row: aiosqlite.Row) -> User:
     )
 
 
-async def get_user(db: Database, user_id: int) -> User | None:
+async def get_user(tx: Tx, user_id: int) -> User | None:
     """The user with this Telegram id, or None."""
-    row = await db.fetch_one("SELECT * FROM users WHERE id = ?", (user_id,))
+    row = await tx.fetch_one("SELECT * FROM users WHERE id = ?", (user_id,))
     return None if row is None else _user(row)
 
 
 async def touch_user(
-    db: Database,
+    tx: WriteTx,
     *,
     user_id: int,
     first_name: str,
@@ -73,127 +71,117 @@ async def touch_user(
     Writing again also clears the "unreachable" mark: a user who writes has unblocked the bot.
     """
     stamp = to_db_time(now)
-    async with db.write() as conn:
-        await conn.execute(
-            "INSERT INTO users (id, first_name, username, language, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name,"
-            " username = excluded.username, unreachable_at = NULL,"
-            " language = CASE WHEN users.language_chosen THEN users.language"
-            " ELSE excluded.language END,"
-            " updated_at = excluded.updated_at",
-            (user_id, first_name, username, language, stamp, stamp),
-        )
-        async with conn.execute("SELECT * FROM users WHERE id = ?", (user_id,)) as cursor:
-            row = await cursor.fetchone()
+    await tx.execute(
+        "INSERT INTO users (id, first_name, username, language, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name,"
+        " username = excluded.username, unreachable_at = NULL,"
+        " language = CASE WHEN users.language_chosen THEN users.language"
+        " ELSE excluded.language END,"
+        " updated_at = excluded.updated_at",
+        (user_id, first_name, username, language, stamp, stamp),
+    )
+    row = await tx.fetch_one("SELECT * FROM users WHERE id = ?", (user_id,))
     assert row is not None
     return _user(row)
 
 
-async def record_consent(db: Database, user_id: int, now: datetime) -> bool:
+async def record_consent(tx: WriteTx, user_id: int, now: datetime) -> bool:
     """Register a worker: store consent and grant the worker role. True the first time only."""
     stamp = to_db_time(now)
-    async with db.write() as conn:
-        cursor = await conn.execute(
-            "UPDATE users SET consented_at = ?, updated_at = ?"
-            " WHERE id = ? AND consented_at IS NULL",
-            (stamp, stamp, user_id),
-        )
-        first_time = cursor.rowcount == 1
-        await conn.execute(
-            "INSERT OR IGNORE INTO user_roles (user_id, role, granted_by, granted_at)"
-            " VALUES (?, 'worker', NULL, ?)",
-            (user_id, stamp),
-        )
+    cursor = await tx.execute(
+        "UPDATE users SET consented_at = ?, updated_at = ? WHERE id = ? AND consented_at IS NULL",
+        (stamp, stamp, user_id),
+    )
+    first_time = cursor.rowcount == 1
+    await tx.execute(
+        "INSERT OR IGNORE INTO user_roles (user_id, role, granted_by, granted_at)"
+        " VALUES (?, 'worker', NULL, ?)",
+        (user_id, stamp),
+    )
     return first_time
 
 
-async def set_language(db: Database, user_id: int, language: str, now: datetime) -> None:
+async def set_language(tx: WriteTx, user_id: int, language: str, now: datetime) -> None:
     """Remember the language a user chose with /language."""
-    async with db.write() as conn:
-        await conn.execute(
-            "UPDATE users SET language = ?, language_chosen = 1, updated_at = ? WHERE id = ?",
-            (language, to_db_time(now), user_id),
-        )
+    await tx.execute(
+        "UPDATE users SET language = ?, language_chosen = 1, updated_at = ? WHERE id = ?",
+        (language, to_db_time(now), user_id),
+    )
 
 
-async def roles_of(db: Database, user_id: int) -> frozenset[Role]:
+async def roles_of(tx: Tx, user_id: int) -> frozenset[Role]:
     """The roles a user holds."""
-    rows = await db.fetch_all("SELECT role FROM user_roles WHERE user_id = ?", (user_id,))
+    rows = await tx.fetch_all("SELECT role FROM user_roles WHERE user_id = ?", (user_id,))
     return frozenset(row["role"] for row in rows)
 
 
-async def user_ids_with_role(db: Database, role: Role) -> list[int]:
+async def user_ids_with_role(tx: Tx, role: Role) -> list[int]:
     """Every user id holding ``role``, in id order."""
-    rows = await db.fetch_all(
+    rows = await tx.fetch_all(
         "SELECT user_id FROM user_roles WHERE role = ? ORDER BY user_id", (role,)
     )
     return [int(row["user_id"]) for row in rows]
 
 
 async def grant_role(
-    db: Database, *, user_id: int, role: Role, granted_by: int | None, now: datetime
+    tx: WriteTx, *, user_id: int, role: Role, granted_by: int | None, now: datetime
 ) -> bool:
     """Give ``role`` to a user; True when new. An admin's grant goes to the audit log."""
     stamp = to_db_time(now)
-    async with db.write() as conn:
-        cursor = await conn.execute(
-            "INSERT OR IGNORE INTO user_roles (user_id, role, granted_by, granted_at)"
-            " VALUES (?, ?, ?, ?)",
-            (user_id, role, granted_by, stamp),
+    cursor = await tx.execute(
+        "INSERT OR IGNORE INTO user_roles (user_id, role, granted_by, granted_at)"
+        " VALUES (?, ?, ?, ?)",
+        (user_id, role, granted_by, stamp),
+    )
+    added = cursor.rowcount == 1
+    if granted_by is not None:
+        await write_audit(
+            tx,
+            actor_id=granted_by,
+            action="grant",
+            detail={"user_id": user_id, "role": role, "new": added},
+            now=now,
         )
-        added = cursor.rowcount == 1
-        if granted_by is not None:
-            await write_audit(
-                conn,
-                actor_id=granted_by,
-                action="grant",
-                detail={"user_id": user_id, "role": role, "new": added},
-                now=now,
-            )
     return added
 
 
 async def sync_configured_roles(
-    db: Database, *, admin_ids: Iterable[int], requester_ids: Iterable[int], now: datetime
+    tx: WriteTx, *, admin_ids: Iterable[int], requester_ids: Iterable[int], now: datetime
 ) -> None:
     """Grant the roles listed in ADMIN_IDS and REQUESTER_IDS (configuration never revokes)."""
     stamp = to_db_time(now)
     pairs = [(uid, "admin") for uid in admin_ids] + [(uid, "requester") for uid in requester_ids]
-    async with db.write() as conn:
-        await conn.executemany(
-            "INSERT OR IGNORE INTO user_roles (user_id, role, granted_by, granted_at)"
-            " VALUES (?, ?, NULL, ?)",
-            [(uid, role, stamp) for uid, role in pairs],
-        )
+    await tx.executemany(
+        "INSERT OR IGNORE INTO user_roles (user_id, role, granted_by, granted_at)"
+        " VALUES (?, ?, NULL, ?)",
+        [(uid, role, stamp) for uid, role in pairs],
+    )
 
 
-async def mark_update_processed(db: Database, update_id: int, now: datetime) -> bool:
+async def mark_update_processed(tx: WriteTx, update_id: int, now: datetime) -> bool:
     """Record an update id; False when it was already recorded (Telegram delivered it twice)."""
-    async with db.write() as conn:
-        cursor = await conn.execute(
-            "INSERT OR IGNORE INTO processed_updates (update_id, processed_at) VALUES (?, ?)",
-            (update_id, to_db_time(now)),
-        )
-        return cursor.rowcount == 1
+    cursor = await tx.execute(
+        "INSERT OR IGNORE INTO processed_updates (update_id, processed_at) VALUES (?, ?)",
+        (update_id, to_db_time(now)),
+    )
+    return cursor.rowcount == 1
 
 
-async def set_timezone(db: Database, user_id: int, timezone: str | None, now: datetime) -> None:
+async def set_timezone(tx: WriteTx, user_id: int, timezone: str | None, now: datetime) -> None:
     """Remember a user's IANA time zone (None: back to the configured TIMEZONE)."""
-    async with db.write() as conn:
-        await conn.execute(
-            "UPDATE users SET timezone = ?, updated_at = ? WHERE id = ?",
-            (timezone, to_db_time(now), user_id),
-        )
+    await tx.execute(
+        "UPDATE users SET timezone = ?, updated_at = ? WHERE id = ?",
+        (timezone, to_db_time(now), user_id),
+    )
 
 
-async def mark_unreachable(db: Database, user_id: int, now: datetime) -> bool:
+async def mark_unreachable(tx: WriteTx, user_id: int, now: datetime) -> bool:
     """Note that a user blocked the bot (403); True the first time. Writing again clears it."""
     stamp = to_db_time(now)
-    async with db.write() as conn:
-        cursor = await conn.execute(
-            "UPDATE users SET unreachable_at = ?, updated_at = ?"
-            " WHERE id = ? AND unreachable_at IS NULL",
-            (stamp, stamp, user_id),
-        )
-        return cursor.rowcount == 1
+    cursor = await tx.execute(
+        "UPDATE users SET unreachable_at = ?, updated_at = ?"
+        " WHERE id = ? AND unreachable_at IS NULL",
+        (stamp, stamp, user_id),
+    )
+    return cursor.rowcount == 1
