@@ -13,20 +13,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.dispatch import Policy, cap_left
+from bot.dispatch import Policy
 from bot.errors import CapExceeded, InvalidInput, NotFound, PermissionDenied
 from bot.gold import ITEM_COMPLETE, AfterAnswer, after_answer
-from bot.ledger import credit_reward
+from bot.ledger import credit_reward, month_of, worker_account
 from storage.assignments import (
     Assignment,
     end_active,
-    fetch_assignment,
+    get_assignment,
     record_answer,
     set_draft,
 )
-from storage.availability import pause_in, record_missed, reset_missed
+from storage.availability import record_missed, reset_missed, set_paused
 from storage.batches import Batch, get_batch, get_item
-from storage.db import Database
+from storage.db import Database, Tx
+from storage.ledger import earned_in_month
 
 log = logging.getLogger(__name__)
 
@@ -119,33 +120,26 @@ def text_answer(batch: Batch, text: str) -> str:
     return cleaned
 
 
-async def load_batch(db: Database, assignment: Assignment) -> Batch:
-    batch = await get_batch(db, assignment.batch_id)
-    if batch is None:
-        raise NotFound("tasks.refused.unknown")
-    return batch
-
-
 async def open_assignment(
     db: Database, assignment_id: int, worker_id: int, now: datetime
 ) -> tuple[Assignment, Batch]:
     """The assignment and its batch when the worker may act on it now; else the refusal."""
-    async with db.write() as conn:
-        assignment = check_open(await fetch_assignment(conn, assignment_id), worker_id, now)
-    return assignment, await load_batch(db, assignment)
+    async with db.write() as tx:
+        assignment = check_open(await get_assignment(tx, assignment_id), worker_id, now)
+        return assignment, await _batch_in(tx, assignment.batch_id)
 
 
 async def toggle(
     db: Database, assignment_id: int, worker_id: int, index: int, now: datetime
 ) -> tuple[Assignment, Batch]:
     """Tick or untick one label of a multiple-choice task; returns the updated assignment."""
-    async with db.write() as conn:
-        assignment = check_open(await fetch_assignment(conn, assignment_id), worker_id, now)
-        batch = await _batch_in(db, assignment.batch_id)
+    async with db.write() as tx:
+        assignment = check_open(await get_assignment(tx, assignment_id), worker_id, now)
+        batch = await _batch_in(tx, assignment.batch_id)
         draft = toggled(batch, assignment.draft, index)
-        if not await set_draft(conn, assignment_id, draft, now):
+        if not await set_draft(tx, assignment_id, draft, now):
             raise InvalidInput("tasks.refused.expired")
-        updated = await fetch_assignment(conn, assignment_id)
+        updated = await get_assignment(tx, assignment_id)
     assert updated is not None
     return updated, batch
 
@@ -172,15 +166,15 @@ async def submit(
     """
     refused: CapExceeded | None = None
     quality = AfterAnswer()
-    async with db.write() as conn:
-        assignment = check_open(await fetch_assignment(conn, assignment_id), worker_id, now)
-        batch = await _batch_in(db, assignment.batch_id)
+    async with db.write() as tx:
+        assignment = check_open(await get_assignment(tx, assignment_id), worker_id, now)
+        batch = await _batch_in(tx, assignment.batch_id)
         if batch.state in ("cancelled", "done"):
             raise InvalidInput("tasks.refused.batch_closed")
         answer = _answer_of(batch, assignment, label=label, text=text, from_draft=from_draft)
         try:
-            await credit_reward(
-                conn,
+            posted = await credit_reward(
+                tx,
                 batch_id=batch.id,
                 worker_id=worker_id,
                 assignment_id=assignment_id,
@@ -191,20 +185,20 @@ async def submit(
             )
         except CapExceeded as error:
             # The ledger refuses before writing anything: give the slot back, commit that.
-            await end_active(conn, assignment_id, state="released", reason="cap", now=now)
+            await end_active(tx, assignment_id, state="released", reason="cap", now=now)
             refused = error
         else:
             assert assignment.shown_at is not None
             duration_ms = max(0, int((now - assignment.shown_at).total_seconds() * 1000))
             if not await record_answer(
-                conn, assignment_id, answer=answer, duration_ms=duration_ms, now=now
+                tx, assignment_id, answer=answer, duration_ms=duration_ms, now=now
             ):
                 raise InvalidInput("tasks.refused.expired")  # rolls the credit back too
-            item = await get_item(db, assignment.item_id)
+            item = await get_item(tx, assignment.item_id)
             if item is None:
                 raise NotFound("tasks.refused.unknown")
             quality = await after_answer(
-                conn,
+                tx,
                 policy.quality,
                 batch=batch,
                 item=item,
@@ -214,12 +208,19 @@ async def submit(
                 now=now,
                 tz=policy.zone,
             )
-            await reset_missed(conn, worker_id)
-        stored = await fetch_assignment(conn, assignment_id)
+            await reset_missed(tx, worker_id)
+        stored = await get_assignment(tx, assignment_id)
+        if refused is None:
+            # What the cap check just summed, plus this reward; summed again only on a replay.
+            earned = posted.earned
+            if earned is None:
+                earned = await earned_in_month(
+                    tx, worker_account(worker_id), month_of(now, policy.zone)
+                )
+            left = max(policy.monthly_cap - earned, 0)
     if refused is not None:
         raise refused
     assert stored is not None
-    left = await cap_left(db, policy, worker_id, now)
     return Credited(
         assignment=stored,
         batch=batch,
@@ -250,10 +251,10 @@ def _answer_of(
 
 async def skip(db: Database, assignment_id: int, worker_id: int, now: datetime) -> Assignment:
     """The worker passes on a task: the slot goes back to the pool, no pay, no penalty."""
-    async with db.write() as conn:
-        check_open(await fetch_assignment(conn, assignment_id), worker_id, now)
-        ended = await end_active(conn, assignment_id, state="skipped", reason="worker", now=now)
-        await reset_missed(conn, worker_id)
+    async with db.write() as tx:
+        check_open(await get_assignment(tx, assignment_id), worker_id, now)
+        ended = await end_active(tx, assignment_id, state="skipped", reason="worker", now=now)
+        await reset_missed(tx, worker_id)
     assert ended is not None
     return ended
 
@@ -266,15 +267,15 @@ async def pause_from_task(
     Refused for another worker's task; on the worker's own ended task it still pauses (the
     wish is about future tasks) and returns None.
     """
-    async with db.write() as conn:
-        assignment = await fetch_assignment(conn, assignment_id)
+    async with db.write() as tx:
+        assignment = await get_assignment(tx, assignment_id)
         if assignment is None:
             raise NotFound("tasks.refused.unknown")
         if assignment.worker_id != worker_id:
             raise PermissionDenied("tasks.refused.not_yours")
-        ended = await end_active(conn, assignment_id, state="released", reason="paused", now=now)
-        await pause_in(conn, worker_id, "worker", now)
-        await reset_missed(conn, worker_id)
+        ended = await end_active(tx, assignment_id, state="released", reason="paused", now=now)
+        await set_paused(tx, worker_id, "worker", now)
+        await reset_missed(tx, worker_id)
     return ended
 
 
@@ -282,8 +283,8 @@ async def release(
     db: Database, assignment_id: int, reason: str, now: datetime
 ) -> Assignment | None:
     """Give a slot back without pay (unreachable worker, never shown, cap); None if not active."""
-    async with db.write() as conn:
-        return await end_active(conn, assignment_id, state="released", reason=reason, now=now)
+    async with db.write() as tx:
+        return await end_active(tx, assignment_id, state="released", reason=reason, now=now)
 
 
 async def expire(db: Database, assignment_id: int, now: datetime) -> Expired | None:
@@ -291,22 +292,21 @@ async def expire(db: Database, assignment_id: int, now: datetime) -> Expired | N
 
     A worker who lets ``MISSED_IN_A_ROW_PAUSE`` pushed tasks in a row run out is paused.
     """
-    async with db.write() as conn:
+    async with db.write() as tx:
         ended = await end_active(
-            conn, assignment_id, state="expired", reason="timeout", now=now, due_only=True
+            tx, assignment_id, state="expired", reason="timeout", now=now, due_only=True
         )
         if ended is None:
             return None
         paused = False
-        missed = await record_missed(conn, ended.worker_id, now)
+        missed = await record_missed(tx, ended.worker_id, now)
         if missed >= MISSED_IN_A_ROW_PAUSE and not ended.forced:
-            paused = await pause_in(conn, ended.worker_id, "timeouts", now)
+            paused = await set_paused(tx, ended.worker_id, "timeouts", now)
     return Expired(ended, paused)
 
 
-async def _batch_in(db: Database, batch_id: int) -> Batch:
-    # Read while the caller holds the write lock: writes are serialised, so this is current.
-    batch = await get_batch(db, batch_id)
+async def _batch_in(tx: Tx, batch_id: int) -> Batch:
+    batch = await get_batch(tx, batch_id)
     if batch is None:
         raise NotFound("tasks.refused.unknown")
     return batch

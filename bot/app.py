@@ -178,7 +178,9 @@ def register_handlers(application: BotApplication) -> None:
 
 async def _drop_duplicate_update(update: Update, context: BotContext) -> None:
     services = context.services
-    if not await mark_update_processed(services.db, update.update_id, services.clock.now()):
+    async with services.db.write() as tx:
+        first = await mark_update_processed(tx, update.update_id, services.clock.now())
+    if not first:
         log.info("update %s delivered twice; ignored", update.update_id)
         raise ApplicationHandlerStop
 
@@ -190,12 +192,13 @@ async def _post_init(application: BotApplication) -> None:
     applied = await services.db.migrate()
     if applied:
         log.info("applied migrations %s", applied)
-    await sync_configured_roles(
-        services.db,
-        admin_ids=settings.admin_ids,
-        requester_ids=settings.requester_ids,
-        now=services.clock.now(),
-    )
+    async with services.db.write() as tx:
+        await sync_configured_roles(
+            tx,
+            admin_ids=settings.admin_ids,
+            requester_ids=settings.requester_ids,
+            now=services.clock.now(),
+        )
     await publish_menus(application.bot, services)
     # Months whose close was missed while the bot was down are closed now; then the monthly job.
     assert application.job_queue is not None

@@ -34,12 +34,12 @@ async def file_appeal(db: Database, worker_id: int, text: str, now: datetime) ->
         raise InvalidInput("quality.appeal.usage")
     if len(cleaned) > MAX_APPEAL_CHARS:
         raise InvalidInput("quality.appeal.too_long", most=MAX_APPEAL_CHARS)
-    user = await get_user(db, worker_id)
-    blocked = user is not None and user.blocked_at is not None
-    if not blocked and not await type_pauses(db, worker_id):
-        raise InvalidInput("quality.appeal.not_paused")
-    async with db.write() as conn:
-        appeal = await create_appeal(conn, worker_id, cleaned, now)
+    async with db.write() as tx:
+        user = await get_user(tx, worker_id)
+        blocked = user is not None and user.blocked_at is not None
+        if not blocked and not await type_pauses(tx, worker_id):
+            raise InvalidInput("quality.appeal.not_paused")
+        appeal = await create_appeal(tx, worker_id, cleaned, now)
     if appeal is None:
         raise InvalidInput("quality.appeal.already_open")
     return appeal
@@ -63,24 +63,24 @@ async def decide(
     now: datetime,
 ) -> Decision:
     """Lift one paused type (or keep the pauses) and close the appeal, audited, at most once."""
-    if "admin" not in await roles_of(db, admin_id):
-        raise PermissionDenied("error.role_required", role="admin")
-    appeal = await fetch_appeal(db, appeal_id)
-    if appeal is None:
-        raise NotFound("quality.appeal.unknown")
-    async with db.write() as conn:
+    async with db.write() as tx:
+        if "admin" not in await roles_of(tx, admin_id):
+            raise PermissionDenied("error.role_required", role="admin")
+        appeal = await fetch_appeal(tx, appeal_id)
+        if appeal is None:
+            raise NotFound("quality.appeal.unknown")
         if outcome == "lifted":
             if task_type is None:
                 raise InvalidInput("error.bad_button")
-            lifted = await lift_type_pause(conn, appeal.worker_id, task_type, by=admin_id, now=now)
+            lifted = await lift_type_pause(tx, appeal.worker_id, task_type, by=admin_id, now=now)
             if lifted is None:
                 raise InvalidInput("quality.appeal.not_paused_now")
         if not await decide_appeal(
-            conn, appeal_id, state=outcome, by=admin_id, task_type=task_type, now=now
+            tx, appeal_id, state=outcome, by=admin_id, task_type=task_type, now=now
         ):
             raise InvalidInput("quality.appeal.closed")  # rolls a lift back too
         await write_audit(
-            conn,
+            tx,
             actor_id=admin_id,
             action=f"appeal.{outcome}",
             detail={"appeal_id": appeal_id, "worker_id": appeal.worker_id, "task_type": task_type},

@@ -15,8 +15,6 @@ from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-import aiosqlite
-
 from bot.errors import InsufficientFunds, InvalidInput, NotFound
 from bot.ledger import escrow_account, hold_for_batch, release_remainder, requester_account
 from bot.tasks.intake import PreparedBatch
@@ -37,16 +35,15 @@ from storage.batches import (
     active_assignment_ids,
     answer_stats,
     batch_lines,
-    count_items_in,
+    count_items,
     escrow_flows,
-    fetch_batch,
     get_batch,
     insert_draft,
     item_counts,
     open_items_in,
     set_batch_state,
 )
-from storage.db import Database
+from storage.db import Database, Tx, WriteTx
 
 Origin = Literal["zip", "guided"]
 LIST_LIMIT = 20
@@ -69,17 +66,15 @@ class Viewer:
 
 async def batch_for(db: Database, batch_id: int, viewer: Viewer) -> Batch:
     """The batch, if the viewer may see it; ``NotFound`` otherwise (existence is not revealed)."""
-    batch = await get_batch(db, batch_id)
-    if batch is None or not viewer.may_see(batch):
-        raise NotFound("batches.not_found", id=batch_id)
-    return batch
+    async with db.read() as tx:
+        return await visible_batch(tx, batch_id, viewer)
 
 
-async def _locked_batch(
-    conn: aiosqlite.Connection, batch_id: int, viewer: Viewer, *, owner_only: bool = False
+async def visible_batch(
+    tx: Tx, batch_id: int, viewer: Viewer, *, owner_only: bool = False
 ) -> Batch:
-    """The batch inside a write transaction, refused as ``NotFound`` to anyone else."""
-    batch = await fetch_batch(conn, batch_id)
+    """The batch as ``tx`` sees it (in a write: locked), refused as ``NotFound`` to anyone else."""
+    batch = await get_batch(tx, batch_id)
     if batch is None or not viewer.may_see(batch):
         raise NotFound("batches.not_found", id=batch_id)
     if owner_only and batch.requester_id != viewer.user_id:
@@ -144,8 +139,8 @@ async def create_draft(
 ) -> int:
     """Store a checked upload as a draft batch (no money moves); its id."""
     batch, items = new_batch(prepared, requester_id=requester_id, origin=origin)
-    async with db.write() as conn:
-        return await insert_draft(conn, batch, items, now)
+    async with db.write() as tx:
+        return await insert_draft(tx, batch, items, now)
 
 
 @dataclass(frozen=True)
@@ -172,15 +167,16 @@ class Summary:
 
 async def summarise(db: Database, batch: Batch, *, min_hourly_rate: int) -> Summary:
     """The summary before publishing: items, gold, the most possible cost and the balance."""
-    counts = await item_counts(db, batch.id)
-    return Summary(
-        batch=batch,
-        items=counts.items,
-        gold_items=counts.gold,
-        cost=most_possible_cost(counts.items, batch.answers_per_item, batch.reward),
-        balance=await ledger_sql.account_balance(db, requester_account(batch.requester_id)),
-        floor=default_reward(batch.seconds_per_task, min_hourly_rate),
-    )
+    async with db.read() as tx:
+        counts = await item_counts(tx, batch.id)
+        return Summary(
+            batch=batch,
+            items=counts.items,
+            gold_items=counts.gold,
+            cost=most_possible_cost(counts.items, batch.answers_per_item, batch.reward),
+            balance=await ledger_sql.account_balance(tx, requester_account(batch.requester_id)),
+            floor=default_reward(batch.seconds_per_task, min_hourly_rate),
+        )
 
 
 # Publishing ------------------------------------------------------------------------------------
@@ -205,13 +201,13 @@ async def publish(
     small raises ``InsufficientFunds`` (``batches.publish_short``, with the shortfall) and
     writes nothing; publishing a batch already published holds nothing more.
     """
-    async with db.write() as conn:
-        batch = await _locked_batch(conn, batch_id, viewer, owner_only=True)
+    async with db.write() as tx:
+        batch = await visible_batch(tx, batch_id, viewer, owner_only=True)
         account = requester_account(batch.requester_id)
         cost = most_possible_cost(
-            await count_items_in(conn, batch_id), batch.answers_per_item, batch.reward
+            (await count_items(tx, batch_id))[0], batch.answers_per_item, batch.reward
         )
-        balance = await ledger_sql.account_balance(conn, account)
+        balance = await ledger_sql.account_balance(tx, account)
         if batch.state in ("open", "paused", "done"):
             return Published(batch_id, cost, balance, created=False)
         if batch.state != "draft":
@@ -224,9 +220,9 @@ async def publish(
                 balance_cents=balance,
                 shortfall_cents=cost - balance,
             )
-        await set_batch_state(conn, batch_id, expected=["draft"], new="open", now=now)
+        await set_batch_state(tx, batch_id, expected=["draft"], new="open", now=now)
         await hold_for_batch(
-            conn,
+            tx,
             requester_id=batch.requester_id,
             batch_id=batch_id,
             amount=cost,
@@ -250,12 +246,12 @@ async def _move(
     refusal: str,
     now: datetime,
 ) -> Batch:
-    async with db.write() as conn:
-        batch = await _locked_batch(conn, batch_id, viewer)
-        if not await set_batch_state(conn, batch_id, expected=expected, new=new, now=now):
+    async with db.write() as tx:
+        batch = await visible_batch(tx, batch_id, viewer)
+        if not await set_batch_state(tx, batch_id, expected=expected, new=new, now=now):
             raise InvalidInput(refusal, id=batch_id, state=batch.state)
-        await _audit_if_admin(conn, viewer, batch, f"batch.{new}", now)
-        moved = await fetch_batch(conn, batch_id)
+        await _audit_if_admin(tx, viewer, batch, f"batch.{new}", now)
+        moved = await get_batch(tx, batch_id)
     assert moved is not None
     return moved
 
@@ -311,51 +307,49 @@ async def cancel(
     workers are free for other tasks; a late answer is refused as for any closed batch).
     ``drafts_only`` is the Discard button of a draft: only the owner, only a draft.
     """
-    async with db.write() as conn:
-        batch = await _locked_batch(conn, batch_id, viewer, owner_only=drafts_only)
+    async with db.write() as tx:
+        batch = await visible_batch(tx, batch_id, viewer, owner_only=drafts_only)
         expected: list[BatchState] = ["draft"] if drafts_only else ["draft", "open", "paused"]
         key = "batches.cannot_discard" if drafts_only else "batches.cannot_cancel"
-        if not await set_batch_state(conn, batch_id, expected=expected, new="cancelled", now=now):
+        if not await set_batch_state(tx, batch_id, expected=expected, new="cancelled", now=now):
             raise InvalidInput(key, id=batch_id, state=batch.state)
         released = 0
-        for assignment_id in await active_assignment_ids(conn, batch_id):
+        for assignment_id in await active_assignment_ids(tx, batch_id):
             if await end_active(
-                conn, assignment_id, state="released", reason="batch_cancelled", now=now
+                tx, assignment_id, state="released", reason="batch_cancelled", now=now
             ):
                 released += 1
         refund = await release_remainder(
-            conn, batch_id=batch_id, actor_id=viewer.user_id, now=now, tz=tz
+            tx, batch_id=batch_id, actor_id=viewer.user_id, now=now, tz=tz
         )
-        await _audit_if_admin(conn, viewer, batch, "batch.cancelled", now)
-        flows = await escrow_flows(conn, escrow_account(batch_id))
-        cancelled = await fetch_batch(conn, batch_id)
+        await _audit_if_admin(tx, viewer, batch, "batch.cancelled", now)
+        flows = await escrow_flows(tx, escrow_account(batch_id))
+        cancelled = await get_batch(tx, batch_id)
     assert cancelled is not None
     return Cancelled(cancelled, refund.transfer.amount if refund else 0, flows.spent, released)
 
 
-async def end_if_complete(
-    conn: aiosqlite.Connection, batch_id: int, *, now: datetime, tz: ZoneInfo
-) -> int | None:
+async def end_if_complete(tx: WriteTx, batch_id: int, *, now: datetime, tz: ZoneInfo) -> int | None:
     """End a batch whose items are all complete: ``done``, and its unspent escrow returned.
 
     For the worker loop, inside the write transaction that completed an item. Returns the cents
     returned to the requester, or None when the batch goes on (or was not open or paused).
     """
-    if await open_items_in(conn, batch_id):
+    if await open_items_in(tx, batch_id):
         return None
-    if not await set_batch_state(conn, batch_id, expected=["open", "paused"], new="done", now=now):
+    if not await set_batch_state(tx, batch_id, expected=["open", "paused"], new="done", now=now):
         return None
-    refund = await release_remainder(conn, batch_id=batch_id, actor_id=None, now=now, tz=tz)
+    refund = await release_remainder(tx, batch_id=batch_id, actor_id=None, now=now, tz=tz)
     return refund.transfer.amount if refund else 0
 
 
 async def _audit_if_admin(
-    conn: aiosqlite.Connection, viewer: Viewer, batch: Batch, action: str, now: datetime
+    tx: WriteTx, viewer: Viewer, batch: Batch, action: str, now: datetime
 ) -> None:
     """An admin acting on someone else's batch is an admin action: it goes to the audit log."""
     if viewer.is_admin and batch.requester_id != viewer.user_id:
         detail = {"batch_id": batch.id, "requester_id": batch.requester_id, "from": batch.state}
-        await write_audit(conn, actor_id=viewer.user_id, action=action, detail=detail, now=now)
+        await write_audit(tx, actor_id=viewer.user_id, action=action, detail=detail, now=now)
 
 
 # Progress --------------------------------------------------------------------------------------
@@ -385,15 +379,17 @@ class Progress:
 
 async def progress(db: Database, batch_id: int, viewer: Viewer) -> Progress:
     """A batch's progress, for its requester or an admin."""
-    batch = await batch_for(db, batch_id, viewer)
-    return Progress(
-        batch=batch,
-        items=await item_counts(db, batch_id),
-        answers=await answer_stats(db, batch_id),
-        escrow=await escrow_flows(db, escrow_account(batch_id)),
-    )
+    async with db.read() as tx:
+        batch = await visible_batch(tx, batch_id, viewer)
+        return Progress(
+            batch=batch,
+            items=await item_counts(tx, batch_id),
+            answers=await answer_stats(tx, batch_id),
+            escrow=await escrow_flows(tx, escrow_account(batch_id)),
+        )
 
 
 async def list_batches(db: Database, viewer: Viewer) -> list[BatchLine]:
     """The viewer's batches (an admin: everyone's), newest first, at most ``LIST_LIMIT``."""
-    return await batch_lines(db, None if viewer.is_admin else viewer.user_id, limit=LIST_LIMIT)
+    async with db.read() as tx:
+        return await batch_lines(tx, None if viewer.is_admin else viewer.user_id, limit=LIST_LIMIT)

@@ -104,21 +104,25 @@ async def load_actor(services: Services, update: Update) -> Actor:
     if sender is None:
         raise ValueError("update has no sender")
     db = services.db
-    user = await get_user(db, sender.id)
     language = language_for(sender.language_code)
+    async with db.read() as tx:
+        user = await get_user(tx, sender.id)
+        roles = await roles_of(tx, sender.id)
     if user is None or _stale(user, sender.first_name, sender.username, language):
-        user = await touch_user(
-            db,
-            user_id=sender.id,
-            first_name=sender.first_name,
-            username=sender.username,
-            language=language,
-            now=services.clock.now(),
-        )
+        async with db.write() as wtx:
+            user = await touch_user(
+                wtx,
+                user_id=sender.id,
+                first_name=sender.first_name,
+                username=sender.username,
+                language=language,
+                now=services.clock.now(),
+            )
+            roles = await roles_of(wtx, sender.id)
     chat = update.effective_chat
     return Actor(
         user=user,
-        roles=await roles_of(db, sender.id),
+        roles=roles,
         t=services.translator(user.language, user.timezone),
         private_chat=chat is None or chat.type == "private",
     )

@@ -21,7 +21,7 @@ from bot.availability import Availability, QuietHours, Status, parse_quiet, pars
 from bot.config import Settings
 from bot.errors import CapExceeded, InvalidInput, NotFound, PermissionDenied, UserError
 from bot.gold import QualityRules
-from bot.ledger import month_of, remaining_cap
+from bot.ledger import month_of, worker_account
 from storage.assignments import (
     Assignment,
     active_assignment_of,
@@ -31,7 +31,8 @@ from storage.assignments import (
 )
 from storage.availability import AvailabilityRecord, dispatch_candidates, get_availability
 from storage.batches import Batch, Item, get_batch, get_item
-from storage.db import Database
+from storage.db import Database, Tx
+from storage.ledger import earned_in_month
 from storage.users import User, get_user, roles_of
 
 log = logging.getLogger(__name__)
@@ -102,14 +103,15 @@ def availability_of(record: AvailabilityRecord) -> Availability:
     )
 
 
-async def cap_left(db: Database, policy: Policy, worker_id: int, now: datetime) -> int:
+async def cap_left(tx: Tx, policy: Policy, worker_id: int, now: datetime) -> int:
     """Cents the worker may still earn this month (month of ``now`` in TIMEZONE)."""
-    return await remaining_cap(db, worker_id, month_of(now, policy.zone), policy.monthly_cap)
+    earned = await earned_in_month(tx, worker_account(worker_id), month_of(now, policy.zone))
+    return max(policy.monthly_cap - earned, 0)
 
 
-async def _offer(db: Database, assignment: Assignment, user: User | None) -> Offer | None:
-    batch = await get_batch(db, assignment.batch_id)
-    item = await get_item(db, assignment.item_id)
+async def _offer(tx: Tx, assignment: Assignment, user: User | None) -> Offer | None:
+    batch = await get_batch(tx, assignment.batch_id)
+    item = await get_item(tx, assignment.item_id)
     if batch is None or item is None:  # cannot happen with foreign keys on
         log.error("assignment %s points at a missing batch or item", assignment.id)
         return None
@@ -134,31 +136,37 @@ async def dispatch_pass(
     """Claim one slot for every available worker who has none, least recently served first.
 
     ``busy`` holds workers whose own answer is being handled right now (their next task comes
-    from that flow); it is read just before each claim, with no await in between.
+    from that flow); it is read just before each claim, with no await in between. Each claim is
+    a write transaction of its own, with the cap check that bounds it.
     """
-    if await open_slots(db) == 0:
-        return []
+    async with db.read() as tx:
+        if await open_slots(tx) == 0:
+            return []
+        candidates = await dispatch_candidates(tx)
     offers: list[Offer] = []
-    for candidate in await dispatch_candidates(db):
+    for candidate in candidates:
         if limit is not None and len(offers) >= limit:
             break
         zone = policy.zone_of(candidate.timezone)
         if not availability_of(candidate.availability).is_available(now, zone):
             continue
-        left = await cap_left(db, policy, candidate.worker_id, now)
-        if left <= 0 or candidate.worker_id in busy:
+        if candidate.worker_id in busy:
             continue
-        assignment = await claim_next(
-            db,
-            worker_id=candidate.worker_id,
-            now=now,
-            max_reward=left,
-            pick_gold=policy.quality.gold_picker(),
-        )
-        if assignment is None:
-            continue
-        user = await get_user(db, candidate.worker_id)
-        offer = await _offer(db, assignment, user)
+        async with db.write() as tx:
+            left = await cap_left(tx, policy, candidate.worker_id, now)
+            if left <= 0 or candidate.worker_id in busy:
+                continue
+            assignment = await claim_next(
+                tx,
+                worker_id=candidate.worker_id,
+                now=now,
+                max_reward=left,
+                pick_gold=policy.quality.gold_picker(),
+            )
+            if assignment is None:
+                continue
+            user = await get_user(tx, candidate.worker_id)
+            offer = await _offer(tx, assignment, user)
         if offer is not None:
             offers.append(offer)
     return offers
@@ -166,38 +174,75 @@ async def dispatch_pass(
 
 async def status_of(db: Database, policy: Policy, worker_id: int, now: datetime) -> Status:
     """Whether the worker's time rules let a task be pushed now, or why not."""
-    record = await get_availability(db, worker_id)
-    user = await get_user(db, worker_id)
+    async with db.read() as tx:
+        return await _status(tx, policy, await get_user(tx, worker_id), now, worker_id)
+
+
+async def _status(
+    tx: Tx, policy: Policy, user: User | None, now: datetime, worker_id: int
+) -> Status:
+    record = await get_availability(tx, worker_id)
     zone = policy.zone_of(user.timezone if user else None)
     return availability_of(record).status(now, zone)
 
 
-async def next_for(db: Database, policy: Policy, worker_id: int, now: datetime) -> Offer | None:
-    """The task that follows an answer or a skip, if the worker is still available for one."""
-    user = await get_user(db, worker_id)
-    if user is None or not _may_work(user) or "worker" not in await roles_of(db, worker_id):
-        return None
-    if await status_of(db, policy, worker_id, now) != "available":
-        return None
-    left = await cap_left(db, policy, worker_id, now)
-    if left <= 0:
-        return None
-    assignment = await claim_next(
-        db, worker_id=worker_id, now=now, max_reward=left, pick_gold=policy.quality.gold_picker()
-    )
-    return None if assignment is None else await _offer(db, assignment, user)
+async def next_for(
+    db: Database,
+    policy: Policy,
+    worker_id: int,
+    now: datetime,
+    *,
+    user: User | None = None,
+    left: int | None = None,
+) -> Offer | None:
+    """The task that follows an answer or a skip, if the worker is still available for one.
+
+    ``user`` (the worker's row) and ``left`` (their room under the cap) are what the caller
+    already read in this update; given, they are not read again.
+    """
+    async with db.write() as tx:
+        if user is None:
+            user = await get_user(tx, worker_id)
+        if user is None or not _may_work(user) or "worker" not in await roles_of(tx, worker_id):
+            return None
+        if await _status(tx, policy, user, now, worker_id) != "available":
+            return None
+        if left is None:
+            left = await cap_left(tx, policy, worker_id, now)
+        if left <= 0:
+            return None
+        assignment = await claim_next(
+            tx,
+            worker_id=worker_id,
+            now=now,
+            max_reward=left,
+            pick_gold=policy.quality.gold_picker(),
+        )
+        return None if assignment is None else await _offer(tx, assignment, user)
 
 
 async def push_status(
-    db: Database, policy: Policy, worker_id: int, now: datetime
+    db: Database,
+    policy: Policy,
+    worker_id: int,
+    now: datetime,
+    *,
+    user: User | None = None,
+    left: int | None = None,
 ) -> Status | Literal["cap"]:
     """Why tasks do or do not come now: ``cap`` when no open task's reward fits under what is
-    left of the cap, else the time rules' status (``available``, ``paused``, ``quiet``, ``off``)."""
-    left = await cap_left(db, policy, worker_id, now)
-    rewards = await rewards_open_to(db, worker_id)
-    if left <= 0 or (rewards and min(rewards) > left):
-        return "cap"
-    return await status_of(db, policy, worker_id, now)
+    left of the cap, else the time rules' status (``available``, ``paused``, ``quiet``, ``off``).
+
+    ``user`` and ``left`` as for ``next_for``."""
+    async with db.read() as tx:
+        if left is None:
+            left = await cap_left(tx, policy, worker_id, now)
+        rewards = await rewards_open_to(tx, worker_id)
+        if left <= 0 or (rewards and min(rewards) > left):
+            return "cap"
+        if user is None:
+            user = await get_user(tx, worker_id)
+        return await _status(tx, policy, user, now, worker_id)
 
 
 def _may_work(user: User) -> bool:
@@ -210,36 +255,37 @@ async def offer_on_request(db: Database, policy: Policy, worker_id: int, now: da
     Refused with the reason (a ``UserError``) during a pause, a block, before registration, when
     a task is already active, when the cap is reached, or when there is nothing to do.
     """
-    user = await get_user(db, worker_id)
-    if user is None or not user.registered:
-        raise PermissionDenied("tasks.refused.not_registered")
-    if user.blocked_at is not None:
-        raise PermissionDenied("tasks.refused.blocked")
-    if (await get_availability(db, worker_id)).paused_at is not None:
-        raise PermissionDenied("tasks.refused.paused")
-    if await active_assignment_of(db, worker_id) is not None:
-        raise InvalidInput("tasks.refused.already_active")
-    left = await cap_left(db, policy, worker_id, now)
-    if left <= 0:
-        raise CapExceeded("tasks.refused.cap", reset=policy.next_month_start(now))
-    assignment = await claim_next(
-        db,
-        worker_id=worker_id,
-        now=now,
-        max_reward=left,
-        forced=True,
-        pick_gold=policy.quality.gold_picker(),
-    )
-    if assignment is None:
-        if await claim_possible_above(db, worker_id, left):
+    async with db.write() as tx:
+        user = await get_user(tx, worker_id)
+        if user is None or not user.registered:
+            raise PermissionDenied("tasks.refused.not_registered")
+        if user.blocked_at is not None:
+            raise PermissionDenied("tasks.refused.blocked")
+        if (await get_availability(tx, worker_id)).paused_at is not None:
+            raise PermissionDenied("tasks.refused.paused")
+        if await active_assignment_of(tx, worker_id) is not None:
+            raise InvalidInput("tasks.refused.already_active")
+        left = await cap_left(tx, policy, worker_id, now)
+        if left <= 0:
             raise CapExceeded("tasks.refused.cap", reset=policy.next_month_start(now))
-        raise NotFound("tasks.none_available")
-    offer = await _offer(db, assignment, user)
+        assignment = await claim_next(
+            tx,
+            worker_id=worker_id,
+            now=now,
+            max_reward=left,
+            forced=True,
+            pick_gold=policy.quality.gold_picker(),
+        )
+        if assignment is None:
+            if await claim_possible_above(tx, worker_id, left):
+                raise CapExceeded("tasks.refused.cap", reset=policy.next_month_start(now))
+            raise NotFound("tasks.none_available")
+        offer = await _offer(tx, assignment, user)
     if offer is None:
         raise UserError("error.generic")
     return offer
 
 
-async def claim_possible_above(db: Database, worker_id: int, left: int) -> bool:
+async def claim_possible_above(tx: Tx, worker_id: int, left: int) -> bool:
     """Whether some open slot exists for the worker whose reward is above ``left``."""
-    return any(reward > left for reward in await rewards_open_to(db, worker_id))
+    return any(reward > left for reward in await rewards_open_to(tx, worker_id))

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.aggregation import (
     StopDecision,
     Vote,
@@ -44,15 +42,15 @@ from bot.quality import (
 )
 from storage.assignments import (
     Assignment,
+    answers_of_item,
     complete_gold_if_rest_done,
     complete_item,
     release_active_of_items,
     submitted_count_in,
-    submitted_of_item,
     tasks_done,
 )
-from storage.batches import Batch, Item, count_items_in, escrow_flows
-from storage.db import Database
+from storage.batches import Batch, Item, count_items, escrow_flows
+from storage.db import Database, WriteTx
 from storage.quality import (
     GoldView,
     TypePause,
@@ -182,7 +180,7 @@ class AfterAnswer:
 
 
 async def after_answer(
-    conn: aiosqlite.Connection,
+    tx: WriteTx,
     rules: QualityRules,
     *,
     batch: Batch,
@@ -200,18 +198,18 @@ async def after_answer(
     """
     worker_id, task_type = assignment.worker_id, batch.type
     pauses: list[PauseNotice] = []
-    lifted = await last_lift(conn, worker_id, task_type)
+    lifted = await last_lift(tx, worker_id, task_type)
 
     flagged = _too_fast(task_type, duration_ms, item)
     if flagged:
-        await flag_speed(conn, assignment.id)
+        await flag_speed(tx, assignment.id)
     recent = await recent_speed_flags(
-        conn, worker_id, task_type, window=rules.speed.window, since=lifted
+        tx, worker_id, task_type, window=rules.speed.window, since=lifted
     )
     speed = rules.speed.decide(recent)
     if flagged and speed.paused:
         detail = {"flags": speed.flags, "window": speed.window, "max_flags": speed.max_flags}
-        if await pause_type_in(conn, worker_id, task_type, "speed", detail, now):
+        if await pause_type_in(tx, worker_id, task_type, "speed", detail, now):
             pauses.append(PauseNotice(task_type, "speed", speed=speed))
 
     score: float | None = None
@@ -221,7 +219,7 @@ async def after_answer(
         expected = gold_of(task_type, item.gold_answer)
         score = gold_score(task_type, expected, given_of(task_type, answer))
         await record_gold(
-            conn,
+            tx,
             assignment_id=assignment.id,
             worker_id=worker_id,
             task_type=task_type,
@@ -230,7 +228,7 @@ async def after_answer(
             now=now,
         )
         decision = rules.pause.decide(
-            estimate_accuracy(await gold_scores(conn, worker_id, task_type, since=lifted))
+            estimate_accuracy(await gold_scores(tx, worker_id, task_type, since=lifted))
         )
         if decision.paused:
             numbers: dict[str, Any] = {
@@ -240,21 +238,21 @@ async def after_answer(
                 "threshold": decision.threshold,
                 "right_answers_to_resume": decision.right_answers_to_resume,
             }
-            if await pause_type_in(conn, worker_id, task_type, "accuracy", numbers, now):
+            if await pause_type_in(tx, worker_id, task_type, "accuracy", numbers, now):
                 pauses.append(PauseNotice(task_type, "accuracy", accuracy=decision))
     else:
-        stop = await _stop_decision(conn, rules, batch, item.id)
-        if stop.stop and await complete_item(conn, item.id, now):
+        stop = await _stop_decision(tx, rules, batch, item.id)
+        if stop.stop and await complete_item(tx, item.id, now):
             completed.append(item.id)
-            completed += await complete_gold_if_rest_done(conn, batch.id, now)
+            completed += await complete_gold_if_rest_done(tx, batch.id, now)
 
     released: list[Assignment] = []
     batch_end: BatchEnd | None = None
     if completed:
-        released = await release_active_of_items(conn, completed, ITEM_COMPLETE, now)
-        refunded = await end_if_complete(conn, batch.id, now=now, tz=tz)
+        released = await release_active_of_items(tx, completed, ITEM_COMPLETE, now)
+        refunded = await end_if_complete(tx, batch.id, now=now, tz=tz)
         if refunded is not None:
-            batch_end = await _batch_end(conn, batch, refunded)
+            batch_end = await _batch_end(tx, batch, refunded)
     return AfterAnswer(score, flagged, tuple(pauses), stop, tuple(released), batch_end)
 
 
@@ -266,14 +264,14 @@ def _too_fast(task_type: TaskType, duration_ms: int, item: Item) -> bool:
 
 
 async def _stop_decision(
-    conn: aiosqlite.Connection, rules: QualityRules, batch: Batch, item_id: int
+    tx: WriteTx, rules: QualityRules, batch: Batch, item_id: int
 ) -> StopDecision:
     """Whether an ordinary item has enough answers: clear agreement, or answers_per_item."""
-    given = await submitted_of_item(conn, item_id)
+    given = await answers_of_item(tx, item_id)
     if batch.type == "transcription":
         texts = [str(a.answer) for a in given]
         return should_stop_text(texts, batch.answers_per_item, rules.text_stop)
-    scores = await gold_scores_of_workers(conn, [a.worker_id for a in given], batch.type)
+    scores = await gold_scores_of_workers(tx, [a.worker_id for a in given], batch.type)
     accuracies = {worker_id: accuracy_of(found) for worker_id, found in scores.items()}
     votes = [Vote(a.worker_id, label_set(a.answer)) for a in given]
     return should_stop(
@@ -285,10 +283,10 @@ async def _stop_decision(
     )
 
 
-async def _batch_end(conn: aiosqlite.Connection, batch: Batch, refunded: int) -> BatchEnd:
-    flows = await escrow_flows(conn, escrow_account(batch.id))
-    answers = await submitted_count_in(conn, batch.id)
-    return BatchEnd(batch, await count_items_in(conn, batch.id), answers, flows.spent, refunded)
+async def _batch_end(tx: WriteTx, batch: Batch, refunded: int) -> BatchEnd:
+    flows = await escrow_flows(tx, escrow_account(batch.id))
+    answers = await submitted_count_in(tx, batch.id)
+    return BatchEnd(batch, (await count_items(tx, batch.id))[0], answers, flows.spent, refunded)
 
 
 # -- a worker's numbers (/stats, appeals) --------------------------------------------------------
@@ -314,24 +312,27 @@ class WorkerStats:
 
 async def worker_stats(db: Database, worker_id: int) -> WorkerStats:
     """Everything ``/stats`` shows a worker (and an appeal shows admins)."""
-    scores = await gold_scores_by_type(db, worker_id)
-    flags = await speed_flags_by_type(db, worker_id)
-    types = tuple(
-        TypeStats(task_type, estimate_accuracy(scores.get(task_type, [])), flags.get(task_type, 0))
-        for task_type in TASK_TYPES
-        if task_type in scores or task_type in flags
-    )
-    done = await tasks_done(db, worker_id)
-    pooled = estimate_accuracy([s for found in scores.values() for s in found])
-    timed = await submitted_rewards(db, worker_id)
-    rate = pooled_hourly_rate([TimedAnswer(t.reward, t.duration_ms) for t in timed])
-    user = await get_user(db, worker_id)
-    return WorkerStats(
-        worker_id=worker_id,
-        tasks_done=done,
-        types=types,
-        level=worker_level(done, pooled),
-        hourly_rate=rate,
-        pauses=tuple(await type_pauses(db, worker_id)),
-        blocked=user is not None and user.blocked_at is not None,
-    )
+    async with db.read() as tx:
+        scores = await gold_scores_by_type(tx, worker_id)
+        flags = await speed_flags_by_type(tx, worker_id)
+        types = tuple(
+            TypeStats(
+                task_type, estimate_accuracy(scores.get(task_type, [])), flags.get(task_type, 0)
+            )
+            for task_type in TASK_TYPES
+            if task_type in scores or task_type in flags
+        )
+        done = await tasks_done(tx, worker_id)
+        pooled = estimate_accuracy([s for found in scores.values() for s in found])
+        timed = await submitted_rewards(tx, worker_id)
+        rate = pooled_hourly_rate([TimedAnswer(t.reward, t.duration_ms) for t in timed])
+        user = await get_user(tx, worker_id)
+        return WorkerStats(
+            worker_id=worker_id,
+            tasks_done=done,
+            types=types,
+            level=worker_level(done, pooled),
+            hourly_rate=rate,
+            pauses=tuple(await type_pauses(tx, worker_id)),
+            blocked=user is not None and user.blocked_at is not None,
+        )

@@ -3,27 +3,24 @@
 Every money movement goes through ``post``: inside one write transaction it replays a known
 idempotency key (or refuses a conflicting one), refuses earnings dated in a closed month, checks
 the monthly cap and the floor of the account the money leaves, then appends the transfer and its
-two legs. Functions that move money take a ``Database`` (they open their own transaction) or the
-connection of a ``db.write()`` the caller holds, so a batch row and its hold, or an answer and its
-reward, commit together. Amounts are integer cents; times are aware datetimes.
+two legs. Use cases (``top_up``, ``correct``, the readers at the end) take a ``Database`` and open
+one transaction; the money movements other use cases make (a hold, a reward, a bonus, a refund)
+take the caller's ``WriteTx``, so a batch row and its hold, or an answer and its reward, commit
+together. Amounts are integer cents; times are aware datetimes.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-import aiosqlite
-
-from bot.errors import CapExceeded, InsufficientFunds, InvalidInput, LedgerError, StorageError
+from bot.errors import CapExceeded, InsufficientFunds, InvalidInput, LedgerError
 from storage import ledger as sql
 from storage.audit import write_audit
-from storage.db import Database
+from storage.db import Database, WriteTx
 from storage.ledger import EARNING_KINDS as EARNING_KINDS
 from storage.ledger import NewTransfer as NewTransfer
 from storage.ledger import Transfer as Transfer
@@ -31,8 +28,6 @@ from storage.ledger import TransferKind as TransferKind
 from storage.payouts import Statement, month_is_closed, statement_of
 
 BANK = "bank"
-Target = Database | aiosqlite.Connection
-"""A database (a transaction of its own) or the connection of the caller's open ``db.write()``."""
 
 
 # Accounts ----------------------------------------------------------------------------------------
@@ -148,23 +143,12 @@ class Posted:
 
     transfer: Transfer
     created: bool
+    # Earnings of the transfer's month including it, when the cap was checked (None otherwise):
+    # what the answer shows as "this month", with no second sum.
+    earned: int | None = None
 
 
-@asynccontextmanager
-async def transaction(target: Target) -> AsyncIterator[aiosqlite.Connection]:
-    """The caller's open write transaction, or a new ``db.write()`` when given a database."""
-    if isinstance(target, Database):
-        async with target.write() as conn:
-            yield conn
-    elif not target.in_transaction:
-        raise StorageError("pass the connection of an open db.write() transaction")
-    else:
-        yield target
-
-
-async def post(
-    conn: aiosqlite.Connection, new: NewTransfer, *, tz: ZoneInfo, cap: int | None = None
-) -> Posted:
+async def post(tx: WriteTx, new: NewTransfer, *, tz: ZoneInfo, cap: int | None = None) -> Posted:
     """Post a transfer inside the caller's write transaction, checking every rule first.
 
     A known key returns the first transfer unchanged (limits are not checked again); the same
@@ -173,16 +157,17 @@ async def post(
     them and carry on in the same transaction.
     """
     _check_amount(new.amount)
-    existing = await sql.transfer_by_key(conn, new.key)
+    existing = await sql.transfer_by_key(tx, new.key)
     if existing is not None:
         if not new.same_movement(existing):
             raise LedgerError("ledger.key_conflict", key=new.key)
         return Posted(existing, created=False)
     month = month_of(new.created_at, tz)
+    earned: int | None = None
     if is_earning(new.kind, new.credit_account):
-        await _check_earning(conn, new, month, cap)
-    await _check_floor(conn, new.debit_account, new.amount)
-    return Posted(await sql.insert_transfer(conn, new, month), created=True)
+        earned = await _check_earning(tx, new, month, cap) + new.amount
+    await _check_floor(tx, new.debit_account, new.amount)
+    return Posted(await sql.insert_transfer(tx, new, month), created=True, earned=earned)
 
 
 def is_earning(kind: TransferKind, credit_account: str) -> bool:
@@ -195,14 +180,13 @@ def _check_amount(amount: int) -> None:
         raise InvalidInput("ledger.bad_amount", amount=amount)
 
 
-async def _check_earning(
-    conn: aiosqlite.Connection, new: NewTransfer, month: str, cap: int | None
-) -> None:
+async def _check_earning(tx: WriteTx, new: NewTransfer, month: str, cap: int | None) -> int:
+    """The worker's earnings in ``month`` so far, once ``new`` is known to fit under ``cap``."""
     if cap is None:
         raise ValueError("earnings to a worker are posted with the monthly cap")
-    if await month_is_closed(conn, month):
+    if await month_is_closed(tx, month):
         raise LedgerError("ledger.month_closed", month=month)
-    earned = await sql.earned_in_month(conn, new.credit_account, month)
+    earned = await sql.earned_in_month(tx, new.credit_account, month)
     if earned + new.amount > cap:
         raise CapExceeded(
             month=month,
@@ -212,12 +196,13 @@ async def _check_earning(
             remaining=max(cap - earned, 0),
             resets_at=cap_resets_on(month),
         )
+    return earned
 
 
-async def _check_floor(conn: aiosqlite.Connection, account: str, amount: int) -> None:
+async def _check_floor(tx: WriteTx, account: str, amount: int) -> None:
     if account == BANK:
         return
-    balance = await sql.account_balance(conn, account)
+    balance = await sql.account_balance(tx, account)
     if balance < amount:
         raise InsufficientFunds(account=account, balance=balance, amount=amount)
 
@@ -240,15 +225,15 @@ async def top_up(
     new = NewTransfer(
         "topup", amount, BANK, requester_account(requester_id), key, actor_id, now, memo
     )
-    async with db.write() as conn:
-        posted = await post(conn, new, tz=tz)
+    async with db.write() as tx:
+        posted = await post(tx, new, tz=tz)
         if posted.created:
-            await _audit_transfer(conn, "ledger.topup", posted.transfer)
+            await _audit_transfer(tx, "ledger.topup", posted.transfer)
     return posted
 
 
 async def hold_for_batch(
-    target: Target,
+    tx: WriteTx,
     *,
     requester_id: int,
     batch_id: int,
@@ -267,12 +252,11 @@ async def hold_for_batch(
         actor_id,
         now,
     )
-    async with transaction(target) as conn:
-        return await post(conn, new, tz=tz)
+    return await post(tx, new, tz=tz)
 
 
 async def credit_reward(
-    target: Target,
+    tx: WriteTx,
     *,
     batch_id: int,
     worker_id: int,
@@ -296,12 +280,11 @@ async def credit_reward(
         worker_id,
         at,
     )
-    async with transaction(target) as conn:
-        return await post(conn, new, tz=tz, cap=cap)
+    return await post(tx, new, tz=tz, cap=cap)
 
 
 async def grant_bonus(
-    target: Target,
+    tx: WriteTx,
     *,
     from_account: str,
     worker_id: int,
@@ -317,12 +300,11 @@ async def grant_bonus(
     new = NewTransfer(
         "bonus", amount, from_account, worker_account(worker_id), key, actor_id, at, memo
     )
-    async with transaction(target) as conn:
-        return await post(conn, new, tz=tz, cap=cap)
+    return await post(tx, new, tz=tz, cap=cap)
 
 
 async def release_remainder(
-    target: Target, *, batch_id: int, actor_id: int | None, now: datetime, tz: ZoneInfo
+    tx: WriteTx, *, batch_id: int, actor_id: int | None, now: datetime, tz: ZoneInfo
 ) -> Posted | None:
     """Give what is left in a batch's escrow back to the requester whose hold filled it.
 
@@ -330,15 +312,14 @@ async def release_remainder(
     the releases, so a batch may release again if money reached its escrow after the first.
     """
     escrow = escrow_account(batch_id)
-    async with transaction(target) as conn:
-        funder = await sql.funder_of(conn, escrow)
-        remainder = await sql.account_balance(conn, escrow)
-        if funder is None or remainder <= 0:
-            return None
-        number = await sql.count_transfers(conn, kind="refund", debit_account=escrow) + 1
-        key = f"refund:batch:{batch_id}:{number}"
-        new = NewTransfer("refund", remainder, escrow, funder, key, actor_id, now)
-        return await post(conn, new, tz=tz)
+    funder = await sql.funder_of(tx, escrow)
+    remainder = await sql.account_balance(tx, escrow)
+    if funder is None or remainder <= 0:
+        return None
+    number = await sql.count_transfers(tx, kind="refund", debit_account=escrow) + 1
+    key = f"refund:batch:{batch_id}:{number}"
+    new = NewTransfer("refund", remainder, escrow, funder, key, actor_id, now)
+    return await post(tx, new, tz=tz)
 
 
 async def correct(
@@ -365,14 +346,14 @@ async def correct(
     new = NewTransfer(
         "correction", amount, debit_account, credit_account, key, actor_id, now, reason.strip()
     )
-    async with db.write() as conn:
-        posted = await post(conn, new, tz=tz)
+    async with db.write() as tx:
+        posted = await post(tx, new, tz=tz)
         if posted.created:
-            await _audit_transfer(conn, "ledger.correction", posted.transfer)
+            await _audit_transfer(tx, "ledger.correction", posted.transfer)
     return posted
 
 
-async def _audit_transfer(conn: aiosqlite.Connection, action: str, transfer: Transfer) -> None:
+async def _audit_transfer(tx: WriteTx, action: str, transfer: Transfer) -> None:
     detail = {
         "transfer_id": transfer.id,
         "amount": transfer.amount,
@@ -382,7 +363,7 @@ async def _audit_transfer(conn: aiosqlite.Connection, action: str, transfer: Tra
         "memo": transfer.memo,
     }
     await write_audit(
-        conn, actor_id=transfer.actor_id, action=action, detail=detail, now=transfer.created_at
+        tx, actor_id=transfer.actor_id, action=action, detail=detail, now=transfer.created_at
     )
 
 
@@ -391,12 +372,14 @@ async def _audit_transfer(conn: aiosqlite.Connection, action: str, transfer: Tra
 
 async def balance(db: Database, account: str) -> int:
     """An account's balance in cents (committed transfers only)."""
-    return await sql.account_balance(db, account)
+    async with db.read() as tx:
+        return await sql.account_balance(tx, account)
 
 
 async def remaining_cap(db: Database, worker_id: int, month: str, cap: int) -> int:
     """How much a worker may still earn in ``month`` (0 when at or above the cap)."""
-    earned = await sql.earned_in_month(db, worker_account(worker_id), month)
+    async with db.read() as tx:
+        earned = await sql.earned_in_month(tx, worker_account(worker_id), month)
     return max(cap - earned, 0)
 
 
@@ -425,19 +408,20 @@ async def requester_summary(
 ) -> RequesterSummary:
     """A requester's balance, the money held by their batches, and their last transfers."""
     account = requester_account(requester_id)
-    escrows = [
-        BatchEscrow(int(name.rsplit(":", 1)[1]), amount)
-        for name, amount in await sql.escrows_funded_by(db, account)
-        if amount > 0
-    ]
-    return RequesterSummary(
-        requester_id=requester_id,
-        balance=await sql.account_balance(db, account),
-        held=sum(escrow.amount for escrow in escrows),
-        escrows=escrows,
-        recent=await sql.recent_transfers(db, account, limit=recent),
-        account=account,
-    )
+    async with db.read() as tx:
+        escrows = [
+            BatchEscrow(int(name.rsplit(":", 1)[1]), amount)
+            for name, amount in await sql.escrows_funded_by(tx, account)
+            if amount > 0
+        ]
+        return RequesterSummary(
+            requester_id=requester_id,
+            balance=await sql.account_balance(tx, account),
+            held=sum(escrow.amount for escrow in escrows),
+            escrows=escrows,
+            recent=await sql.recent_transfers(tx, account, limit=recent),
+            account=account,
+        )
 
 
 @dataclass(frozen=True)
@@ -462,17 +446,18 @@ async def worker_earnings(
     """This month's earnings and room under the cap, last month's statement, the last credits."""
     account = worker_account(worker_id)
     month = current_month(now, tz)
-    earned = await sql.earned_in_month(db, account, month)
     last_month = previous_month(month)
-    return WorkerEarnings(
-        worker_id=worker_id,
-        month=month,
-        earned=earned,
-        cap=cap,
-        remaining=max(cap - earned, 0),
-        resets_on=cap_resets_on(month),
-        balance=await sql.account_balance(db, account),
-        last_month=last_month,
-        last_statement=await statement_of(db, worker_id, last_month),
-        recent_credits=await sql.recent_transfers(db, account, limit=recent, credits_only=True),
-    )
+    async with db.read() as tx:
+        earned = await sql.earned_in_month(tx, account, month)
+        return WorkerEarnings(
+            worker_id=worker_id,
+            month=month,
+            earned=earned,
+            cap=cap,
+            remaining=max(cap - earned, 0),
+            resets_on=cap_resets_on(month),
+            balance=await sql.account_balance(tx, account),
+            last_month=last_month,
+            last_statement=await statement_of(tx, worker_id, last_month),
+            recent_credits=await sql.recent_transfers(tx, account, limit=recent, credits_only=True),
+        )

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import aiosqlite
-
 from bot.errors import IllegalTransition, InvalidInput, NotFound, StorageError
 from bot.ledger import (
     BANK,
@@ -33,7 +31,7 @@ from bot.ledger import (
 from storage import ledger as ledger_sql
 from storage import payouts as sql
 from storage.audit import write_audit
-from storage.db import Database
+from storage.db import Database, Tx, WriteTx
 from storage.ledger import NewTransfer
 from storage.payouts import AWAITING as AWAITING
 from storage.payouts import Statement as Statement
@@ -91,16 +89,14 @@ async def close_month(
         raise InvalidInput(
             "payouts.month_not_ended", month=month, ends_on=first_day(next_month(month))
         )
-    async with db.write() as conn:
-        amounts = await ledger_sql.earnings_by_worker(conn, month)
-        ids = await sql.insert_statements(conn, month, amounts, now)
-        first = await sql.record_close(conn, month, actor_id=actor_id, now=now, created=len(ids))
-        created = await sql.statements_by_ids(conn, ids)
+    async with db.write() as tx:
+        amounts = await ledger_sql.earnings_by_worker(tx, month)
+        ids = await sql.insert_statements(tx, month, amounts, now)
+        first = await sql.record_close(tx, month, actor_id=actor_id, now=now, created=len(ids))
+        created = await sql.statements_by_ids(tx, ids)
         if first or ids:
             detail = {"month": month, "statements": ids, "total": sum(s.amount for s in created)}
-            await write_audit(
-                conn, actor_id=actor_id, action="payouts.close", detail=detail, now=now
-            )
+            await write_audit(tx, actor_id=actor_id, action="payouts.close", detail=detail, now=now)
     return MonthClose(month, created, first)
 
 
@@ -113,7 +109,8 @@ async def close_previous_month(db: Database, *, now: datetime, tz: ZoneInfo) -> 
 
 async def catch_up_closes(db: Database, now: datetime, tz: ZoneInfo) -> list[MonthClose]:
     """At start: close every ended month with earnings but no statements (a close was missed)."""
-    months = await ledger_sql.months_with_unstated_earnings(db, before=current_month(now, tz))
+    async with db.read() as tx:
+        months = await ledger_sql.months_with_unstated_earnings(tx, before=current_month(now, tz))
     return [await close_month(db, month, now=now, tz=tz, actor_id=None) for month in months]
 
 
@@ -122,12 +119,12 @@ async def catch_up_closes(db: Database, now: datetime, tz: ZoneInfo) -> list[Mon
 
 async def approve(db: Database, statement_id: int, *, actor_id: int, now: datetime) -> Step:
     """Approve a pending statement, or lift a hold; approving again changes nothing."""
-    async with db.write() as conn:
-        current = await _load(conn, statement_id)
+    async with db.write() as tx:
+        current = await _load(tx, statement_id)
         if current.state == "approved":
             return Step(current, changed=False, previous_state=current.state)
         check_step(current, "approved")
-        return await _move(conn, current, "approved", actor_id=actor_id, now=now)
+        return await _move(tx, current, "approved", actor_id=actor_id, now=now)
 
 
 async def hold(
@@ -135,12 +132,12 @@ async def hold(
 ) -> Step:
     """Hold a pending or approved statement with a reason the worker is told; again: no change."""
     reason = _required_text(reason, "payouts.reason_missing", REASON_LIMIT)
-    async with db.write() as conn:
-        current = await _load(conn, statement_id)
+    async with db.write() as tx:
+        current = await _load(tx, statement_id)
         if current.state == "held":
             return Step(current, changed=False, previous_state=current.state)
         check_step(current, "held")
-        return await _move(conn, current, "held", actor_id=actor_id, now=now, detail=reason)
+        return await _move(tx, current, "held", actor_id=actor_id, now=now, detail=reason)
 
 
 async def mark_paid(
@@ -158,8 +155,8 @@ async def mark_paid(
     ``IllegalTransition``. ``InsufficientFunds`` if the worker's account holds less.
     """
     reference = _required_text(reference, "payouts.reference_missing", REFERENCE_LIMIT)
-    async with db.write() as conn:
-        current = await _load(conn, statement_id)
+    async with db.write() as tx:
+        current = await _load(tx, statement_id)
         if current.state == "paid" and current.reference == reference:
             return Step(current, changed=False, previous_state=current.state)
         check_step(current, "paid")
@@ -173,9 +170,9 @@ async def mark_paid(
             now,
             reference,
         )
-        posted = await post(conn, payout, tz=tz)
+        posted = await post(tx, payout, tz=tz)
         return await _move(
-            conn,
+            tx,
             current,
             "paid",
             actor_id=actor_id,
@@ -194,8 +191,8 @@ def _required_text(text: str, missing_key: str, limit: int) -> str:
     return cleaned
 
 
-async def _load(conn: aiosqlite.Connection, statement_id: int) -> Statement:
-    statement = await sql.statement_by_id(conn, statement_id)
+async def _load(tx: WriteTx, statement_id: int) -> Statement:
+    statement = await sql.statement_by_id(tx, statement_id)
     if statement is None:
         raise NotFound("payouts.statement_not_found", statement_id=statement_id)
     return statement
@@ -208,7 +205,7 @@ def check_step(statement: Statement, wanted: StatementState) -> None:
 
 
 async def _move(
-    conn: aiosqlite.Connection,
+    tx: WriteTx,
     current: Statement,
     wanted: StatementState,
     *,
@@ -218,7 +215,7 @@ async def _move(
     payout_transfer_id: int | None = None,
 ) -> Step:
     moved = await sql.move_statement(
-        conn,
+        tx,
         current.id,
         from_state=current.state,
         to_state=wanted,
@@ -237,8 +234,8 @@ async def _move(
         "from": current.state,
         "detail": detail,
     }
-    await write_audit(conn, actor_id=actor_id, action=f"payouts.{wanted}", detail=audit, now=now)
-    return Step(await _load(conn, current.id), changed=True, previous_state=current.state)
+    await write_audit(tx, actor_id=actor_id, action=f"payouts.{wanted}", detail=audit, now=now)
+    return Step(await _load(tx, current.id), changed=True, previous_state=current.state)
 
 
 # Reading -----------------------------------------------------------------------------------------
@@ -246,30 +243,35 @@ async def _move(
 
 async def get_statement(db: Database, statement_id: int) -> Statement:
     """The statement with this id; ``NotFound`` otherwise."""
-    statement = await sql.statement_by_id(db, statement_id)
-    if statement is None:
-        raise NotFound("payouts.statement_not_found", statement_id=statement_id)
-    return statement
+    async with db.read() as tx:
+        statement = await sql.statement_by_id(tx, statement_id)
+        if statement is None:
+            raise NotFound("payouts.statement_not_found", statement_id=statement_id)
+        return statement
 
 
 async def statements_awaiting(db: Database) -> list[Statement]:
     """Statements awaiting a step (pending, held, approved) for ``/payouts``, by month, worker."""
-    return await sql.statements_in_states(db, AWAITING)
+    async with db.read() as tx:
+        return await sql.statements_in_states(tx, AWAITING)
 
 
 async def statements_for_month(db: Database, month: str) -> list[Statement]:
     """Every statement of a month (``/exportpayouts``), by worker."""
-    return await sql.statements_in_month(db, parse_month(month))
+    async with db.read() as tx:
+        return await sql.statements_in_month(tx, parse_month(month))
 
 
 async def statement_for(db: Database, worker_id: int, month: str) -> Statement | None:
     """A worker's statement for a month, or None."""
-    return await sql.statement_of(db, worker_id, parse_month(month))
+    async with db.read() as tx:
+        return await sql.statement_of(tx, worker_id, parse_month(month))
 
 
 async def statement_history(db: Database, statement_id: int) -> list[StatementEvent]:
     """Every step a statement took, with who and when, oldest first."""
-    return await sql.statement_events(db, statement_id)
+    async with db.read() as tx:
+        return await sql.statement_events(tx, statement_id)
 
 
 # Export ------------------------------------------------------------------------------------------
@@ -302,52 +304,53 @@ def export_csv(statements: Iterable[Statement]) -> str:
 
 async def check_invariants(db: Database, *, tz: ZoneInfo, cap: int) -> list[str]:
     """Every broken ledger or payout invariant, one line each; empty when healthy (``/health``)."""
-    problems = await _ledger_problems(db, cap)
-    problems += [
-        f"transfer {transfer_id}: month {stored} but created in {month_of(created_at, tz)}"
-        for transfer_id, stored, created_at in await ledger_sql.transfer_months(db)
-        if month_of(created_at, tz) != stored
-    ]
-    return problems + await _statement_problems(db)
+    async with db.read() as tx:
+        problems = await _ledger_problems(tx, cap)
+        problems += [
+            f"transfer {transfer_id}: month {stored} but created in {month_of(created_at, tz)}"
+            for transfer_id, stored, created_at in await ledger_sql.transfer_months(tx)
+            if month_of(created_at, tz) != stored
+        ]
+        return problems + await _statement_problems(tx)
 
 
-async def _ledger_problems(db: Database, cap: int) -> list[str]:
+async def _ledger_problems(tx: Tx, cap: int) -> list[str]:
     problems = [
         f"transfer {transfer_id}: legs are not -amount and +amount"
-        for transfer_id in await ledger_sql.transfers_with_bad_legs(db)
+        for transfer_id in await ledger_sql.transfers_with_bad_legs(tx)
     ]
     problems += [
         f"kind {kind}: legs sum to {total}, not 0"
-        for kind, total in await ledger_sql.unbalanced_kinds(db)
+        for kind, total in await ledger_sql.unbalanced_kinds(tx)
     ]
-    if orphans := await ledger_sql.orphan_entries(db):
+    if orphans := await ledger_sql.orphan_entries(tx):
         problems.append(f"{orphans} legs belong to no transfer")
     problems += [
         f"account {account}: went down to {lowest}"
-        for account, lowest in await ledger_sql.accounts_ever_negative(db)
+        for account, lowest in await ledger_sql.accounts_ever_negative(tx)
     ]
     problems += [
         f"{account}: earned {earned} in {month}, above the cap {cap}"
-        for account, month, earned in await ledger_sql.worker_months_over(db, cap)
+        for account, month, earned in await ledger_sql.worker_months_over(tx, cap)
     ]
     return problems
 
 
-async def _statement_problems(db: Database) -> list[str]:
+async def _statement_problems(tx: Tx) -> list[str]:
     problems = [
         f"statement {statement_id}: paid without its payout transfer"
-        for statement_id in await sql.paid_statements_without_payout(db)
+        for statement_id in await sql.paid_statements_without_payout(tx)
     ]
     problems += [
         f"payout transfer {transfer_id}: no paid statement"
-        for transfer_id in await sql.payouts_without_paid_statement(db)
+        for transfer_id in await sql.payouts_without_paid_statement(tx)
     ]
     problems += [
         f"statement {statement_id}: amount {amount}, but {earned} earned that month"
-        for statement_id, amount, earned in await sql.statements_unlike_earnings(db)
+        for statement_id, amount, earned in await sql.statements_unlike_earnings(tx)
     ]
     problems += [
         f"worker {worker_id}: earnings in closed month {month} without a statement"
-        for month, worker_id in await sql.closed_months_missing_statements(db)
+        for month, worker_id in await sql.closed_months_missing_statements(tx)
     ]
     return problems

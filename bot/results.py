@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.aggregation import Vote, dawid_skene, rover_transcript
-from bot.batches import Viewer, batch_for
+from bot.batches import Viewer, visible_batch
 from bot.payouts import spreadsheet_safe
 from bot.quality import LabelSet, normalise_words, transcription_gold_score
 from storage.assignments import assignments_of_batch
@@ -61,7 +61,8 @@ def pseudonym(secret: bytes, batch_id: int, worker_id: int) -> str:
 
 async def pseudonym_secret(db: Database, now: datetime) -> bytes:
     """The database's pseudonym secret, created on first use."""
-    return bytes.fromhex(await ensure_secret(db, secrets.token_hex(32), now))
+    async with db.write() as tx:
+        return bytes.fromhex(await ensure_secret(tx, secrets.token_hex(32), now))
 
 
 # Aggregation -----------------------------------------------------------------------------------
@@ -222,10 +223,12 @@ async def batch_results(
     db: Database, batch_id: int, viewer: Viewer, *, now: datetime
 ) -> BatchResults:
     """A batch's results for its requester or an admin (``NotFound`` for anyone else)."""
-    batch = await batch_for(db, batch_id, viewer)
-    items = await items_of(db, batch_id)
+    async with db.read() as tx:
+        batch = await visible_batch(tx, batch_id, viewer)
+        items = await items_of(tx, batch_id)
+        assignments = await assignments_of_batch(tx, batch_id)
     responses: dict[int, list[Response]] = {}
-    for assignment in await assignments_of_batch(db, batch_id):
+    for assignment in assignments:
         if assignment.state != "submitted":
             continue
         responses.setdefault(assignment.item_id, []).append(

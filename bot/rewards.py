@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.batches import Viewer, batch_for
+from bot.batches import Viewer, visible_batch
 from bot.errors import CapExceeded, InsufficientFunds, InvalidInput, NotFound
 from bot.fairpay import FairPayAssessment, TimedAnswer, assess_fair_pay, median_hourly_rate
 from bot.ledger import NewTransfer, escrow_account, grant_bonus, post, requester_account
@@ -21,7 +21,7 @@ from bot.results import batch_results
 from storage import health as health_sql
 from storage import ledger as ledger_sql
 from storage import results as sql
-from storage.batches import Batch, fetch_batch, get_batch
+from storage.batches import Batch, get_batch
 from storage.db import Database
 
 # Fair pay --------------------------------------------------------------------------------------
@@ -42,27 +42,30 @@ async def check_fair_pay(
     """Assess every open batch not told yet with ``min_answers`` answers; record and return
     those below the floor (each batch is returned once in its life)."""
     news = []
-    for batch_id in await sql.batches_to_check(db, min_answers=min_answers):
-        batch = await get_batch(db, batch_id)
-        if batch is None:
-            continue
-        answers = [TimedAnswer(r, d) for r, d in await sql.timed_answers(db, batch_id)]
-        slots = await sql.remaining_slots(db, batch_id)
-        assessment = assess_fair_pay(answers, floor, batch.reward, slots, min_answers)
-        if not assessment.alert:
-            continue
-        assert assessment.median_rate is not None
-        assert assessment.median_duration_ms is not None
-        recorded = await sql.record_alert(
-            db,
-            batch_id=batch_id,
-            now=now,
-            answers=assessment.answers,
-            median_rate=assessment.median_rate,
-            median_duration_ms=assessment.median_duration_ms,
-            reward=batch.reward,
-            suggested_reward=assessment.suggested_reward_cents,
-        )
+    async with db.read() as tx:
+        batch_ids = await sql.batches_to_check(tx, min_answers=min_answers)
+    for batch_id in batch_ids:  # one write transaction per batch: assess, then record
+        async with db.write() as tx:
+            batch = await get_batch(tx, batch_id)
+            if batch is None:
+                continue
+            answers = [TimedAnswer(r, d) for r, d in await sql.timed_answers(tx, batch_id)]
+            slots = await sql.remaining_slots(tx, batch_id)
+            assessment = assess_fair_pay(answers, floor, batch.reward, slots, min_answers)
+            if not assessment.alert:
+                continue
+            assert assessment.median_rate is not None
+            assert assessment.median_duration_ms is not None
+            recorded = await sql.record_alert(
+                tx,
+                batch_id=batch_id,
+                now=now,
+                answers=assessment.answers,
+                median_rate=assessment.median_rate,
+                median_duration_ms=assessment.median_duration_ms,
+                reward=batch.reward,
+                suggested_reward=assessment.suggested_reward_cents,
+            )
         if recorded:
             news.append(FairPayNews(batch, assessment, slots))
     return news
@@ -90,11 +93,11 @@ async def raise_reward(
     reward updated in one transaction; a balance too small raises ``InsufficientFunds`` with
     the shortfall and changes nothing; a second press finds the reward raised and does nothing.
     """
-    async with db.write() as conn:
-        batch = await fetch_batch(conn, batch_id)
+    async with db.write() as tx:
+        batch = await get_batch(tx, batch_id)
         if batch is None or batch.requester_id != user_id:
             raise NotFound("batches.not_found", id=batch_id)
-        alert = await sql.get_alert(conn, batch_id)
+        alert = await sql.get_alert(tx, batch_id)
         if alert is None:
             raise InvalidInput("fairpay.no_alert", id=batch_id)
         new = alert.suggested_reward
@@ -102,10 +105,10 @@ async def raise_reward(
             return Raised(batch_id, batch.reward, batch.reward, 0, 0, created=False)
         if batch.state not in ("open", "paused"):
             raise InvalidInput("fairpay.closed", id=batch_id)
-        slots = await sql.remaining_slots(conn, batch_id)
+        slots = await sql.remaining_slots(tx, batch_id)
         extra = slots * (new - batch.reward)
         account = requester_account(user_id)
-        balance = await ledger_sql.account_balance(conn, account)
+        balance = await ledger_sql.account_balance(tx, account)
         if balance < extra:
             raise InsufficientFunds(
                 "fairpay.raise_short",
@@ -115,7 +118,7 @@ async def raise_reward(
                 shortfall_cents=extra - balance,
             )
         if extra > 0:
-            number = await sql.raise_holds(conn, batch_id) + 1
+            number = await sql.raise_holds(tx, batch_id) + 1
             hold = NewTransfer(
                 "hold",
                 extra,
@@ -126,9 +129,9 @@ async def raise_reward(
                 now,
                 f"fair-pay raise to {new}",
             )
-            await post(conn, hold, tz=tz)
-        await sql.set_reward(conn, batch_id, new)
-        await sql.mark_raised(conn, batch_id, actor_id=user_id, extra_escrow=extra, now=now)
+            await post(tx, hold, tz=tz)
+        await sql.set_reward(tx, batch_id, new)
+        await sql.mark_raised(tx, batch_id, actor_id=user_id, extra_escrow=extra, now=now)
     return Raised(batch_id, batch.reward, new, extra, slots, created=True)
 
 
@@ -191,8 +194,9 @@ async def send_bonus(
     nothing moves. A worker the bonus would take over the monthly cap is skipped.
     """
     viewer = Viewer(user_id)
-    batch = await batch_for(db, batch_id, viewer)
-    workers = await sql.answering_workers(db, batch_id)
+    async with db.read() as tx:
+        batch = await visible_batch(tx, batch_id, viewer)
+        workers = await sql.answering_workers(tx, batch_id)
     if not workers:
         raise InvalidInput("bonus.no_workers", id=batch_id)
     below = 0
@@ -221,10 +225,10 @@ async def _pay_bonuses(
     paid: list[int] = []
     already: list[int] = []
     over: list[int] = []
-    async with db.write() as conn:
+    async with db.write() as tx:
         keys = {w: bonus_key(batch.id, message_id, w) for w in workers}
-        pending = [w for w in workers if await ledger_sql.transfer_by_key(conn, keys[w]) is None]
-        balance = await ledger_sql.account_balance(conn, account)
+        pending = [w for w in workers if await ledger_sql.transfer_by_key(tx, keys[w]) is None]
+        balance = await ledger_sql.account_balance(tx, account)
         needed = amount * len(pending)
         if balance < needed:
             raise InsufficientFunds(
@@ -237,7 +241,7 @@ async def _pay_bonuses(
         for worker in workers:
             try:
                 posted = await grant_bonus(
-                    conn,
+                    tx,
                     from_account=account,
                     worker_id=worker,
                     amount=amount,
@@ -275,17 +279,19 @@ class PlatformHealth:
 
 async def platform_health(db: Database, now: datetime) -> PlatformHealth:
     """The median effective hourly rate of the last 7 days, answers, workers, batches."""
-    timed = [
-        TimedAnswer(r, d) for r, d in await health_sql.timed_answers_since(db, now - RATE_WINDOW)
-    ]
-    states = await health_sql.batches_by_state(db)
-    day = now - timedelta(days=1)
-    return PlatformHealth(
-        median_rate=median_hourly_rate(timed),
-        rated_answers=len(timed),
-        answers_hour=await health_sql.answers_since(db, now - timedelta(hours=1)),
-        answers_day=await health_sql.answers_since(db, day),
-        active_workers=await health_sql.active_workers(db, day),
-        open_batches=states.get("open", 0),
-        paused_batches=states.get("paused", 0),
-    )
+    async with db.read() as tx:
+        timed = [
+            TimedAnswer(r, d)
+            for r, d in await health_sql.timed_answers_since(tx, now - RATE_WINDOW)
+        ]
+        states = await health_sql.batches_by_state(tx)
+        day = now - timedelta(days=1)
+        return PlatformHealth(
+            median_rate=median_hourly_rate(timed),
+            rated_answers=len(timed),
+            answers_hour=await health_sql.answers_since(tx, now - timedelta(hours=1)),
+            answers_day=await health_sql.answers_since(tx, day),
+            active_workers=await health_sql.active_workers(tx, day),
+            open_batches=states.get("open", 0),
+            paused_batches=states.get("paused", 0),
+        )

@@ -63,7 +63,7 @@ async def _summary(context: BotContext, actor: Actor) -> str:
     services = context.services
     t = actor.t
     now = services.clock.now()
-    record = await get_availability(services.db, actor.user.id)
+    record = await services.db.run_read(get_availability, actor.user.id)
     rules = availability_of(record)
     lines = [
         t("availability.header", zone=str(t.timezone)),
@@ -93,7 +93,7 @@ async def _now_line(context: BotContext, actor: Actor) -> str:
     now = services.clock.now()
     if await push_status(services.db, policy, actor.user.id, now) == "cap":
         return t("tasks.status.cap", reset=t.date(policy.next_month_start(now)))
-    rules = availability_of(await get_availability(services.db, actor.user.id))
+    rules = availability_of(await services.db.run_read(get_availability, actor.user.id))
     status = rules.status(now, t.timezone)
     if status == "quiet":
         ends = rules.quiet_ends(now, t.timezone)
@@ -125,7 +125,9 @@ async def availability(update: Update, context: BotContext) -> None:
     t = actor.t
     if context.args:
         windows = parse_windows(" ".join(context.args))
-        await set_windows(services.db, actor.user.id, format_windows(windows), services.clock.now())
+        await services.db.run_write(
+            set_windows, actor.user.id, format_windows(windows), services.clock.now()
+        )
         request_dispatch(context.application)
         await message_of(update).reply_text(
             t("availability.saved", windows=format_windows(windows, t.language) or "—")
@@ -133,7 +135,7 @@ async def availability(update: Update, context: BotContext) -> None:
             + await _now_line(context, actor)
         )
         return
-    record = await get_availability(services.db, actor.user.id)
+    record = await services.db.run_read(get_availability, actor.user.id)
     windows = availability_of(record).windows
     text = await _summary(context, actor) + "\n\n" + t("availability.how")
     await message_of(update).reply_text(text, reply_markup=_availability_keyboard(t, windows))
@@ -149,12 +151,14 @@ async def availability_button(update: Update, context: BotContext) -> None:
     t = actor.t
     query = update.callback_query
     assert query is not None
-    current = availability_of(await get_availability(services.db, actor.user.id)).windows
+    current = availability_of(await services.db.run_read(get_availability, actor.user.id)).windows
     chosen = () if choice == "clear" else toggle_windows(current, parse_windows(PRESETS[choice]))
     if chosen == current:
         await query.answer(t("availability.unchanged"))
         return
-    await set_windows(services.db, actor.user.id, format_windows(chosen), services.clock.now())
+    await services.db.run_write(
+        set_windows, actor.user.id, format_windows(chosen), services.clock.now()
+    )
     await query.answer(t("availability.updated"))
     request_dispatch(context.application)
     text = await _summary(context, actor) + "\n\n" + t("availability.how")
@@ -186,11 +190,11 @@ async def quiet(update: Update, context: BotContext) -> None:
     if context.args:
         hours = parse_quiet(" ".join(context.args))
         stored = hours.format() if hours else ""
-        await set_quiet(services.db, actor.user.id, stored, services.clock.now())
+        await services.db.run_write(set_quiet, actor.user.id, stored, services.clock.now())
         request_dispatch(context.application)
         await message_of(update).reply_text(_quiet_saved(t, stored))
         return
-    record = await get_availability(services.db, actor.user.id)
+    record = await services.db.run_read(get_availability, actor.user.id)
     text = (
         t("availability.quiet", quiet=record.quiet or t("availability.none"))
         + "\n\n"
@@ -214,11 +218,11 @@ async def quiet_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     stored = "" if choice == "off" else choice
-    record = await get_availability(services.db, actor.user.id)
+    record = await services.db.run_read(get_availability, actor.user.id)
     if record.quiet == stored:
         await query.answer(t("availability.unchanged"))
         return
-    await set_quiet(services.db, actor.user.id, stored, services.clock.now())
+    await services.db.run_write(set_quiet, actor.user.id, stored, services.clock.now())
     await query.answer(t("availability.updated"))
     request_dispatch(context.application)
     await query.edit_message_text(_quiet_saved(t, stored), reply_markup=_quiet_keyboard(t, stored))
@@ -235,7 +239,7 @@ async def ready(update: Update, context: BotContext) -> None:
     minutes = parse_ready_minutes(context.args or [])
     now = services.clock.now()
     until = now + timedelta(minutes=minutes)
-    await set_ready(services.db, actor.user.id, until, now)
+    await services.db.run_write(set_ready, actor.user.id, until, now)
     text = t("availability.ready", until=t.time(until), minutes=minutes)
     now_line = await _now_line(context, actor)
     if now_line != t("tasks.status.available"):
@@ -249,9 +253,9 @@ async def pause(update: Update, context: BotContext) -> None:
     actor = await _worker(update, context)
     services = context.services
     t = actor.t
-    changed = await set_paused(services.db, actor.user.id, "worker", services.clock.now())
+    changed = await services.db.run_write(set_paused, actor.user.id, "worker", services.clock.now())
     text = t("availability.paused" if changed else "availability.already_paused")
-    active = await active_assignment_of(services.db, actor.user.id)
+    active = await services.db.run_read(active_assignment_of, actor.user.id)
     if active is not None and active.deadline is not None:
         text += "\n" + t("availability.task_stays", deadline=clock_time(t, active.deadline))
     await message_of(update).reply_text(text)
@@ -262,7 +266,7 @@ async def resume(update: Update, context: BotContext) -> None:
     actor = await _worker(update, context)
     services = context.services
     t = actor.t
-    changed = await set_paused(services.db, actor.user.id, None, services.clock.now())
+    changed = await services.db.run_write(set_paused, actor.user.id, None, services.clock.now())
     text = t("availability.resumed" if changed else "availability.not_paused")
     await message_of(update).reply_text(text + "\n" + await _now_line(context, actor))
     request_dispatch(context.application)
@@ -277,7 +281,7 @@ async def task(update: Update, context: BotContext) -> None:
     services = context.services
     t = actor.t
     message = message_of(update)
-    active = await active_assignment_of(services.db, actor.user.id)
+    active = await services.db.run_read(active_assignment_of, actor.user.id)
     if active is not None:
         reply = (
             ReplyParameters(active.message_id, allow_sending_without_reply=True)
@@ -322,7 +326,7 @@ async def timezone(update: Update, context: BotContext) -> None:
         except (ZoneInfoNotFoundError, ValueError):
             raise InvalidInput("timezone.unknown", zone=name[:40]) from None
         chosen = name
-    await set_timezone(services.db, actor.user.id, chosen, now)
+    await services.db.run_write(set_timezone, actor.user.id, chosen, now)
     shown = services.translator(actor.user.language, chosen)
     await message_of(update).reply_text(shown("timezone.set", zone=str(zone), time=shown.time(now)))
     request_dispatch(context.application)

@@ -63,12 +63,12 @@ async def _tell_user(
 async def _tell_admins(context: BotContext, reference: str, kind: str) -> None:
     services = context.services
     try:
-        admins = await user_ids_with_role(services.db, "admin")
+        admins = await services.db.run_read(user_ids_with_role, "admin")
     except Exception:
         log.exception("cannot list admins to report error %s", reference)
         return
     for admin_id in admins:
-        admin = await get_user(services.db, admin_id)
+        admin = await services.db.run_read(get_user, admin_id)
         t = services.translator(admin.language if admin else "en")
         try:
             await context.bot.send_message(

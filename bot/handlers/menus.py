@@ -28,17 +28,17 @@ async def publish_menus(bot: Bot, services: Services) -> None:
             scope=BotCommandScopeDefault(),
             language_code=None if language == "en" else language,
         )
-    staff = set(await user_ids_with_role(services.db, "admin"))
-    staff |= set(await user_ids_with_role(services.db, "requester"))
+    staff = set(await services.db.run_read(user_ids_with_role, "admin"))
+    staff |= set(await services.db.run_read(user_ids_with_role, "requester"))
     for user_id in sorted(staff):
         await publish_chat_menu(bot, services, user_id)
 
 
 async def publish_chat_menu(bot: Bot, services: Services, user_id: int) -> None:
     """Set the menu of one private chat from the user's roles, in their language."""
-    user = await get_user(services.db, user_id)
+    user = await services.db.run_read(get_user, user_id)
     t = services.translator(user.language if user else "en", user.timezone if user else None)
-    roles = await roles_of(services.db, user_id) | {"worker"}
+    roles = await services.db.run_read(roles_of, user_id) | {"worker"}
     try:
         await bot.set_my_commands(_menu(t, roles), scope=BotCommandScopeChat(user_id))
     except (BadRequest, Forbidden) as exc:  # a chat that never wrote to the bot

@@ -23,7 +23,7 @@ async def topup(update: Update, context: BotContext) -> None:
     settings = services.settings
     requester_id = int(args[0])
     amount = parse_amount(" ".join(args[1:]), settings.currency)
-    if "requester" not in await roles_of(services.db, requester_id):
+    if "requester" not in await services.db.run_read(roles_of, requester_id):
         raise InvalidInput("topup.not_a_requester", user_id=requester_id)
     message = message_of(update)
     posted = await top_up(
@@ -54,7 +54,7 @@ async def _tell_requester(
     context: BotContext, requester_id: int, amount: int, balance: int
 ) -> None:
     services = context.services
-    user = await get_user(services.db, requester_id)
+    user = await services.db.run_read(get_user, requester_id)
     if user is None:
         return
     t = services.translator(user.language, user.timezone)

@@ -231,7 +231,7 @@ async def _refresh(update: Update, actor: Actor, statement: Statement) -> None:
 
 async def _tell_worker(context: BotContext, statement: Statement) -> None:
     services = context.services
-    worker = await get_user(services.db, statement.worker_id)
+    worker = await services.db.run_read(get_user, statement.worker_id)
     if worker is None:
         return
     t = services.translator(worker.language, worker.timezone)
@@ -324,8 +324,8 @@ async def _announce(context: BotContext, created: list[list[Statement]]) -> None
     if not statements:
         return
     services = context.services
-    for admin_id in await user_ids_with_role(services.db, "admin"):
-        admin = await get_user(services.db, admin_id)
+    for admin_id in await services.db.run_read(user_ids_with_role, "admin"):
+        admin = await services.db.run_read(get_user, admin_id)
         t = services.translator(admin.language if admin else "en")
         try:
             await context.bot.send_message(

@@ -128,7 +128,7 @@ async def stats_command(update: Update, context: BotContext) -> None:
         if len(args) != 1 or not args[0].isdigit() or len(args[0]) > 18:
             raise InvalidInput("quality.stats.usage")
         worker_id = int(args[0])
-        user = await get_user(services.db, worker_id)
+        user = await services.db.run_read(get_user, worker_id)
         name = user.first_name if user else "?"
         header = [t("quality.stats.admin_header", name=name, worker=worker_id)]
     else:
@@ -155,10 +155,10 @@ async def _tell_admins(context: BotContext, appeal: Appeal) -> None:
     """Every admin gets the appeal with the worker's numbers and one button per paused type."""
     services = context.services
     stats = await worker_stats(services.db, appeal.worker_id)
-    worker = await get_user(services.db, appeal.worker_id)
+    worker = await services.db.run_read(get_user, appeal.worker_id)
     policy = services.quality.pause
-    for admin_id in await user_ids_with_role(services.db, "admin"):
-        admin = await get_user(services.db, admin_id)
+    for admin_id in await services.db.run_read(user_ids_with_role, "admin"):
+        admin = await services.db.run_read(get_user, admin_id)
         t = services.translator(
             admin.language if admin else "en", admin.timezone if admin else None
         )
@@ -242,7 +242,7 @@ async def _decide(
             await query.edit_message_text(f"{message.text or ''}\n\n{done}"[:4096])
         except TelegramError as exc:
             log.info("could not mark appeal %s done: %s", appeal_id, exc)
-    worker = await get_user(services.db, decision.appeal.worker_id)
+    worker = await services.db.run_read(get_user, decision.appeal.worker_id)
     wt = services.translator(
         worker.language if worker else "en", worker.timezone if worker else None
     )

@@ -116,7 +116,7 @@ def _bonus_text(t: Translator, run: BonusRun) -> str:
 
 async def _tell(context: BotContext, user_id: int, key: str, amount: int, **params: Any) -> None:
     services = context.services
-    user = await get_user(services.db, user_id)
+    user = await services.db.run_read(get_user, user_id)
     t = services.translator(user.language if user else "en", user.timezone if user else None)
     try:
         await context.bot.send_message(user_id, t(key, amount=t.money(amount), **params))
@@ -178,9 +178,11 @@ def fair_pay_text(t: Translator, news: FairPayNews, floor: int) -> str:
 async def _announce(context: BotContext, services: Services, news: FairPayNews) -> None:
     floor = services.settings.min_hourly_rate
     requester_id = news.batch.requester_id
-    admins = [a for a in await user_ids_with_role(services.db, "admin") if a != requester_id]
+    admins = [
+        a for a in await services.db.run_read(user_ids_with_role, "admin") if a != requester_id
+    ]
     for user_id in [requester_id, *admins]:
-        user = await get_user(services.db, user_id)
+        user = await services.db.run_read(get_user, user_id)
         t = services.translator(user.language if user else "en", user.timezone if user else None)
         markup = None
         if user_id == requester_id:

@@ -27,8 +27,8 @@ async def grant(update: Update, context: BotContext) -> None:
         raise InvalidInput("grant.usage")
     user_id, role = int(args[0]), cast(Role, args[1].lower())
     services = context.services
-    added = await grant_role(
-        services.db, user_id=user_id, role=role, granted_by=actor.user.id, now=services.clock.now()
+    added = await services.db.run_write(
+        grant_role, user_id=user_id, role=role, granted_by=actor.user.id, now=services.clock.now()
     )
     role_name = actor.t(f"role.{role}")
     key = "grant.done" if added else "grant.already"
@@ -40,7 +40,7 @@ async def grant(update: Update, context: BotContext) -> None:
 async def _tell_grantee(context: BotContext, user_id: int, role: Role) -> None:
     """Tell the new role holder and refresh their command menu, if they ever wrote to the bot."""
     services = context.services
-    user = await get_user(services.db, user_id)
+    user = await services.db.run_read(get_user, user_id)
     if user is None:
         return
     t = services.translator(user.language, user.timezone)

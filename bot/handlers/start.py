@@ -46,8 +46,8 @@ async def consent(update: Update, context: BotContext) -> None:
     callback_args(update, CONSENT, 1)
     actor = await context.actor(update)
     t = actor.t
-    first_time = await record_consent(
-        context.services.db, actor.user.id, context.services.clock.now()
+    first_time = await context.services.db.run_write(
+        record_consent, actor.user.id, context.services.clock.now()
     )
     query = update.callback_query
     assert query is not None
@@ -105,7 +105,9 @@ async def _set_language(update: Update, context: BotContext, code: str) -> None:
     if code not in LANGUAGES:
         await message_of(update).reply_text(actor.t("language.unknown", code=code[:10]))
         return
-    await set_language(context.services.db, actor.user.id, code, context.services.clock.now())
+    await context.services.db.run_write(
+        set_language, actor.user.id, code, context.services.clock.now()
+    )
     t = context.services.translator(code, actor.user.timezone)
     if update.callback_query is not None:
         await update.callback_query.answer(t("language.set"))

@@ -51,7 +51,7 @@ from storage.assignments import (
     start_timer,
 )
 from storage.batches import Batch, Item, get_batch, get_item, remember_file_id
-from storage.users import get_user, mark_unreachable
+from storage.users import User, get_user, mark_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def _policy(services: Services) -> Policy:
 
 
 async def _translator_for(services: Services, worker_id: int) -> Translator:
-    user = await get_user(services.db, worker_id)
+    user = await services.db.run_read(get_user, worker_id)
     return services.translator(user.language if user else "en", user.timezone if user else None)
 
 
@@ -303,7 +303,7 @@ async def _with_media(
         return _message(await send(item.telegram_file_id))
     services = _services(application)
     async with runtime_of(application).upload_lock(item.media_sha256):
-        fresh = await get_item(services.db, item.id)
+        fresh = await services.db.run_read(get_item, item.id)
         if fresh is not None and fresh.telegram_file_id is not None:
             return _message(await send(fresh.telegram_file_id))
         path = services.settings.data_dir / item.media_path
@@ -311,7 +311,7 @@ async def _with_media(
         message = _message(await send(data))
         file_id = _file_id(message)
         if file_id is not None:
-            await remember_file_id(services.db, item.media_sha256, file_id)
+            await services.db.run_write(remember_file_id, item.media_sha256, file_id)
         return message
 
 
@@ -356,7 +356,7 @@ async def show_task(
     chat_id = offer.worker_id
     prompt_id: int | None = None
     # The deadline is stored and armed before sending: a bot killed mid-send still ends it.
-    if not await start_timer(services.db, assignment.id, shown_at=now, deadline=deadline):
+    if not await services.db.run_write(start_timer, assignment.id, shown_at=now, deadline=deadline):
         log.info("assignment %s ended before it was shown", assignment.id)
         return False
     arm_deadline(application, assignment.id, deadline)
@@ -408,8 +408,8 @@ async def show_task(
         await answers.release(services.db, assignment.id, "send_failed", services.clock.now())
         return False
     runtime.views[(chat_id, message.message_id)] = (caption, _markup_key(markup))
-    if not await record_messages(
-        services.db,
+    if not await services.db.run_write(
+        record_messages,
         assignment.id,
         chat_id=chat_id,
         message_id=message.message_id,
@@ -423,9 +423,9 @@ async def worker_unreachable(application: BotApplication, worker_id: int) -> Non
     """The worker blocked the bot: no pushes until they write again; their task is released."""
     services = _services(application)
     now = services.clock.now()
-    if await mark_unreachable(services.db, worker_id, now):
+    if await services.db.run_write(mark_unreachable, worker_id, now):
         log.info("worker %s blocked the bot; marked unreachable", worker_id)
-    active = await active_assignment_of(services.db, worker_id)
+    active = await services.db.run_read(active_assignment_of, worker_id)
     if active is not None:
         await answers.release(services.db, active.id, "unreachable", now)
         _cancel_deadline(application, active.id)
@@ -498,14 +498,14 @@ async def deadline_job(context: BotContext) -> None:
     now = services.clock.now()
     expired = await answers.expire(services.db, assignment_id, now)
     if expired is None:
-        current = await get_assignment(services.db, assignment_id)
+        current = await services.db.run_read(get_assignment, assignment_id)
         if current is not None and current.open_at(now) and current.deadline is not None:
             arm_deadline(application, assignment_id, current.deadline)  # fired a bit early
         return
     assignment = expired.assignment
     runtime_of(application).refreshed.pop(assignment_id, None)
     t = await _translator_for(services, assignment.worker_id)
-    batch = await get_batch(services.db, assignment.batch_id)
+    batch = await services.db.run_read(get_batch, assignment.batch_id)
     if assignment.chat_id is not None and assignment.message_id is not None and batch:
         chat_id, message_id = assignment.chat_id, assignment.message_id
         async with runtime_of(application).message_lock(chat_id, message_id):
@@ -528,8 +528,8 @@ async def timer_job(context: BotContext) -> None:
     services = context.services
     runtime = runtime_of(application)
     now = services.clock.now()
-    due = await refreshable(
-        services.db,
+    due = await services.db.run_read(
+        refreshable,
         now=now,
         min_time_limit=TIMER_MIN_LIMIT,
         shown_before=now - TIMER_REFRESH,
@@ -549,18 +549,18 @@ async def timer_job(context: BotContext) -> None:
 
 async def _refresh_timer(application: BotApplication, assignment_id: int) -> bool:
     services = _services(application)
-    first = await get_assignment(services.db, assignment_id)
+    first = await services.db.run_read(get_assignment, assignment_id)
     if first is None or first.chat_id is None or first.message_id is None:
         return False
     async with runtime_of(application).message_lock(first.chat_id, first.message_id):
         now = services.clock.now()
-        current = await get_assignment(services.db, assignment_id)
+        current = await services.db.run_read(get_assignment, assignment_id)
         if current is None or not current.open_at(now) or current.deadline is None:
             return False
         left = (current.deadline - now).total_seconds()
         if left < 5:
             return False
-        batch = await get_batch(services.db, current.batch_id)
+        batch = await services.db.run_read(get_batch, current.batch_id)
         if batch is None:
             return False
         t = await _translator_for(services, current.worker_id)
@@ -579,7 +579,7 @@ async def start_task_loop(application: BotApplication) -> None:
     services = _services(application)
     now = services.clock.now()
     armed = 0
-    for assignment in await active_assignments(services.db):
+    for assignment in await services.db.run_read(active_assignments):
         if assignment.deadline is None:
             await answers.release(services.db, assignment.id, "not_shown", now)
             continue
@@ -595,11 +595,18 @@ async def start_task_loop(application: BotApplication) -> None:
 # -- after an answer, a skip or a pause ----------------------------------------------------------
 
 
-async def _status_line(services: Services, t: Translator, worker_id: int) -> str:
+async def _status_line(
+    services: Services,
+    t: Translator,
+    worker_id: int,
+    *,
+    worker: User | None = None,
+    cap_left: int | None = None,
+) -> str:
     """Why no task follows: nothing to do, a pause, quiet hours, no window, or the cap."""
     policy = _policy(services)
     now = services.clock.now()
-    status = await push_status(services.db, policy, worker_id, now)
+    status = await push_status(services.db, policy, worker_id, now, user=worker, left=cap_left)
     if status == "cap":
         return t("tasks.status.cap", reset=t.date(policy.next_month_start(now)))
     return t(f"tasks.status.{status}")
@@ -612,24 +619,41 @@ async def follow_up(
     *,
     ended_caption: str,
     header: str | None,
+    t: Translator | None = None,
+    worker: User | None = None,
+    cap_left: int | None = None,
 ) -> bool:
     """Offer the next task after an answer or a skip, spending as few calls as possible.
 
     ``old`` is (chat, message id, is a photo) of the task just ended. A photo task becomes the
     next photo task in one ``editMessageMedia``; otherwise the old message shows how it ended
-    and the next task comes as a new message. True when a next task was shown.
+    and the next task comes as a new message. True when a next task was shown. ``t``, ``worker``
+    and ``cap_left``, when the caller has them (an answer), are not read again.
     """
     services = _services(application)
     runtime = runtime_of(application)
     chat_id, message_id, is_photo = old
-    offer = await next_for(services.db, _policy(services), worker_id, services.clock.now())
-    t = await _translator_for(services, worker_id)
+    offer = await next_for(
+        services.db,
+        _policy(services),
+        worker_id,
+        services.clock.now(),
+        user=worker,
+        left=cap_left,
+    )
+    if t is None:
+        t = await _translator_for(services, worker_id)
     async with runtime.message_lock(chat_id, message_id):
         if offer is not None and is_photo and offer.item.media_kind == "image":
             if await show_task(application, offer, replace=(chat_id, message_id), header=header):
                 return True
             offer = None  # released by show_task; the old message still shows the old task
-        status = "" if offer is not None else "\n\n" + await _status_line(services, t, worker_id)
+        status = (
+            ""
+            if offer is not None
+            else "\n\n"
+            + await _status_line(services, t, worker_id, worker=worker, cap_left=cap_left)
+        )
         await _edit_caption(application, chat_id, message_id, ended_caption + status)
     if offer is None:
         return False
@@ -716,7 +740,9 @@ async def _submit_and_follow(
                 )
         return
     await query.answer(_credited_text(t, credited)[:200])
-    await _after_answer(context, actor.user.id, _message_ref(query.message), t, credited)
+    await _after_answer(
+        context, actor.user.id, _message_ref(query.message), t, credited, actor.user
+    )
 
 
 def _credited_text(t: Translator, credited: answers.Credited) -> str:
@@ -734,13 +760,14 @@ async def _after_answer(
     old: tuple[int, int, bool],
     t: Translator,
     credited: answers.Credited,
+    worker: User | None = None,
 ) -> bool:
     application = context.application
     _cancel_deadline(application, credited.assignment.id)
     request_dispatch(application)  # the item may now be complete; others may be waiting
     await _tell_pauses(application, worker_id, t, credited)
     try:
-        return await _follow_answer(application, worker_id, old, t, credited)
+        return await _follow_answer(application, worker_id, old, t, credited, worker)
     finally:
         await _tell_item_and_batch_end(application, credited)
 
@@ -751,6 +778,7 @@ async def _follow_answer(
     old: tuple[int, int, bool],
     t: Translator,
     credited: answers.Credited,
+    worker: User | None = None,
 ) -> bool:
     if not old[0]:
         return False
@@ -763,7 +791,16 @@ async def _follow_answer(
     )
     header = t("tasks.header.credited", amount=t.money(credited.amount))
     try:
-        return await follow_up(application, worker_id, old, ended_caption=ended, header=header)
+        return await follow_up(
+            application,
+            worker_id,
+            old,
+            ended_caption=ended,
+            header=header,
+            t=t,
+            worker=worker,
+            cap_left=credited.cap_left,
+        )
     except TelegramError as exc:  # the answer is stored and paid; only the display failed
         log.warning("follow-up after assignment %s failed: %s", credited.assignment.id, exc)
         return False
@@ -787,7 +824,7 @@ async def toggle_button(update: Update, context: BotContext) -> None:
     if not chat_id:
         return
     async with runtime_of(context.application).message_lock(chat_id, message_id):
-        current = await get_assignment(services.db, assignment_id)
+        current = await services.db.run_read(get_assignment, assignment_id)
         if current is None or not current.open_at(services.clock.now()):
             return
         caption = runtime_of(context.application).views.get((chat_id, message_id))
@@ -826,7 +863,7 @@ async def skip_button(update: Update, context: BotContext) -> None:
         _cancel_deadline(context.application, assignment_id)
         await query.answer(t("tasks.skipped_answer"))
         request_dispatch(context.application)
-        batch = await get_batch(services.db, skipped.batch_id)
+        batch = await services.db.run_read(get_batch, skipped.batch_id)
         title = batch.title if batch else ""
         old = _query_message(update)
         if not old[0]:
@@ -878,11 +915,13 @@ async def text_answer(update: Update, context: BotContext) -> None:
     services = context.services
     target = message.reply_to_message
     if target is not None:
-        assignment = await assignment_for_message(services.db, message.chat_id, target.message_id)
+        assignment = await services.db.run_read(
+            assignment_for_message, message.chat_id, target.message_id
+        )
     else:
-        assignment = await active_assignment_of(services.db, sender.id)
+        assignment = await services.db.run_read(active_assignment_of, sender.id)
         if assignment is not None:
-            batch = await get_batch(services.db, assignment.batch_id)
+            batch = await services.db.run_read(get_batch, assignment.batch_id)
             if batch is None or batch.type != "transcription":
                 assignment = None
     if assignment is None:
@@ -903,9 +942,11 @@ async def text_answer(update: Update, context: BotContext) -> None:
             await message.reply_text(refusal(t, error))
             raise ApplicationHandlerStop from None
         old = (assignment.chat_id or 0, assignment.message_id or 0, False)
-        shown = await _after_answer(context, actor.user.id, old, t, credited)
+        shown = await _after_answer(context, actor.user.id, old, t, credited, actor.user)
         if not shown:
-            status = await _status_line(services, t, actor.user.id)
+            status = await _status_line(
+                services, t, actor.user.id, worker=actor.user, cap_left=credited.cap_left
+            )
             await message.reply_text(_credited_text(t, credited) + "\n\n" + status)
     raise ApplicationHandlerStop
 
@@ -946,7 +987,7 @@ async def _tell_item_and_batch_end(application: BotApplication, credited: answer
         _cancel_deadline(application, released.id)
         if released.chat_id is None or released.message_id is None:
             continue
-        item = await get_item(services.db, released.item_id)
+        item = await services.db.run_read(get_item, released.item_id)
         is_photo = item is not None and item.media_kind == "image"
         wt = await _translator_for(services, released.worker_id)
         with handling(application, released.worker_id):
@@ -964,7 +1005,7 @@ async def _tell_item_and_batch_end(application: BotApplication, credited: answer
     if end is None:
         return
     requester = end.batch.requester_id
-    if await get_user(services.db, requester) is None:
+    if await services.db.run_read(get_user, requester) is None:
         return  # never wrote to the bot: Telegram would refuse the message
     rt = await _translator_for(services, requester)
     text = rt(
