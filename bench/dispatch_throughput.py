@@ -84,8 +84,8 @@ async def _prepare(path: Path, data_dir: Path, workers: int, items: int) -> None
         now = datetime.now(UTC)
         for worker_id in range(FIRST_WORKER, FIRST_WORKER + workers):
             await register_worker(db, worker_id, now)
-            await set_quiet(db, worker_id, "", now)  # the bench may run at night
-            await set_ready(db, worker_id, now + timedelta(hours=2), now)
+            await db.run_write(set_quiet, worker_id, "", now)  # the bench may run at night
+            await db.run_write(set_ready, worker_id, now + timedelta(hours=2), now)
         await publish_batch(
             db,
             data_dir,

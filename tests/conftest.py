@@ -11,7 +11,7 @@ import pytest
 
 from bot.clock import FixedClock
 from bot.config import Settings, load_settings
-from storage.db import Database
+from storage.db import Database, Params, Row
 
 os.environ["PTB_TIMEDELTA"] = "true"
 os.environ["NO_PROXY"] = "127.0.0.1,localhost"
@@ -52,3 +52,15 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock()
+
+
+async def sql_rows(db: Database, sql: str, params: Params = ()) -> list[Row]:
+    """Every row of a query the test runs itself, in a read transaction of its own."""
+    async with db.read() as tx:
+        return await tx.fetch_all(sql, params)
+
+
+async def sql_value(db: Database, sql: str, params: Params = ()) -> Any:
+    """The first column of the first row of a query the test runs itself, or None."""
+    async with db.read() as tx:
+        return await tx.fetch_value(sql, params)

@@ -54,8 +54,8 @@ async def fund_batch(
         now=now,
         tz=PARIS,
     )
-    await hold_for_batch(
-        db,
+    await db.run_write(
+        hold_for_batch,
         requester_id=requester_id,
         batch_id=batch_id,
         amount=amount,

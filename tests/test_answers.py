@@ -32,7 +32,7 @@ from tests.test_dispatch import NOW, PARIS, POLICY, publish_batch, shown, worker
 
 
 async def offered(db: Database, worker_id: int, now=NOW) -> Assignment:
-    claim = await claim_next(db, worker_id=worker_id, now=now, max_reward=10_000)
+    claim = await db.run_write(claim_next, worker_id=worker_id, now=now, max_reward=10_000)
     assert claim is not None
     return await shown(db, claim, now)
 
@@ -61,26 +61,29 @@ async def test_an_answer_is_stored_timed_and_credited_once(db: Database, tmp_pat
     assert credited.amount == 4
     assert credited.month_total == 4
     assert credited.cap_left == POLICY.monthly_cap - 4
-    stored = await get_assignment(db, first.id)
+    stored = await db.run_read(get_assignment, first.id)
     assert stored is not None
     assert stored.state == "submitted"
     assert stored.answer == "bicycle"
     assert stored.duration_ms == 2500
-    transfer = await transfer_by_key(db, f"answer:{first.id}")
+    transfer = await db.run_read(transfer_by_key, f"answer:{first.id}")
     assert transfer is not None
     assert (transfer.amount, transfer.credit_account) == (4, worker_account(101))
     assert await balance(db, escrow_account(batch_id)) == 4  # 8 held, 4 paid
 
-    item = await get_item(db, first.item_id)
+    item = await db.run_read(get_item, first.item_id)
     assert item is not None
     assert item.state == "open"  # one answer of two
     second = await offered(db, 102)
     await answers.submit(db, POLICY, second.id, 102, later, label=0)
-    item = await get_item(db, first.item_id)
+    item = await db.run_read(get_item, first.item_id)
     assert item is not None
     assert item.state == "complete"
-    assert [a.answer for a in await answers_of_item(db, first.item_id)] == ["bicycle", "car"]
-    batch = await get_batch(db, batch_id)
+    assert [a.answer for a in await db.run_read(answers_of_item, first.item_id)] == [
+        "bicycle",
+        "car",
+    ]
+    batch = await db.run_read(get_batch, batch_id)
     assert batch is not None
     assert batch.state == "done"  # its only item is complete
     assert await balance(db, escrow_account(batch_id)) == 0
@@ -96,7 +99,7 @@ async def test_a_replayed_answer_is_refused_and_pays_nothing(db: Database, tmp_p
         "tasks.refused.answered", answers.submit(db, POLICY, assignment.id, 111, NOW, label=2)
     )
     assert await balance(db, worker_account(111)) == 4
-    stored = await get_assignment(db, assignment.id)
+    stored = await db.run_read(get_assignment, assignment.id)
     assert stored is not None
     assert stored.answer == "car"
     await ledger_ok(db)
@@ -134,10 +137,10 @@ async def test_another_workers_assignment_is_refused(db: Database, tmp_path: Pat
         await answers.pause_from_task(db, mine.id, 132, NOW)
     with pytest.raises(NotFound):
         await answers.submit(db, POLICY, 987_654, 132, NOW, label=0)
-    still = await get_assignment(db, mine.id)
+    still = await db.run_read(get_assignment, mine.id)
     assert still is not None
     assert still.state == "active"
-    assert (await get_availability(db, 132)).paused_at is None
+    assert (await db.run_read(get_availability, 132)).paused_at is None
     assert await balance(db, worker_account(132)) == 0
     await ledger_ok(db)
 
@@ -181,7 +184,7 @@ async def test_buttons_that_do_not_fit_the_task_are_refused(db: Database, tmp_pa
     ):
         with pytest.raises(InvalidInput):
             await bad
-    still = await get_assignment(db, assignment.id)
+    still = await db.run_read(get_assignment, assignment.id)
     assert still is not None
     assert still.state == "active"
 
@@ -204,8 +207,8 @@ async def test_a_reward_no_longer_under_the_cap_releases_the_task(
     batch_id = await publish_batch(db, tmp_path, items=2, answers_per_item=1, reward=4)
     await workers(db, [171])
     assignment = await offered(db, 171)
-    await grant_bonus(  # a bonus lands between the offer and the answer
-        db,
+    await db.run_write(  # a bonus lands between the offer and the answer
+        grant_bonus,
         from_account=escrow_account(batch_id),
         worker_id=171,
         amount=7,
@@ -217,7 +220,7 @@ async def test_a_reward_no_longer_under_the_cap_releases_the_task(
     )
     with pytest.raises(CapExceeded):
         await answers.submit(db, policy, assignment.id, 171, NOW, label=0)
-    released = await get_assignment(db, assignment.id)
+    released = await db.run_read(get_assignment, assignment.id)
     assert released is not None
     assert (released.state, released.end_reason, released.answer) == ("released", "cap", None)
     assert await balance(db, worker_account(171)) == 7
@@ -291,7 +294,7 @@ async def test_skip_gives_the_slot_back_without_pay_or_penalty(
     assert other is not None
     assert other.item.id == assignment.item_id
     assert await balance(db, worker_account(201)) == 0
-    assert (await get_availability(db, 201)).paused_at is None
+    assert (await db.run_read(get_availability, 201)).paused_at is None
 
 
 async def test_the_pause_button_releases_the_task_and_pauses(db: Database, tmp_path: Path) -> None:
@@ -301,7 +304,7 @@ async def test_the_pause_button_releases_the_task_and_pauses(db: Database, tmp_p
     released = await answers.pause_from_task(db, assignment.id, 211, NOW)
     assert released is not None
     assert (released.state, released.end_reason) == ("released", "paused")
-    assert (await get_availability(db, 211)).pause_reason == "worker"
+    assert (await db.run_read(get_availability, 211)).pause_reason == "worker"
     assert await next_for(db, POLICY, 211, NOW) is None
     # Pressing Pause again on the ended task still leaves the worker paused, changing nothing.
     assert await answers.pause_from_task(db, assignment.id, 211, NOW) is None
@@ -321,7 +324,7 @@ async def test_two_tasks_in_a_row_running_out_pause_the_worker(
     expired = await answers.expire(db, second.id, late + timedelta(seconds=3))
     assert expired is not None
     assert expired.paused
-    assert (await get_availability(db, 221)).pause_reason == "timeouts"
+    assert (await db.run_read(get_availability, 221)).pause_reason == "timeouts"
 
 
 async def test_an_answer_resets_the_count_of_missed_tasks(db: Database, tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ from bot.tasks.pricing import floor_warning
 from storage.batches import get_batch, items_of
 from storage.db import Database, bundled_migrations, to_db_time
 from storage.users import touch_user
+from tests.conftest import sql_rows, sql_value
 from tests.tasks.media import IMAGE_TAG, make_zip, png, toml
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -82,8 +83,10 @@ async def answer(
     db: Database, batch_id: int, item_position: int, worker: int, duration_ms: int
 ) -> int:
     """A worker's submitted, paid answer, as the worker loop would store it."""
-    await touch_user(db, user_id=worker, first_name="W", username=None, language="en", now=NOW)
-    item = (await items_of(db, batch_id))[item_position - 1]
+    await db.run_write(
+        touch_user, user_id=worker, first_name="W", username=None, language="en", now=NOW
+    )
+    item = (await db.run_read(items_of, batch_id))[item_position - 1]
     async with db.write() as conn:
         cursor = await conn.execute(
             "INSERT INTO assignments (item_id, batch_id, worker_id, state, reward, time_limit,"
@@ -116,8 +119,10 @@ async def answer(
 
 
 async def active_task(db: Database, batch_id: int, worker: int) -> int:
-    await touch_user(db, user_id=worker, first_name="W", username=None, language="en", now=NOW)
-    item = (await items_of(db, batch_id))[-1]
+    await db.run_write(
+        touch_user, user_id=worker, first_name="W", username=None, language="en", now=NOW
+    )
+    item = (await db.run_read(items_of, batch_id))[-1]
     async with db.write() as conn:
         cursor = await conn.execute(
             "INSERT INTO assignments (item_id, batch_id, worker_id, reward, time_limit,"
@@ -129,7 +134,7 @@ async def active_task(db: Database, batch_id: int, worker: int) -> int:
 
 
 async def transfer_count(db: Database) -> int:
-    return int(await db.fetch_value("SELECT count(*) FROM transfers"))
+    return int(await sql_value(db, "SELECT count(*) FROM transfers"))
 
 
 @pytest.fixture
@@ -144,11 +149,11 @@ async def test_a_draft_holds_six_items_two_gold_and_moves_no_money(
     db: Database, data_dir: Path
 ) -> None:
     batch_id = await make_draft(db, data_dir)
-    batch = await get_batch(db, batch_id)
+    batch = await db.run_read(get_batch, batch_id)
     assert batch is not None
     assert (batch.state, batch.origin, batch.requester_id) == ("draft", "zip", REQUESTER)
     assert (batch.reward, batch.answers_per_item, batch.multiple) == (4, 3, True)
-    items = await items_of(db, batch_id)
+    items = await db.run_read(items_of, batch_id)
     assert [item.source_path for item in items] == [f"photo{n}.png" for n in range(1, 7)]
     assert [item.gold_answer for item in items if item.is_gold] == ["car|person", "dog"]
     assert all((data_dir / item.media_path).is_file() for item in items)
@@ -160,7 +165,7 @@ async def test_the_summary_shows_the_most_possible_cost_and_the_balance(
 ) -> None:
     batch_id = await make_draft(db, data_dir)
     await fund(db, 50)
-    batch = await get_batch(db, batch_id)
+    batch = await db.run_read(get_batch, batch_id)
     assert batch is not None
     summary = await batches.summarise(db, batch, min_hourly_rate=RATE)
     assert (summary.items, summary.gold_items, summary.cost) == (6, 2, COST)
@@ -185,7 +190,7 @@ async def test_publish_moves_exactly_the_cost_into_escrow_once(
     assert await balance(db, escrow_account(batch_id)) == COST
     assert await balance(db, requester_account(REQUESTER)) == 1_000 - COST
     assert await transfer_count(db) == 2  # the top-up and one hold
-    batch = await get_batch(db, batch_id)
+    batch = await db.run_read(get_batch, batch_id)
     assert batch is not None
     assert (batch.state, batch.published_at) == ("open", NOW)
     assert await check_invariants(db, tz=PARIS, cap=25_000) == []
@@ -205,7 +210,7 @@ async def test_a_balance_too_small_is_refused_with_the_shortfall_and_nothing_wri
         "balance_cents": 50,
         "shortfall_cents": COST - 50,
     }
-    batch = await get_batch(db, batch_id)
+    batch = await db.run_read(get_batch, batch_id)
     assert batch is not None
     assert (batch.state, batch.published_at) == ("draft", None)
     assert await transfer_count(db) == 1  # the top-up only
@@ -220,7 +225,7 @@ async def test_only_the_owner_publishes_not_another_requester_nor_an_admin(
     for stranger in (Viewer(OTHER), Viewer(ADMIN, is_admin=True)):
         with pytest.raises(NotFound):
             await batches.publish(db, batch_id, stranger, now=NOW, tz=PARIS)
-    batch = await get_batch(db, batch_id)
+    batch = await db.run_read(get_batch, batch_id)
     assert batch is not None
     assert batch.state == "draft"
     assert await transfer_count(db) == 2
@@ -287,7 +292,7 @@ async def test_cancel_keeps_answers_paid_and_releases_tasks_in_progress(
     assert await balance(db, requester_account(REQUESTER)) == 1_000 - 8
     assert await balance(db, f"worker:{WORKERS[0]}") == 4
     assert await balance(db, escrow_account(batch_id)) == 0
-    state = await db.fetch_value("SELECT state FROM assignments WHERE id = ?", (in_progress,))
+    state = await sql_value(db, "SELECT state FROM assignments WHERE id = ?", (in_progress,))
     assert state == "released"
     assert await check_invariants(db, tz=PARIS, cap=25_000) == []
 
@@ -301,7 +306,7 @@ async def test_an_admin_may_pause_and_cancel_anyones_batch_and_it_is_audited(
     cancelled = await batches.cancel(db, batch_id, admin, now=NOW, tz=PARIS)
     assert cancelled.refunded == COST
     assert await balance(db, requester_account(REQUESTER)) == 1_000  # back to its owner
-    actions = await db.fetch_all("SELECT actor_id, action FROM audit_log ORDER BY id")
+    actions = await sql_rows(db, "SELECT actor_id, action FROM audit_log ORDER BY id")
     assert [(row[0], row[1]) for row in actions][-2:] == [
         (ADMIN, "batch.paused"),
         (ADMIN, "batch.cancelled"),
@@ -324,7 +329,7 @@ async def test_another_requester_can_neither_see_nor_touch_a_batch(
         await batches.cancel(db, batch_id, stranger, now=NOW, tz=PARIS)
     with pytest.raises(NotFound):
         await batches.batch_for(db, 999, Viewer(REQUESTER))
-    batch = await get_batch(db, batch_id)
+    batch = await db.run_read(get_batch, batch_id)
     assert batch is not None
     assert batch.state == "open"
     assert await balance(db, escrow_account(batch_id)) == COST
@@ -349,7 +354,7 @@ async def test_a_batch_whose_items_are_all_complete_ends_and_returns_the_rest(
         await conn.execute("UPDATE items SET state = 'complete' WHERE batch_id = ?", (batch_id,))
         assert await batches.end_if_complete(conn, batch_id, now=NOW, tz=PARIS) == COST - 4
         assert await batches.end_if_complete(conn, batch_id, now=NOW, tz=PARIS) is None
-    batch = await get_batch(db, batch_id)
+    batch = await db.run_read(get_batch, batch_id)
     assert batch is not None
     assert (batch.state, batch.ended_at) == ("done", NOW)
     assert await balance(db, requester_account(REQUESTER)) == 1_000 - 4

@@ -118,12 +118,17 @@ async def register_worker(
     timezone: str | None = None,
 ) -> None:
     """A worker who wrote /start and consented."""
-    await touch_user(
-        db, user_id=worker_id, first_name=first_name, username=None, language=language, now=now
+    await db.run_write(
+        touch_user,
+        user_id=worker_id,
+        first_name=first_name,
+        username=None,
+        language=language,
+        now=now,
     )
-    await record_consent(db, worker_id, now)
+    await db.run_write(record_consent, worker_id, now)
     if timezone:
-        await set_timezone(db, worker_id, timezone, now)
+        await db.run_write(set_timezone, worker_id, timezone, now)
 
 
 async def publish_batch(
@@ -216,13 +221,13 @@ async def open_funded_batch(
 
 
 async def make_ready(db: Database, worker_id: int, now: datetime = NOW, minutes: int = 60) -> None:
-    await set_ready(db, worker_id, now + timedelta(minutes=minutes), now)
+    await db.run_write(set_ready, worker_id, now + timedelta(minutes=minutes), now)
 
 
 async def shown(db: Database, assignment: Assignment, now: datetime = NOW) -> Assignment:
     """Mark a claimed assignment shown (as the handler does after sending) and return it."""
-    assert await mark_shown(
-        db,
+    assert await db.run_write(
+        mark_shown,
         assignment.id,
         chat_id=assignment.worker_id,
         message_id=assignment.id,
@@ -230,7 +235,7 @@ async def shown(db: Database, assignment: Assignment, now: datetime = NOW) -> As
         shown_at=now,
         deadline=now + timedelta(seconds=assignment.time_limit),
     )
-    found = await active_assignment_of(db, assignment.worker_id)
+    found = await db.run_read(active_assignment_of, assignment.worker_id)
     assert found is not None
     return found
 
@@ -266,7 +271,7 @@ async def test_concurrent_claims_from_two_connections_never_overshoot(
     try:
         claims = await asyncio.gather(
             *(
-                claim_next(conn, worker_id=worker_id, now=NOW, max_reward=10_000)
+                conn.run_write(claim_next, worker_id=worker_id, now=NOW, max_reward=10_000)
                 for worker_id in ids
                 for conn in (db, other)
             )
@@ -275,7 +280,7 @@ async def test_concurrent_claims_from_two_connections_never_overshoot(
         await other.close()
     made = [claim for claim in claims if claim is not None]
     assert len(made) == 6
-    rows = await assignments_of_batch(db, batch_id)
+    rows = await db.run_read(assignments_of_batch, batch_id)
     per_item: dict[int, int] = {}
     for row in rows:
         per_item[row.item_id] = per_item.get(row.item_id, 0) + 1
@@ -303,8 +308,8 @@ async def test_a_worker_never_sees_the_same_item_twice(db: Database, tmp_path: P
 async def test_one_active_assignment_per_worker(db: Database, tmp_path: Path) -> None:
     await publish_batch(db, tmp_path, items=3, answers_per_item=1)
     await workers(db, [351])
-    assert await claim_next(db, worker_id=351, now=NOW, max_reward=100) is not None
-    assert await claim_next(db, worker_id=351, now=NOW, max_reward=100) is None
+    assert await db.run_write(claim_next, worker_id=351, now=NOW, max_reward=100) is not None
+    assert await db.run_write(claim_next, worker_id=351, now=NOW, max_reward=100) is None
     assert await dispatch_pass(db, POLICY, NOW) == []
 
 
@@ -341,8 +346,8 @@ async def test_a_reward_that_does_not_fit_under_the_cap_is_not_offered(
     policy = Policy(monthly_cap=10, zone=PARIS)
     earlier = await publish_batch(db, tmp_path, items=1, answers_per_item=1, reward=8)
     await register_worker(db, 501)
-    await credit_reward(
-        db,
+    await db.run_write(
+        credit_reward,
         batch_id=earlier,
         worker_id=501,
         assignment_id=999_001,
@@ -369,8 +374,8 @@ async def test_the_cap_resets_with_the_month_in_timezone(db: Database, tmp_path:
     january = datetime(2026, 1, 31, 22, 59, tzinfo=UTC)  # 23:59 on 31 January in Paris
     earlier = await publish_batch(db, tmp_path, january, items=1, answers_per_item=1, reward=8)
     await register_worker(db, 551, january)
-    await credit_reward(
-        db,
+    await db.run_write(
+        credit_reward,
         batch_id=earlier,
         worker_id=551,
         assignment_id=999_002,
@@ -380,7 +385,7 @@ async def test_the_cap_resets_with_the_month_in_timezone(db: Database, tmp_path:
         cap=8,
     )
     await publish_batch(db, tmp_path, january, items=1, answers_per_item=1, reward=4)
-    await set_quiet(db, 551, "", january)
+    await db.run_write(set_quiet, 551, "", january)
     await make_ready(db, 551, january, minutes=120)
     assert await dispatch_pass(db, policy, january) == []
     february = datetime(2026, 1, 31, 23, 0, 1, tzinfo=UTC)  # 00:00:01 on 1 February in Paris
@@ -403,7 +408,7 @@ async def test_quiet_hours_stop_pushes_even_when_ready(db: Database, tmp_path: P
 async def test_a_closing_window_stops_pushes(db: Database, tmp_path: Path) -> None:
     await publish_batch(db, tmp_path, items=3, answers_per_item=1)
     await register_worker(db, 611)
-    await set_windows(db, 611, "thu 12:30-13:30", NOW)  # NOW is Thursday 13:00 in Paris
+    await db.run_write(set_windows, 611, "thu 12:30-13:30", NOW)  # NOW is Thursday 13:00 in Paris
     assert len(await dispatch_pass(db, POLICY, NOW)) == 1
     async with db.write() as conn:
         await conn.execute("UPDATE assignments SET state = 'skipped' WHERE worker_id = 611")
@@ -418,7 +423,7 @@ async def test_windows_follow_the_workers_own_time_zone(db: Database, tmp_path: 
     await register_worker(db, 621, timezone="America/Montreal")  # 07:00 there at NOW
     await register_worker(db, 622)
     for worker_id in (621, 622):
-        await set_windows(db, worker_id, "thu 12:30-13:30", NOW)
+        await db.run_write(set_windows, worker_id, "thu 12:30-13:30", NOW)
     offers = await dispatch_pass(db, POLICY, NOW)
     assert [offer.worker_id for offer in offers] == [622]
 
@@ -426,12 +431,12 @@ async def test_windows_follow_the_workers_own_time_zone(db: Database, tmp_path: 
 async def test_pause_stops_pushes_and_resume_brings_them_back(db: Database, tmp_path: Path) -> None:
     await publish_batch(db, tmp_path, items=1, answers_per_item=1)
     await workers(db, [631])
-    assert await set_paused(db, 631, "worker", NOW)
+    assert await db.run_write(set_paused, 631, "worker", NOW)
     assert await dispatch_pass(db, POLICY, NOW) == []
     with pytest.raises(PermissionDenied) as refused:
         await offer_on_request(db, POLICY, 631, NOW)
     assert refused.value.message_key == "tasks.refused.paused"
-    assert await set_paused(db, 631, None, NOW)
+    assert await db.run_write(set_paused, 631, None, NOW)
     assert len(await dispatch_pass(db, POLICY, NOW)) == 1
 
 
@@ -481,6 +486,6 @@ async def test_own_batches_paused_types_and_unreachable_workers_get_nothing(
 ) -> None:
     await publish_batch(db, tmp_path, items=1, answers_per_item=3, requester_id=801)
     await workers(db, [801, 802, 803])
-    await pause_type(db, 802, "image_tag", "accuracy", NOW)
-    await mark_unreachable(db, 803, NOW)
+    await db.run_write(pause_type, 802, "image_tag", "accuracy", NOW)
+    await db.run_write(mark_unreachable, 803, NOW)
     assert await dispatch_pass(db, POLICY, NOW) == []

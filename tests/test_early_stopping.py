@@ -55,7 +55,7 @@ async def test_two_agreeing_workers_complete_the_item_and_the_batch_refunds_the_
     assert stop.reason == "confident"
     assert stop.confidence >= 0.95
     assert stop.answers == 2
-    item = await get_item(db, first.item_id)
+    item = await db.run_read(get_item, first.item_id)
     assert item is not None
     assert item.state == "complete"
     (released,) = two.quality.released
@@ -63,7 +63,7 @@ async def test_two_agreeing_workers_complete_the_item_and_the_batch_refunds_the_
     end = two.quality.batch_end
     assert end is not None
     assert (end.items, end.answers, end.spent, end.refunded) == (1, 2, 8, 4)
-    batch = await get_batch(db, first.batch_id)
+    batch = await db.run_read(get_batch, first.batch_id)
     assert batch is not None
     assert batch.state == "done"
     assert await balance(db, escrow_account(first.batch_id)) == 0
@@ -71,7 +71,7 @@ async def test_two_agreeing_workers_complete_the_item_and_the_batch_refunds_the_
     with pytest.raises(InvalidInput) as late:  # the third worker's press, after the release
         await answers.submit(db, policy(QUALITY), third.id, 403, LATER, label=0)
     assert late.value.message_key == "quality.refused.item_complete"
-    stored = await get_assignment(db, third.id)
+    stored = await db.run_read(get_assignment, third.id)
     assert stored is not None
     assert stored.state == "released"
     assert await check_invariants(db, tz=PARIS, cap=25_000) == []
@@ -105,7 +105,7 @@ async def test_a_worker_proven_weak_on_gold_does_not_close_an_item_with_one_othe
         task = await offer(db, 402, gold_rules)
         assert task is not None
         await answers.submit(db, policy(gold_rules), task.id, 402, LATER, label=2)
-    assert await gold_scores(db, 402, "image_tag") == [0.0] * 6  # accuracy (0 + 7) / 16
+    assert await db.run_read(gold_scores, 402, "image_tag") == [0.0] * 6  # accuracy (0 + 7) / 16
     first, second, _ = await three_on_one_item(db, tmp_path, labels=LABELS)
     await answers.submit(db, policy(QUALITY), first.id, 401, LATER, label=0)
     two = await answers.submit(db, policy(QUALITY), second.id, 402, LATER, label=0)

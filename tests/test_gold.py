@@ -27,7 +27,7 @@ from storage.batches import insert_draft as insert_batch
 from storage.db import Database
 from storage.quality import gold_scores, server_secret, type_pauses
 from storage.users import grant_role
-from tests.conftest import ADMIN_ID, REQUESTER_ID
+from tests.conftest import ADMIN_ID, REQUESTER_ID, sql_rows
 from tests.test_dispatch import NOW, PARIS, png_bytes, shown, store_media, workers
 
 LABELS = ("car", "bicycle", "person", "dog", "tree")
@@ -102,8 +102,8 @@ async def publish_with_gold(
 
 
 async def offer(db: Database, worker_id: int, quality: QualityRules) -> Assignment | None:
-    claim = await claim_next(
-        db, worker_id=worker_id, now=NOW, max_reward=10_000, pick_gold=quality.gold_picker()
+    claim = await db.run_write(
+        claim_next, worker_id=worker_id, now=NOW, max_reward=10_000, pick_gold=quality.gold_picker()
     )
     return None if claim is None else await shown(db, claim)
 
@@ -119,7 +119,7 @@ async def answer(
 
 
 async def gold_ids(db: Database, batch_id: int) -> set[int]:
-    return {item.id for item in await items_of(db, batch_id) if item.is_gold}
+    return {item.id for item in await db.run_read(items_of, batch_id) if item.is_gold}
 
 
 # -- mixing -----------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ async def test_gold_comes_at_the_share_never_twice_and_never_starves_the_ordinar
         db, tmp_path, ordinary=8, gold=["car", "dog"], answers_per_item=1
     )
     golds = await gold_ids(db, batch_id)
-    assert await open_slots(db) == 8  # gold items are no ordinary slots
+    assert await db.run_read(open_slots) == 8  # gold items are no ordinary slots
     await workers(db, [101])
     served: list[int] = []
     while (task := await offer(db, 101, quality)) is not None:
@@ -142,10 +142,10 @@ async def test_gold_comes_at_the_share_never_twice_and_never_starves_the_ordinar
     assert len(served) == len(set(served)) == 10  # every item once, gold included
     blocks = [served[:4], served[4:8]]
     assert [len(golds & set(block)) for block in blocks] == [1, 1]  # one gold in each block of 4
-    batch = await get_batch(db, batch_id)
+    batch = await db.run_read(get_batch, batch_id)
     assert batch is not None
     assert batch.state == "done"
-    assert all(item.state == "complete" for item in await items_of(db, batch_id))
+    assert all(item.state == "complete" for item in await db.run_read(items_of, batch_id))
     assert await check_invariants(db, tz=PARIS, cap=25_000) == []
 
 
@@ -203,11 +203,11 @@ async def test_wrong_gold_answers_pause_the_type_with_the_numbers_and_keep_the_m
     assert notice.accuracy is not None
     assert notice.accuracy.gold_answers == 2
     assert notice.accuracy.upper_bound < 0.6
-    assert await gold_scores(db, 301, "image_tag") == [0.0, 0.0]
-    (pause,) = await type_pauses(db, 301)
+    assert await db.run_read(gold_scores, 301, "image_tag") == [0.0, 0.0]
+    (pause,) = await db.run_read(type_pauses, 301)
     assert (pause.reason, pause.detail["gold_answers"]) == ("accuracy", 2)
     assert await offer(db, 301, quality) is None  # no more image tagging for them
-    mine = await assignments_of_worker(db, 301)
+    mine = await db.run_read(assignments_of_worker, 301)
     assert [a.state for a in mine] == ["submitted", "submitted"]  # both answers paid
     stats = await worker_stats(db, 301)
     assert stats.tasks_done == 2
@@ -220,8 +220,8 @@ async def test_right_gold_answers_score_one_and_pause_nothing(db: Database, tmp_
     await workers(db, [311])
     assert (await answer(db, quality, 311, "car")).quality.gold_score == 1.0
     assert (await answer(db, quality, 311, "car")).quality.pauses == ()
-    assert await gold_scores(db, 311, "image_tag") == [1.0, 1.0]
-    assert await paused_types(db, 311) == {}
+    assert await db.run_read(gold_scores, 311, "image_tag") == [1.0, 1.0]
+    assert await db.run_read(paused_types, 311) == {}
     estimate = (await worker_stats(db, 311)).types[0].estimate
     assert round(estimate.score, 3) == round(9 / 12, 3)  # (2 + 7) / (2 + 10)
 
@@ -242,7 +242,11 @@ async def test_answers_too_fast_are_flagged_and_repeated_flags_pause_the_type(
     assert notice.reason == "speed"
     assert notice.speed is not None
     assert notice.speed.flags == 2
-    assert [a.speed_flag for a in await assignments_of_worker(db, 321)] == [True, False, True]
+    assert [a.speed_flag for a in await db.run_read(assignments_of_worker, 321)] == [
+        True,
+        False,
+        True,
+    ]
     assert (await worker_stats(db, 321)).types[0].speed_flags == 2
 
 
@@ -260,7 +264,7 @@ async def test_an_appeal_is_lifted_by_an_admin_once_audited_and_checks_start_afr
     assert nothing.value.message_key == "quality.appeal.not_paused"
     await answer(db, quality, 331, "person")
     await answer(db, quality, 331, "person")
-    assert "image_tag" in await paused_types(db, 331)
+    assert "image_tag" in await db.run_read(paused_types, 331)
     appeal = await file_appeal(db, 331, "  I misread   the instructions ", NOW)
     assert appeal.text == "I misread the instructions"
     with pytest.raises(InvalidInput) as twice:
@@ -268,16 +272,16 @@ async def test_an_appeal_is_lifted_by_an_admin_once_audited_and_checks_start_afr
     assert twice.value.message_key == "quality.appeal.already_open"
     with pytest.raises(PermissionDenied):  # a worker pressing a forged Lift button
         await decide(db, appeal.id, 332, "lifted", "image_tag", NOW)
-    assert "image_tag" in await paused_types(db, 331)
-    await grant_role(db, user_id=ADMIN_ID, role="admin", granted_by=None, now=NOW)
+    assert "image_tag" in await db.run_read(paused_types, 331)
+    await db.run_write(grant_role, user_id=ADMIN_ID, role="admin", granted_by=None, now=NOW)
     lifted_at = NOW + timedelta(seconds=10)
     done = await decide(db, appeal.id, ADMIN_ID, "lifted", "image_tag", lifted_at)
     assert done.outcome == "lifted"
-    assert await paused_types(db, 331) == {}
+    assert await db.run_read(paused_types, 331) == {}
     with pytest.raises(InvalidInput) as closed:  # a second admin's late press
         await decide(db, appeal.id, ADMIN_ID, "kept", None, NOW)
     assert closed.value.message_key == "quality.appeal.closed"
-    audit = await db.fetch_all("SELECT action, actor_id FROM audit_log ORDER BY id")
+    audit = await sql_rows(db, "SELECT action, actor_id FROM audit_log ORDER BY id")
     assert [(row[0], row[1]) for row in audit][-1] == ("appeal.lifted", ADMIN_ID)
     # Checks after a lift count only new gold answers: one more wrong answer does not re-pause.
     again = await answer(db, quality, 331, "person", after=timedelta(seconds=20))

@@ -29,6 +29,7 @@ from bot.ledger import (
 from bot.payouts import approve, check_invariants, close_month, mark_paid
 from storage.audit import audit_entries
 from storage.db import Database
+from tests.conftest import sql_rows, sql_value
 from tests.conftest_ledger import (
     ADMIN,
     CAP,
@@ -57,16 +58,16 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 async def assert_balances(db: Database, expected: dict[str, int]) -> None:
     """Every listed account has its balance, every other account is at zero, all sums to 0."""
     assert {account: await balance(db, account) for account in expected} == expected
-    rows = await db.fetch_all(
-        "SELECT account, sum(amount) FROM entries GROUP BY account HAVING sum(amount) <> 0"
+    rows = await sql_rows(
+        db, "SELECT account, sum(amount) FROM entries GROUP BY account HAVING sum(amount) <> 0"
     )
     assert {row[0]: row[1] for row in rows} == {k: v for k, v in expected.items() if v}
-    assert await db.fetch_value("SELECT coalesce(sum(amount), 0) FROM entries") == 0
+    assert await sql_value(db, "SELECT coalesce(sum(amount), 0) FROM entries") == 0
 
 
 async def reward(db: Database, assignment_id: int, amount: int, worker_id: int = WORKER) -> bool:
-    posted = await credit_reward(
-        db,
+    posted = await db.run_write(
+        credit_reward,
         batch_id=1,
         worker_id=worker_id,
         assignment_id=assignment_id,
@@ -86,8 +87,14 @@ async def test_the_life_of_fifty_euros(db: Database) -> None:
     )
     await assert_balances(db, {BANK: -5000, REQUESTER_ACCOUNT: 5000})
 
-    await hold_for_batch(
-        db, requester_id=REQUESTER, batch_id=1, amount=3000, actor_id=REQUESTER, now=NOW, tz=PARIS
+    await db.run_write(
+        hold_for_batch,
+        requester_id=REQUESTER,
+        batch_id=1,
+        amount=3000,
+        actor_id=REQUESTER,
+        now=NOW,
+        tz=PARIS,
     )
     await assert_balances(db, {BANK: -5000, REQUESTER_ACCOUNT: 2000, ESCROW: 3000})
 
@@ -105,7 +112,7 @@ async def test_the_life_of_fifty_euros(db: Database) -> None:
         },
     )
 
-    refund = await release_remainder(db, batch_id=1, actor_id=None, now=NOW, tz=PARIS)
+    refund = await db.run_write(release_remainder, batch_id=1, actor_id=None, now=NOW, tz=PARIS)
     assert refund is not None
     assert (refund.transfer.amount, refund.transfer.key) == (2840, "refund:batch:1:1")
     await assert_balances(
@@ -152,7 +159,7 @@ async def test_a_repeated_top_up_key_changes_nothing(db: Database) -> None:
     assert not again.created
     assert again.transfer == first.transfer
     await assert_balances(db, {BANK: -1250, REQUESTER_ACCOUNT: 1250})
-    assert [entry["action"] for entry in await audit_entries(db)] == ["ledger.topup"]
+    assert [entry["action"] for entry in await db.run_read(audit_entries)] == ["ledger.topup"]
 
 
 async def test_the_same_key_for_other_money_is_refused(db: Database) -> None:
@@ -188,8 +195,14 @@ async def test_a_hold_above_the_budget_is_refused_and_nothing_moves(db: Database
         db, requester_id=REQUESTER, amount=1000, actor_id=ADMIN, key="topup:1", now=NOW, tz=PARIS
     )
     with pytest.raises(InsufficientFunds) as refused:
-        await hold_for_batch(
-            db, requester_id=REQUESTER, batch_id=1, amount=1001, actor_id=None, now=NOW, tz=PARIS
+        await db.run_write(
+            hold_for_batch,
+            requester_id=REQUESTER,
+            batch_id=1,
+            amount=1001,
+            actor_id=None,
+            now=NOW,
+            tz=PARIS,
         )
     assert refused.value.params == {"account": REQUESTER_ACCOUNT, "balance": 1000, "amount": 1001}
     await assert_balances(db, {BANK: -1000, REQUESTER_ACCOUNT: 1000})
@@ -229,9 +242,12 @@ async def test_a_correction_is_a_new_transfer_and_history_stays(db: Database) ->
     )
     assert (fix.transfer.kind, fix.transfer.memo) == ("correction", "typed 50.00 instead of 5.00")
     await assert_balances(db, {BANK: -500, REQUESTER_ACCOUNT: 500})
-    kinds = await db.fetch_all("SELECT kind, amount FROM transfers ORDER BY id")
+    kinds = await sql_rows(db, "SELECT kind, amount FROM transfers ORDER BY id")
     assert [tuple(row) for row in kinds] == [("topup", 5000), ("correction", 4500)]
-    assert [e["action"] for e in await audit_entries(db)] == ["ledger.correction", "ledger.topup"]
+    assert [e["action"] for e in await db.run_read(audit_entries)] == [
+        "ledger.correction",
+        "ledger.topup",
+    ]
 
 
 async def test_a_correction_needs_a_reason_and_real_accounts(db: Database) -> None:
@@ -366,13 +382,18 @@ async def test_a_connection_outside_a_transaction_is_refused(db: Database) -> No
 
 
 async def test_a_batch_releases_only_what_is_left_and_numbers_its_releases(db: Database) -> None:
-    assert await release_remainder(db, batch_id=1, actor_id=None, now=NOW, tz=PARIS) is None
+    assert (
+        await db.run_write(release_remainder, batch_id=1, actor_id=None, now=NOW, tz=PARIS) is None
+    )
     await fund_batch(db, batch_id=1, amount=1000, now=NOW)
     await reward(db, 1, 300)
-    first = await release_remainder(db, batch_id=1, actor_id=REQUESTER, now=NOW, tz=PARIS)
+    first = await db.run_write(release_remainder, batch_id=1, actor_id=REQUESTER, now=NOW, tz=PARIS)
     assert first is not None
     assert first.transfer.amount == 700
-    assert await release_remainder(db, batch_id=1, actor_id=REQUESTER, now=NOW, tz=PARIS) is None
+    assert (
+        await db.run_write(release_remainder, batch_id=1, actor_id=REQUESTER, now=NOW, tz=PARIS)
+        is None
+    )
     await correct(
         db,
         debit_account=REQUESTER_ACCOUNT,
@@ -384,7 +405,9 @@ async def test_a_batch_releases_only_what_is_left_and_numbers_its_releases(db: D
         now=NOW,
         tz=PARIS,
     )
-    second = await release_remainder(db, batch_id=1, actor_id=REQUESTER, now=NOW, tz=PARIS)
+    second = await db.run_write(
+        release_remainder, batch_id=1, actor_id=REQUESTER, now=NOW, tz=PARIS
+    )
     assert second is not None
     assert (second.transfer.key, second.transfer.amount) == ("refund:batch:1:2", 200)
     await assert_balances(db, {BANK: -1000, REQUESTER_ACCOUNT: 700, WORKER_ACCOUNT: 300})
@@ -398,8 +421,8 @@ async def test_a_bonus_counts_as_earnings_under_the_cap(db: Database) -> None:
     )
 
     async def bonus(amount: int, key: str) -> None:
-        await grant_bonus(
-            db,
+        await db.run_write(
+            grant_bonus,
             from_account=REQUESTER_ACCOUNT,
             worker_id=WORKER,
             amount=amount,
@@ -423,8 +446,14 @@ async def test_a_requester_sees_budget_escrow_and_last_transfers(db: Database) -
     await top_up(
         db, requester_id=REQUESTER, amount=2000, actor_id=ADMIN, key="topup:2", now=NOW, tz=PARIS
     )
-    await hold_for_batch(
-        db, requester_id=REQUESTER, batch_id=2, amount=500, actor_id=None, now=NOW, tz=PARIS
+    await db.run_write(
+        hold_for_batch,
+        requester_id=REQUESTER,
+        batch_id=2,
+        amount=500,
+        actor_id=None,
+        now=NOW,
+        tz=PARIS,
     )
     await reward(db, 1, 40)
     summary = await requester_summary(db, REQUESTER, recent=2)
@@ -438,8 +467,15 @@ async def test_a_worker_sees_month_cap_reset_statement_and_credits(db: Database)
     await reward(db, 1, 40)
     april = paris("2026-04-02 10:00:00")
     await close_month(db, "2026-03", now=april, tz=PARIS, actor_id=ADMIN)
-    await credit_reward(
-        db, batch_id=1, worker_id=WORKER, assignment_id=2, amount=25, at=april, tz=PARIS, cap=CAP
+    await db.run_write(
+        credit_reward,
+        batch_id=1,
+        worker_id=WORKER,
+        assignment_id=2,
+        amount=25,
+        at=april,
+        tz=PARIS,
+        cap=CAP,
     )
     earnings = await worker_earnings(db, WORKER, now=april, tz=PARIS, cap=CAP)
     assert (earnings.month, earnings.earned, earnings.remaining) == ("2026-04", 25, CAP - 25)

@@ -28,8 +28,8 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 async def credit(database: Database, *, assignment_id: int, amount: int = DIME) -> Posted:
-    return await credit_reward(
-        database,
+    return await database.run_write(
+        credit_reward,
         batch_id=1,
         worker_id=WORKER,
         assignment_id=assignment_id,

@@ -43,6 +43,7 @@ from bot.ledger import (
 )
 from bot.payouts import approve, check_invariants, close_month, hold, mark_paid
 from storage.db import Database
+from tests.conftest import sql_rows
 from tests.conftest_ledger import PARIS, paris
 
 T = TypeVar("T")
@@ -205,8 +206,8 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(requester=REQUESTERS, batch=BATCHES, amount=st.integers(1, 5_000))
     def hold_for_batch(self, requester: int, batch: int, amount: int) -> None:
         movement = ("hold", amount, requester_account(requester), escrow_account(batch))
-        call = hold_for_batch(
-            self.db,
+        call = self.db.run_write(
+            hold_for_batch,
             requester_id=requester,
             batch_id=batch,
             amount=amount,
@@ -228,8 +229,8 @@ class LedgerMachine(RuleBasedStateMachine):
     ) -> None:
         at, month = moment
         movement = ("reward", amount, escrow_account(batch), worker_account(worker))
-        call = credit_reward(
-            self.db,
+        call = self.db.run_write(
+            credit_reward,
             batch_id=batch,
             worker_id=worker,
             assignment_id=assignment,
@@ -253,8 +254,8 @@ class LedgerMachine(RuleBasedStateMachine):
         at, month = moment
         payer = requester_account(requester)
         movement = ("bonus", amount, payer, worker_account(worker))
-        call = grant_bonus(
-            self.db,
+        call = self.db.run_write(
+            grant_bonus,
             from_account=payer,
             worker_id=worker,
             amount=amount,
@@ -292,7 +293,7 @@ class LedgerMachine(RuleBasedStateMachine):
         escrow = escrow_account(batch)
         funder, remainder = self.model.funders.get(escrow), self.model.balances[escrow]
         result = self.attempt(
-            release_remainder(self.db, batch_id=batch, actor_id=None, now=NOW, tz=PARIS)
+            self.db.run_write(release_remainder, batch_id=batch, actor_id=None, now=NOW, tz=PARIS)
         )
         if funder is None or remainder <= 0:
             assert result is None
@@ -375,12 +376,12 @@ class LedgerMachine(RuleBasedStateMachine):
     def ledger_is_healthy_and_matches_the_model(self) -> None:
         assert self.run(check_invariants(self.db, tz=PARIS, cap=CAP)) == []
         rows = self.run(
-            self.db.fetch_all("SELECT account, sum(amount) FROM entries GROUP BY account")
+            sql_rows(self.db, "SELECT account, sum(amount) FROM entries GROUP BY account")
         )
         assert {r[0]: r[1] for r in rows if r[1]} == {
             k: v for k, v in self.model.balances.items() if v
         }
-        statements = self.run(self.db.fetch_all("SELECT worker_id, month, state FROM statements"))
+        statements = self.run(sql_rows(self.db, "SELECT worker_id, month, state FROM statements"))
         assert {(r[0], r[1]): r[2] for r in statements} == {
             key: s.state for key, s in self.model.statements.items()
         }

@@ -109,8 +109,8 @@ def test_months_follow_each_other_across_years() -> None:
 
 async def credit(db: Database, assignment_id: int, amount: int, at: datetime) -> str:
     """Credit a reward and return the month it was booked in."""
-    posted = await credit_reward(
-        db,
+    posted = await db.run_write(
+        credit_reward,
         batch_id=1,
         worker_id=WORKER,
         assignment_id=assignment_id,

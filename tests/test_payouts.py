@@ -32,6 +32,7 @@ from bot.payouts import (
 from storage.audit import audit_entries
 from storage.db import Database
 from storage.users import touch_user
+from tests.conftest import sql_rows, sql_value
 from tests.conftest_ledger import ADMIN, CAP, PARIS, WORKER, checked_database, fund_batch, paris
 
 MARCH = paris("2026-03-10 09:00:00")
@@ -49,8 +50,8 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 async def earn(db: Database, amount: int, at: datetime, worker_id: int = WORKER) -> None:
-    await credit_reward(
-        db,
+    await db.run_write(
+        credit_reward,
         batch_id=1,
         worker_id=worker_id,
         assignment_id=next(_assignments),
@@ -83,8 +84,11 @@ async def test_closing_a_month_twice_creates_nothing_new(db: Database) -> None:
     again = await close_month(db, "2026-03", now=APRIL + timedelta(days=1), tz=PARIS, actor_id=1)
     assert (again.first_close, again.created) == (False, [])
     assert len(await statements_for_month(db, "2026-03")) == 2
-    assert await db.fetch_value("SELECT count(*) FROM month_closes") == 1
-    assert [e["action"] for e in await audit_entries(db)] == ["payouts.close", "ledger.topup"]
+    assert await sql_value(db, "SELECT count(*) FROM month_closes") == 1
+    assert [e["action"] for e in await db.run_read(audit_entries)] == [
+        "payouts.close",
+        "ledger.topup",
+    ]
 
 
 @pytest.mark.parametrize("month", ["2026-04", "2026-05", "2030-01"])
@@ -92,7 +96,7 @@ async def test_the_running_or_a_future_month_cannot_be_closed(db: Database, mont
     with pytest.raises(InvalidInput) as refused:
         await close_month(db, month, now=APRIL, tz=PARIS, actor_id=ADMIN)
     assert refused.value.message_key == "payouts.month_not_ended"
-    assert await db.fetch_value("SELECT count(*) FROM month_closes") == 0
+    assert await sql_value(db, "SELECT count(*) FROM month_closes") == 0
 
 
 async def test_march_cannot_close_before_midnight_in_paris(db: Database) -> None:
@@ -143,7 +147,7 @@ async def test_approve_then_pay_records_who_when_and_one_payout(db: Database) ->
     assert paid.changed
     assert (paid.statement.state, paid.statement.reference) == ("paid", "VIR-2026-04")
     assert (paid.statement.paid_by, paid.statement.paid_at) == (7, later)
-    payouts = await db.fetch_all("SELECT * FROM transfers WHERE kind = 'payout'")
+    payouts = await sql_rows(db, "SELECT * FROM transfers WHERE kind = 'payout'")
     assert [(p["idempotency_key"], p["amount"], p["debit_account"]) for p in payouts] == [
         (f"payout:{statement.id}", 120, worker_account(WORKER))
     ]
@@ -155,7 +159,7 @@ async def test_approve_then_pay_records_who_when_and_one_payout(db: Database) ->
         ("pending", "approved", ADMIN, ""),
         ("approved", "paid", 7, "VIR-2026-04"),
     ]
-    assert [e["action"] for e in await audit_entries(db)][:2] == [
+    assert [e["action"] for e in await db.run_read(audit_entries)][:2] == [
         "payouts.paid",
         "payouts.approved",
     ]
@@ -176,7 +180,7 @@ async def test_a_double_tap_changes_nothing_and_says_so(db: Database) -> None:
     ]
     steps = await asyncio.gather(*taps)
     assert sorted(step.changed for step in steps) == [False, True]
-    assert await db.fetch_value("SELECT count(*) FROM transfers WHERE kind = 'payout'") == 1
+    assert await sql_value(db, "SELECT count(*) FROM transfers WHERE kind = 'payout'") == 1
     assert len(await statement_history(db, statement.id)) == 3
 
 
@@ -219,7 +223,7 @@ async def test_illegal_steps_are_refused_and_change_nothing(db: Database) -> Non
         assert refused.value.params["state"] == "paid"
     after = await get_statement(db, statement.id)
     assert (after.state, after.reference) == ("paid", "VIR-1")
-    assert await db.fetch_value("SELECT count(*) FROM transfers WHERE kind = 'payout'") == 1
+    assert await sql_value(db, "SELECT count(*) FROM transfers WHERE kind = 'payout'") == 1
 
 
 async def test_steps_need_a_reason_a_reference_and_a_real_statement(db: Database) -> None:
@@ -285,8 +289,8 @@ async def test_the_export_escapes_formulas_and_names_come_from_users(db: Databas
         6: "Zoé",
     }
     for worker_id, name in names.items():
-        await touch_user(
-            db, user_id=worker_id, first_name=name, username=None, language="fr", now=MARCH
+        await db.run_write(
+            touch_user, user_id=worker_id, first_name=name, username=None, language="fr", now=MARCH
         )
         await earn(db, 1000 + worker_id, MARCH, worker_id=worker_id)
     await earn(db, 5, MARCH, worker_id=7)  # never wrote to the bot: no name

@@ -51,7 +51,7 @@ from storage.assignments import claim_next
 from storage.batches import BatchType, NewBatch, NewItem, get_batch
 from storage.db import Database, to_db_time
 from storage.results import get_alert
-from tests.conftest import ADMIN_ID, REQUESTER_ID
+from tests.conftest import ADMIN_ID, REQUESTER_ID, sql_rows
 from tests.test_dispatch import (
     NOW,
     PARIS,
@@ -151,7 +151,7 @@ async def submit(
     """A submitted answer, as the worker loop stores it (the worker is registered if needed)."""
     await register_worker(db, worker_id, at)
     if reward is None:
-        batch = await get_batch(db, batch_id)
+        batch = await db.run_read(get_batch, batch_id)
         assert batch is not None
         reward = batch.reward
     async with db.write() as conn:
@@ -175,8 +175,8 @@ async def submit(
 
 
 async def item_ids(db: Database, batch_id: int) -> list[int]:
-    rows = await db.fetch_all(
-        "SELECT id FROM items WHERE batch_id = ? ORDER BY position", (batch_id,)
+    rows = await sql_rows(
+        db, "SELECT id FROM items WHERE batch_id = ? ORDER BY position", (batch_id,)
     )
     return [int(row[0]) for row in rows]
 
@@ -361,7 +361,7 @@ async def test_a_batch_below_the_floor_is_told_once(db: Database, tmp_path: Path
     assert news[0].remaining_slots == 10
     assert assessment.extra_escrow_cents == 20
     assert await check_fair_pay(db, floor=FLOOR, now=NOW) == []
-    alert = await get_alert(db, batch_id)
+    alert = await db.run_read(get_alert, batch_id)
     assert alert is not None
     assert alert.suggested_reward == 4
 
@@ -390,7 +390,7 @@ async def test_raising_holds_the_extra_escrow_once_and_new_claims_pay_more(
     assert short.value.params["shortfall_cents"] == 15
     with pytest.raises(NotFound):
         await raise_reward(db, batch_id, OTHER_REQUESTER, now=NOW, tz=PARIS)
-    batch = await get_batch(db, batch_id)
+    batch = await db.run_read(get_batch, batch_id)
     assert batch is not None
     assert batch.reward == 2
 
@@ -411,7 +411,7 @@ async def test_raising_holds_the_extra_escrow_once_and_new_claims_pay_more(
     assert await balance(db, requester_account(REQUESTER_ID)) == 85
 
     await register_worker(db, 43)
-    claimed = await claim_next(db, worker_id=43, now=NOW, max_reward=CAP)
+    claimed = await db.run_write(claim_next, worker_id=43, now=NOW, max_reward=CAP)
     assert claimed is not None
     assert claimed.reward == 4
 

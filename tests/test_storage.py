@@ -21,14 +21,15 @@ from storage.users import (
     touch_user,
     user_ids_with_role,
 )
+from tests.conftest import sql_rows, sql_value
 
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 
 
 async def test_pragmas_are_set(db: Database) -> None:
-    assert await db.fetch_value("PRAGMA journal_mode") == "wal"
-    assert await db.fetch_value("PRAGMA foreign_keys") == 1
-    assert await db.fetch_value("PRAGMA busy_timeout") == 5000
+    assert await sql_value(db, "PRAGMA journal_mode") == "wal"
+    assert await sql_value(db, "PRAGMA foreign_keys") == 1
+    assert await sql_value(db, "PRAGMA busy_timeout") == 5000
 
 
 async def test_migrations_are_recorded_and_safe_to_run_twice(tmp_path: Path) -> None:
@@ -37,7 +38,7 @@ async def test_migrations_are_recorded_and_safe_to_run_twice(tmp_path: Path) -> 
         first = await database.migrate()
         assert first == [m.version for m in bundled_migrations()]
         assert await database.migrate() == []
-        rows = await database.fetch_all("SELECT version, name FROM schema_migrations")
+        rows = await sql_rows(database, "SELECT version, name FROM schema_migrations")
         assert [row["version"] for row in rows] == first
     finally:
         await database.close()
@@ -49,8 +50,8 @@ async def test_a_failing_migration_leaves_nothing_behind(tmp_path: Path) -> None
     try:
         with pytest.raises(Exception, match="nowhere"):
             await database.migrate([broken])
-        assert await database.fetch_value("SELECT count(*) FROM sqlite_master WHERE name='a'") == 0
-        assert await database.fetch_value("SELECT count(*) FROM schema_migrations") == 0
+        assert await sql_value(database, "SELECT count(*) FROM sqlite_master WHERE name='a'") == 0
+        assert await sql_value(database, "SELECT count(*) FROM schema_migrations") == 0
     finally:
         await database.close()
 
@@ -75,7 +76,7 @@ async def test_a_failed_write_rolls_back(db: Database) -> None:
 
     with pytest.raises(RuntimeError):
         await insert_then_fail()
-    assert await roles_of(db, 1) == frozenset()
+    assert await db.run_read(roles_of, 1) == frozenset()
 
 
 def test_times_round_trip_in_utc() -> None:
@@ -87,35 +88,39 @@ def test_times_round_trip_in_utc() -> None:
 
 
 async def test_user_story(db: Database) -> None:
-    user = await touch_user(db, user_id=5, first_name="Ana", username="ana", language="fr", now=NOW)
+    user = await db.run_write(
+        touch_user, user_id=5, first_name="Ana", username="ana", language="fr", now=NOW
+    )
     assert user.language == "fr"
     assert not user.registered
-    assert await record_consent(db, 5, NOW) is True
-    assert await record_consent(db, 5, NOW) is False
-    assert await roles_of(db, 5) == {"worker"}
-    await set_language(db, 5, "en", NOW)
+    assert await db.run_write(record_consent, 5, NOW) is True
+    assert await db.run_write(record_consent, 5, NOW) is False
+    assert await db.run_read(roles_of, 5) == {"worker"}
+    await db.run_write(set_language, 5, "en", NOW)
     # Telegram still says fr, but a chosen language is kept.
-    user = await touch_user(db, user_id=5, first_name="Ana", username=None, language="fr", now=NOW)
+    user = await db.run_write(
+        touch_user, user_id=5, first_name="Ana", username=None, language="fr", now=NOW
+    )
     assert user.language == "en"
     assert user.username is None
-    stored = await get_user(db, 5)
+    stored = await db.run_read(get_user, 5)
     assert stored is not None
     assert stored.consented_at == NOW
 
 
 async def test_roles_from_configuration_and_grants(db: Database) -> None:
-    await sync_configured_roles(db, admin_ids=[1], requester_ids=[2, 3], now=NOW)
-    await sync_configured_roles(db, admin_ids=[1], requester_ids=[2, 3], now=NOW)
-    assert await user_ids_with_role(db, "requester") == [2, 3]
-    assert await grant_role(db, user_id=4, role="admin", granted_by=1, now=NOW) is True
-    assert await grant_role(db, user_id=4, role="admin", granted_by=1, now=NOW) is False
-    assert await roles_of(db, 4) == {"admin"}
-    entries = await audit_entries(db)
+    await db.run_write(sync_configured_roles, admin_ids=[1], requester_ids=[2, 3], now=NOW)
+    await db.run_write(sync_configured_roles, admin_ids=[1], requester_ids=[2, 3], now=NOW)
+    assert await db.run_read(user_ids_with_role, "requester") == [2, 3]
+    assert await db.run_write(grant_role, user_id=4, role="admin", granted_by=1, now=NOW) is True
+    assert await db.run_write(grant_role, user_id=4, role="admin", granted_by=1, now=NOW) is False
+    assert await db.run_read(roles_of, 4) == {"admin"}
+    entries = await db.run_read(audit_entries)
     assert [e["action"] for e in entries] == ["grant", "grant"]
     assert entries[0]["actor_id"] == 1
     assert entries[0]["created_at"] == NOW
 
 
 async def test_an_update_id_is_processed_once(db: Database) -> None:
-    assert await mark_update_processed(db, 42, NOW) is True
-    assert await mark_update_processed(db, 42, NOW) is False
+    assert await db.run_write(mark_update_processed, 42, NOW) is True
+    assert await db.run_write(mark_update_processed, 42, NOW) is False

@@ -13,7 +13,7 @@ from sandbox import SandboxServer, SandboxUser
 from storage.batches import get_batch, items_of
 from storage.db import Database
 from storage.users import grant_role
-from tests.conftest import ADMIN_ID, REQUESTER_ID
+from tests.conftest import ADMIN_ID, REQUESTER_ID, sql_value
 from tests.tasks.media import IMAGE_TAG, make_zip, png, toml
 
 OTHER_REQUESTER = 7002
@@ -53,7 +53,7 @@ async def upload(user: SandboxUser, data: bytes, name: str = "street.zip") -> st
 
 
 async def batch_count(db: Database) -> int:
-    return int(await db.fetch_value("SELECT count(*) FROM batches"))
+    return int(await sql_value(db, "SELECT count(*) FROM batches"))
 
 
 def stored_media(settings: Settings) -> list[Path]:
@@ -77,7 +77,7 @@ async def test_a_zip_becomes_a_draft_publish_holds_the_cost_and_cancel_returns_i
     assert "Your balance: €10.00" in summary
     assert rita.last_message is not None
     assert rita.last_message.buttons == [["Publish (€0.72)"], ["Discard"]]
-    items = await items_of(db, 1)
+    items = await db.run_read(items_of, 1)
     assert (len(items), sum(item.is_gold for item in items)) == (6, 2)
     assert await balance(db, escrow_account(1)) == 0
 
@@ -107,7 +107,7 @@ async def test_a_zip_becomes_a_draft_publish_holds_the_cost_and_cancel_returns_i
     )
     assert await balance(db, escrow_account(1)) == 0
     assert await balance(db, requester_account(REQUESTER_ID)) == 1_000
-    batch = await get_batch(db, 1)
+    batch = await db.run_read(get_batch, 1)
     assert batch is not None
     assert batch.state == "cancelled"
 
@@ -165,7 +165,7 @@ async def test_a_balance_too_small_refuses_publish_with_the_shortfall(
         "Not published: batch #1 may cost €0.72 and your balance is €0.50, €0.22 short."
         " Ask an admin to top up your budget."
     )
-    batch = await get_batch(db, 1)
+    batch = await db.run_read(get_batch, 1)
     assert batch is not None
     assert batch.state == "draft"
     assert await balance(db, requester_account(REQUESTER_ID)) == 50
@@ -187,8 +187,8 @@ async def test_another_requester_is_refused_by_command_and_by_forged_buttons(
     db = bot.bot_data.db
     rita = sandbox.user(REQUESTER_ID, first_name="Rita", language_code="en")
     olga = sandbox.user(OTHER_REQUESTER, first_name="Olga", language_code="en")
-    await grant_role(
-        db, user_id=OTHER_REQUESTER, role="requester", granted_by=None, now=clock.now()
+    await db.run_write(
+        grant_role, user_id=OTHER_REQUESTER, role="requester", granted_by=None, now=clock.now()
     )
     await fund(bot, clock, 1_000, REQUESTER_ID)
     await fund(bot, clock, 1_000, OTHER_REQUESTER)
@@ -203,7 +203,7 @@ async def test_another_requester_is_refused_by_command_and_by_forged_buttons(
     for forged in ("bpub 1", "bdis 1"):
         answer = await olga.press_data(forged)
         assert (answer.text, answer.show_alert) == ("There is no batch #1 among yours.", True)
-    batch = await get_batch(db, 1)
+    batch = await db.run_read(get_batch, 1)
     assert batch is not None
     assert batch.state == "draft"
     assert await balance(db, requester_account(OTHER_REQUESTER)) == 1_000
@@ -218,7 +218,7 @@ async def test_another_requester_is_refused_by_command_and_by_forged_buttons(
         assert answer.text == "There is no batch #1 among yours."
     answer = await olga.press_data("bcan 1; DROP TABLE batches")
     assert answer.text == "This button is not valid any more."
-    batch = await get_batch(db, 1)
+    batch = await db.run_read(get_batch, 1)
     assert batch is not None
     assert batch.state == "open"
     assert await balance(db, escrow_account(1)) == 72
@@ -306,7 +306,7 @@ async def test_a_reward_below_the_floor_is_shown_and_a_draft_can_be_discarded(
     ) in summary
     assert (await rita.press("Discard")).text == "Discarded."
     assert (await rita.next_message()).text == "Draft #1 discarded. Nothing was charged."
-    batch = await get_batch(bot.bot_data.db, 1)
+    batch = await bot.bot_data.db.run_read(get_batch, 1)
     assert batch is not None
     assert batch.state == "cancelled"
     assert (await rita.press_data("bpub 1")).text == (

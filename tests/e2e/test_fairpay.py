@@ -69,7 +69,7 @@ async def test_half_the_floor_is_flagged_once_and_raising_holds_the_extra_escrow
     assert "already pays €0.04" in (again.text or "")
     assert await balance(db, escrow_account(batch_id)) == escrow + 20
     assert await balance(db, requester_account(REQUESTER_ID)) == 85
-    batch = await get_batch(db, batch_id)
+    batch = await db.run_read(get_batch, batch_id)
     assert batch is not None
     assert batch.reward == 4
 

@@ -12,7 +12,7 @@ from bot.tasks.manifest import EMOTION_LABELS
 from sandbox import SandboxServer, SandboxUser
 from storage.batches import get_batch, items_of
 from storage.users import grant_role
-from tests.conftest import ADMIN_ID, REQUESTER_ID
+from tests.conftest import ADMIN_ID, REQUESTER_ID, sql_value
 from tests.tasks.media import export, image_bytes, make_zip, png, tone
 
 OTHER_REQUESTER = 7002
@@ -84,7 +84,7 @@ async def test_a_batch_from_photos(
     assert "Reward per answer: €0.03 (about 10 s of work, 50 s to answer)" in summary
     assert "Most it can cost: €0.18 (3 items × 2 answers × €0.03)" in summary
     assert "Your balance: €5.00" in summary
-    batch = await get_batch(db, 1)
+    batch = await db.run_read(get_batch, 1)
     assert batch is not None
     assert (batch.origin, batch.type, batch.labels, batch.multiple) == (
         "guided",
@@ -97,7 +97,7 @@ async def test_a_batch_from_photos(
         2,
         "draft",
     )
-    assert [item.source_path for item in await items_of(db, 1)] == [
+    assert [item.source_path for item in await db.run_read(items_of, 1)] == [
         "001-photo.jpg",
         "002-photo.jpg",
         "003-photo.jpg",
@@ -130,10 +130,10 @@ async def test_a_batch_from_a_voice_message_with_the_default_emotions(
     summary = await finish(rita)
 
     assert "Items: 1 (of which 0 gold)" in summary
-    batch = await get_batch(bot.bot_data.db, 1)
+    batch = await bot.bot_data.db.run_read(get_batch, 1)
     assert batch is not None
     assert (batch.type, batch.labels, batch.origin) == ("emotion", EMOTION_LABELS, "guided")
-    (item,) = await items_of(bot.bot_data.db, 1)
+    (item,) = await bot.bot_data.db.run_read(items_of, 1)
     assert (item.source_path, item.media_kind) == ("001-voice.ogg", "audio")
     assert item.duration_ms is not None
     assert abs(item.duration_ms - 2_500) < 150
@@ -159,14 +159,14 @@ async def test_a_transcription_batch_refuses_photos_and_bad_files_keep_the_answe
         "Your batch was refused (1 problem(s)):",
         "• 001-song.mp3: not an OGG/Opus, MP3, WAV or M4A recording (whatever its name says).",
     ]
-    assert await bot.bot_data.db.fetch_value("SELECT count(*) FROM batches") == 0
+    assert await sql_value(bot.bot_data.db, "SELECT count(*) FROM batches") == 0
 
     # The answers are kept: a good recording (in a ZIP) and Done make the batch.
     clips = make_zip({"a.wav": export(tone(3_000), "wav", tmp_path)})
     await rita.send_document(clips, file_name="clips.zip", mime_type="application/zip")
     await rita.next_message()
     assert "Items: 1 (of which 0 gold)" in await finish(rita)
-    (item,) = await items_of(bot.bot_data.db, 1)
+    (item,) = await bot.bot_data.db.run_read(items_of, 1)
     assert item.source_path == "001-clips/a.wav"
 
 
@@ -186,7 +186,7 @@ async def test_cancel_leaves_at_any_step_and_saves_nothing(
     assert cancelled.text == "Batch creation cancelled; nothing was saved."
     assert rita.reply_keyboard is None
     assert await say(rita, "Image tagging") == HINT
-    assert await bot.bot_data.db.fetch_value("SELECT count(*) FROM batches") == 0
+    assert await sql_value(bot.bot_data.db, "SELECT count(*) FROM batches") == 0
 
 
 async def test_silence_ends_the_conversation_politely(
@@ -218,8 +218,8 @@ async def test_two_requesters_never_mix(
 ) -> None:
     rita = sandbox.user(REQUESTER_ID, first_name="Rita", language_code="en")
     olga = sandbox.user(OTHER_REQUESTER, first_name="Olga", language_code="en")
-    await grant_role(
-        bot.bot_data.db, user_id=OTHER_REQUESTER, role="requester", granted_by=None, now=clock.now()
+    await bot.bot_data.db.run_write(
+        grant_role, user_id=OTHER_REQUESTER, role="requester", granted_by=None, now=clock.now()
     )
     await rita.send_command("/newbatch")
     await rita.next_message()

@@ -38,8 +38,8 @@ async def _earn_in_march(bot: BotApplication, amounts: dict[int, int]) -> None:
     """Rewards credited in March from a batch the requester funded (the task loop does this)."""
     db: Database = bot.bot_data.db
     settings = bot.bot_data.settings
-    await hold_for_batch(
-        db,
+    await db.run_write(
+        hold_for_batch,
         requester_id=REQUESTER_ID,
         batch_id=1,
         amount=sum(amounts.values()),
@@ -48,8 +48,8 @@ async def _earn_in_march(bot: BotApplication, amounts: dict[int, int]) -> None:
         tz=settings.timezone,
     )
     for number, (worker_id, amount) in enumerate(amounts.items(), start=1):
-        await credit_reward(
-            db,
+        await db.run_write(
+            credit_reward,
             batch_id=1,
             worker_id=worker_id,
             assignment_id=number,
@@ -237,8 +237,8 @@ async def test_a_close_missed_while_down_is_caught_up_at_start_and_the_job_is_sc
         now=MID_MARCH,
         tz=settings.timezone,
     )
-    await hold_for_batch(
-        db,
+    await db.run_write(
+        hold_for_batch,
         requester_id=REQUESTER_ID,
         batch_id=1,
         amount=500,
@@ -246,8 +246,8 @@ async def test_a_close_missed_while_down_is_caught_up_at_start_and_the_job_is_sc
         now=MID_MARCH,
         tz=settings.timezone,
     )
-    await credit_reward(
-        db,
+    await db.run_write(
+        credit_reward,
         batch_id=1,
         worker_id=1001,
         assignment_id=1,

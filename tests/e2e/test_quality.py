@@ -20,7 +20,7 @@ from bot.payouts import check_invariants
 from bot.quality import QualityPolicy
 from sandbox import BotMessage, SandboxServer, SandboxUser
 from storage.availability import paused_types
-from tests.conftest import ADMIN_ID, REQUESTER_ID
+from tests.conftest import ADMIN_ID, REQUESTER_ID, sql_rows
 from tests.e2e.harness import ROBOT_QUALITY, running_bot
 from tests.e2e.test_worker_loop import (
     WAIT,
@@ -93,7 +93,7 @@ async def test_wrong_gold_pauses_the_type_in_each_language_and_an_appeal_lifts_i
     assert "Sur 2 réponses de contrôle" in told_fr
     assert "0,58" in told_fr
     db = db_of(app)
-    assert set(await paused_types(db, 1201)) == {"image_tag"}
+    assert set(await db.run_read(paused_types, 1201)) == {"image_tag"}
 
     await ana.send_command("/stats")
     stats = (await until(ana, "Your numbers")).text or ""
@@ -116,10 +116,10 @@ async def test_wrong_gold_pauses_the_type_in_each_language_and_an_appeal_lifts_i
     assert "lifted the pause on your image tagging tasks" in (
         (await until(ana, "Good news")).text or ""
     )
-    assert await paused_types(db, 1201) == {}
-    assert "image_tag" in await paused_types(db, 1202)  # Bob's pause is his own
-    audit = await db.fetch_all(
-        "SELECT action, actor_id FROM audit_log WHERE action LIKE 'appeal.%'"
+    assert await db.run_read(paused_types, 1201) == {}
+    assert "image_tag" in await db.run_read(paused_types, 1202)  # Bob's pause is his own
+    audit = await sql_rows(
+        db, "SELECT action, actor_id FROM audit_log WHERE action LIKE 'appeal.%'"
     )
     assert [(row[0], row[1]) for row in audit] == [("appeal.lifted", ADMIN_ID)]
 

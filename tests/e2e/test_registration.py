@@ -44,7 +44,7 @@ async def test_consent_registers_and_survives_a_restart(
         assert edited.is_edit
         assert edited.text is not None
         assert "inscrit" in edited.text
-        user = await get_user(application.bot_data.db, 1001)
+        user = await application.bot_data.db.run_read(get_user, 1001)
         assert user is not None
         assert user.registered
         # A double tap on the same button registers nothing new and says so.
@@ -52,10 +52,10 @@ async def test_consent_registers_and_survives_a_restart(
         assert again is None  # the button is gone once registered
 
     async with running_bot(settings, clock=clock) as application:
-        user = await get_user(application.bot_data.db, 1001)
+        user = await application.bot_data.db.run_read(get_user, 1001)
         assert user is not None
         assert user.registered
-        assert "worker" in await roles_of(application.bot_data.db, 1001)
+        assert "worker" in await application.bot_data.db.run_read(roles_of, 1001)
         await ana.send_command("/start")
         reply = await ana.next_message()
         assert reply.text is not None
@@ -84,7 +84,7 @@ async def test_worker_grant_is_refused_in_words(
     await worker.send_command("/grant 1004 admin")
     reply = await worker.next_message()
     assert reply.text == "This command is for admins only."
-    assert "admin" not in await roles_of(bot.bot_data.db, 1004)
+    assert "admin" not in await bot.bot_data.db.run_read(roles_of, 1004)
 
 
 async def test_admin_grants_a_requester_who_is_told(
@@ -99,7 +99,7 @@ async def test_admin_grants_a_requester_who_is_told(
     told = await rita.next_message()
     assert told.text is not None
     assert told.text.startswith("Vous avez un nouveau rôle")
-    assert "requester" in await roles_of(bot.bot_data.db, 1005)
+    assert "requester" in await bot.bot_data.db.run_read(roles_of, 1005)
     await admin.send_command("/grant 1005 requester")
     assert (await admin.next_message()).text == "User 1005 already had the role: requesters."
     await admin.send_command("/grant nobody")

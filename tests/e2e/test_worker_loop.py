@@ -120,12 +120,12 @@ async def test_two_workers_share_a_batch_each_item_twice_and_each_paid(
     assert "0,04\xa0€ crédités" in bob_answers[0]
 
     db = db_of(app)
-    for item in await items_of(db, batch_id):
-        given = await answers_of_item(db, item.id)
+    for item in await db.run_read(items_of, batch_id):
+        given = await db.run_read(answers_of_item, item.id)
         assert sorted(a.worker_id for a in given) == [1011, 1012]  # two answers, two workers
         assert item.state == "complete"
     for worker_id, label in ((1011, "car"), (1012, "person")):
-        mine = await assignments_of_worker(db, worker_id)
+        mine = await db.run_read(assignments_of_worker, worker_id)
         assert len({a.item_id for a in mine}) == len(mine) == 3  # never the same item twice
         assert [a.answer for a in mine] == [label] * 3
         assert await balance(db, worker_account(worker_id)) == 12
@@ -206,7 +206,7 @@ async def test_toggles_emotions_on_photo_and_voice_and_a_transcription_by_reply(
     db = db_of(app)
     stored = {}
     for batch_id in (tags, face, voice, speech):
-        (only,) = await assignments_of_batch(db, batch_id)
+        (only,) = await db.run_read(assignments_of_batch, batch_id)
         stored[batch_id] = only.answer
     assert stored == {
         tags: ["car", "person"],
@@ -246,7 +246,9 @@ async def test_an_unanswered_task_expires_goes_to_the_other_worker_and_a_late_pr
     assert "credited" in ((await bob.press("bicycle", message=bob_task)).text or "")
 
     db = db_of(app)
-    states = sorted((a.worker_id, a.state) for a in await assignments_of_batch(db, batch_id))
+    states = sorted(
+        (a.worker_id, a.state) for a in await db.run_read(assignments_of_batch, batch_id)
+    )
     assert states == [(1031, "expired"), (1032, "submitted")]
     assert await balance(db, worker_account(1031)) == 0
     assert await balance(db, worker_account(1032)) == 4
@@ -302,7 +304,9 @@ async def test_forged_replayed_and_duplicated_presses_change_nothing(
     db = db_of(app)
     assert await balance(db, worker_account(1051)) == 4
     assert await balance(db, worker_account(1052)) == 0
-    states = sorted((a.worker_id, a.state) for a in await assignments_of_batch(db, batch_id))
+    states = sorted(
+        (a.worker_id, a.state) for a in await db.run_read(assignments_of_batch, batch_id)
+    )
     assert states == [(1051, "submitted"), (1052, "active")]
 
 
@@ -400,7 +404,7 @@ async def test_a_worker_who_blocked_the_bot_is_skipped_until_they_write(
     await publish(app, shifted, items=1, answers_per_item=1, time_limit=30)
     await next_task(bob)  # Ana (never served, first in line) was unreachable; Bob got it
     assert [name for name, _ in sandbox.blocked_calls] == ["sendPhoto"]
-    user = await get_user(db_of(app), ana.id)
+    user = await db_of(app).run_read(get_user, ana.id)
     assert user is not None
     assert user.unreachable_at is not None
 
@@ -412,13 +416,13 @@ async def test_a_worker_who_blocked_the_bot_is_skipped_until_they_write(
     db = db_of(app)
 
     async def ana_released() -> bool:
-        mine = [a for a in await assignments_of_worker(db, ana.id) if a.state != "active"]
+        mine = [a for a in await db.run_read(assignments_of_worker, ana.id) if a.state != "active"]
         return any(a.message_id == task.message_id for a in mine)
 
     assert await eventually(ana_released)
-    (released,) = [a for a in await assignments_of_worker(db, ana.id) if a.message_id]
+    (released,) = [a for a in await db.run_read(assignments_of_worker, ana.id) if a.message_id]
     assert (released.state, released.end_reason) == ("released", "unreachable")
-    user = await get_user(db, ana.id)
+    user = await db.run_read(get_user, ana.id)
     assert user is not None
     assert user.unreachable_at is not None
 

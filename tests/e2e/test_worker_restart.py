@@ -66,7 +66,7 @@ async def recorded(path: Path, message_id: int) -> None:
     db = await Database.open(path)
     try:
         for _ in range(200):  # a generous bound (10 s), not a timing
-            active = await active_assignment_of(db, WORKER)
+            active = await db.run_read(active_assignment_of, WORKER)
             if active is not None and active.message_id == message_id:
                 return
             await asyncio.sleep(0.05)
@@ -122,14 +122,14 @@ async def test_a_killed_bot_restarts_its_timers_and_pays_nothing_twice(
 
     db = await Database.open(tmp_path / "process.db")
     try:
-        done, timed_out = await assignments_of_worker(db, WORKER)
+        done, timed_out = await db.run_read(assignments_of_worker, WORKER)
         assert (done.state, timed_out.state) == ("submitted", "expired")
         assert timed_out.deadline is not None
         assert timed_out.ended_at is not None
         assert timed_out.ended_at >= timed_out.deadline  # never before its time
-        transfer = await transfer_by_key(db, f"answer:{done.id}")
+        transfer = await db.run_read(transfer_by_key, f"answer:{done.id}")
         assert transfer is not None
-        assert await transfer_by_key(db, f"answer:{timed_out.id}") is None
+        assert await db.run_read(transfer_by_key, f"answer:{timed_out.id}") is None
         assert await balance(db, worker_account(WORKER)) == transfer.amount == 4
         assert await check_invariants(db, tz=PARIS, cap=25_000) == []
     finally:
