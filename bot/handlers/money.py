@@ -1,4 +1,4 @@
-"""Money people see: /topup (admin), /balance (requester), /earnings (worker)."""
+"""Handler room of money people see: /topup (admin), /balance (requester), /earnings (worker)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from telegram import Update
 
 from bot.context import Actor, BotContext
 from bot.errors import InvalidInput
-from bot.handlers.common import message_of
 from bot.ledger import Transfer, requester_summary, top_up, worker_account, worker_earnings
 from bot.money import parse_amount
-from storage.users import get_user, roles_of
+from bot.people import find_user, roles_of
+from bot.telegram_ui import message_of
 
 
 async def topup(update: Update, context: BotContext) -> None:
@@ -54,7 +54,7 @@ async def _tell_requester(
     context: BotContext, requester_id: int, amount: int, balance: int
 ) -> None:
     services = context.services
-    user = await get_user(services.db, requester_id)
+    user = await find_user(services.db, requester_id)
     if user is None:
         return
     t = services.translator(user.language, user.timezone)
