@@ -1,4 +1,5 @@
-"""The application: builds python-telegram-bot's Application and registers every handler."""
+"""Wiring room, the application: builds python-telegram-bot's Application, registers every
+handler in one place and opens storage."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from telegram.ext import (
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.context import BotContext, Services
+from bot.engine.jobs import start_task_loop
 from bot.handlers import availability as availability_handlers
 from bot.handlers import batches as batch_handlers
 from bot.handlers import money, newbatch, payouts, roles, start
@@ -30,8 +32,8 @@ from bot.handlers import quality as quality_handlers
 from bot.handlers import results as result_handlers
 from bot.handlers import tasks as task_handlers
 from bot.handlers.errors import on_error
-from bot.handlers.menus import publish_menus
 from bot.i18n import Catalogue
+from bot.telegram_ui import DISCARD, PUBLISH, publish_menus
 from storage.db import Database
 from storage.users import mark_update_processed, sync_configured_roles
 
@@ -120,12 +122,8 @@ def register_handlers(application: BotApplication) -> None:
                 batch_handlers.zip_document,
                 block=False,
             ),
-            CallbackQueryHandler(
-                batch_handlers.publish_button, pattern=rf"^{batch_handlers.PUBLISH} "
-            ),
-            CallbackQueryHandler(
-                batch_handlers.discard_button, pattern=rf"^{batch_handlers.DISCARD} "
-            ),
+            CallbackQueryHandler(batch_handlers.publish_button, pattern=rf"^{PUBLISH} "),
+            CallbackQueryHandler(batch_handlers.discard_button, pattern=rf"^{DISCARD} "),
             CallbackQueryHandler(batch_handlers.pause_button, pattern=rf"^{batch_handlers.PAUSE} "),
             CallbackQueryHandler(
                 batch_handlers.resume_button, pattern=rf"^{batch_handlers.RESUME} "
@@ -207,7 +205,7 @@ async def _post_init(application: BotApplication) -> None:
     # Batches paying below the floor, as measured, are told to their requester and the admins.
     result_handlers.schedule_fair_pay(application)
     # Task timers live in the database: re-arm them, then start the dispatcher.
-    await task_handlers.start_task_loop(application)
+    await start_task_loop(application)
 
 
 async def _post_shutdown(application: BotApplication) -> None:

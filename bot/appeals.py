@@ -14,8 +14,8 @@ from typing import Literal
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from storage.audit import write_audit
 from storage.db import Database
+from storage.quality import Appeal as Appeal
 from storage.quality import (
-    Appeal,
     create_appeal,
     decide_appeal,
     fetch_appeal,

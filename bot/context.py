@@ -1,4 +1,5 @@
-"""Wiring for handlers: the services every handler reaches through its typed context."""
+"""Wiring room: the services every handler reaches through its typed context (and the engine's
+runtime state)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from telegram.ext import CallbackContext, ExtBot
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.engine.runtime import TaskRuntime
 from bot.errors import PermissionDenied
 from bot.gold import QualityRules
 from bot.i18n import Catalogue, Translator, language_for
@@ -32,6 +34,8 @@ class Services:
         self.clock: Clock = SystemClock()
         # Gold share, pause and early-stopping thresholds (tests set small ones).
         self.quality: QualityRules = QualityRules()
+        # The worker loop's in-memory state (locks, message views, busy workers): one per app.
+        self.runtime: TaskRuntime = TaskRuntime()
 
     def configure(self, settings: Settings, catalogue: Catalogue, clock: Clock) -> None:
         self._settings = settings

@@ -17,7 +17,6 @@ from bot import batches, guided
 from bot.batches import Viewer
 from bot.errors import BatchRejected, InsufficientFunds, InvalidInput, NotFound, Problem
 from bot.guided import GuidedAnswers, Upload
-from bot.handlers.batches import problem_text
 from bot.i18n import Catalogue, Translator
 from bot.ledger import (
     balance,
@@ -30,6 +29,7 @@ from bot.payouts import check_invariants
 from bot.tasks.intake import prepare_batch
 from bot.tasks.manifest import EMOTION_LABELS, parse_manifest
 from bot.tasks.pricing import floor_warning
+from bot.texts import problem_text
 from storage.batches import get_batch, items_of
 from storage.db import Database, bundled_migrations, to_db_time
 from storage.users import touch_user

@@ -1,5 +1,5 @@
-"""Worker commands about when tasks come: /availability, /quiet, /ready, /pause, /resume, /task,
-/timezone."""
+"""Handler room of worker availability: when tasks come (/availability, /quiet, /ready, /pause,
+/resume, /timezone) and /task."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import InlineKeyboardMarkup, ReplyParameters, Update
 
+from bot import worker_state
 from bot.availability import (
     Window,
     format_windows,
@@ -18,19 +19,13 @@ from bot.availability import (
 )
 from bot.context import Actor, BotContext
 from bot.dispatch import Policy, availability_of, offer_on_request, push_status
+from bot.engine.jobs import request_dispatch, show_task
+from bot.engine.render import clock_time
 from bot.errors import InvalidInput, PermissionDenied, UserError
-from bot.handlers.common import callback, callback_args, keyboard, message_of
-from bot.handlers.tasks import clock_time, handling, refusal, request_dispatch, show_task
 from bot.i18n import Translator
-from storage.assignments import active_assignment_of
-from storage.availability import (
-    get_availability,
-    set_paused,
-    set_quiet,
-    set_ready,
-    set_windows,
-)
-from storage.users import set_timezone
+from bot.people import choose_timezone
+from bot.telegram_ui import callback, callback_args, keyboard, message_of
+from bot.texts import refusal
 
 AVAILABILITY = "avail"
 QUIET = "quiet"
@@ -63,7 +58,7 @@ async def _summary(context: BotContext, actor: Actor) -> str:
     services = context.services
     t = actor.t
     now = services.clock.now()
-    record = await services.db.run_read(get_availability, actor.user.id)
+    record = await worker_state.availability_record(services.db, actor.user.id)
     rules = availability_of(record)
     lines = [
         t("availability.header", zone=str(t.timezone)),
@@ -93,7 +88,7 @@ async def _now_line(context: BotContext, actor: Actor) -> str:
     now = services.clock.now()
     if await push_status(services.db, policy, actor.user.id, now) == "cap":
         return t("tasks.status.cap", reset=t.date(policy.next_month_start(now)))
-    rules = availability_of(await services.db.run_read(get_availability, actor.user.id))
+    rules = availability_of(await worker_state.availability_record(services.db, actor.user.id))
     status = rules.status(now, t.timezone)
     if status == "quiet":
         ends = rules.quiet_ends(now, t.timezone)
@@ -125,8 +120,8 @@ async def availability(update: Update, context: BotContext) -> None:
     t = actor.t
     if context.args:
         windows = parse_windows(" ".join(context.args))
-        await services.db.run_write(
-            set_windows, actor.user.id, format_windows(windows), services.clock.now()
+        await worker_state.keep_windows(
+            services.db, actor.user.id, format_windows(windows), services.clock.now()
         )
         request_dispatch(context.application)
         await message_of(update).reply_text(
@@ -135,7 +130,7 @@ async def availability(update: Update, context: BotContext) -> None:
             + await _now_line(context, actor)
         )
         return
-    record = await services.db.run_read(get_availability, actor.user.id)
+    record = await worker_state.availability_record(services.db, actor.user.id)
     windows = availability_of(record).windows
     text = await _summary(context, actor) + "\n\n" + t("availability.how")
     await message_of(update).reply_text(text, reply_markup=_availability_keyboard(t, windows))
@@ -151,13 +146,15 @@ async def availability_button(update: Update, context: BotContext) -> None:
     t = actor.t
     query = update.callback_query
     assert query is not None
-    current = availability_of(await services.db.run_read(get_availability, actor.user.id)).windows
+    current = availability_of(
+        await worker_state.availability_record(services.db, actor.user.id)
+    ).windows
     chosen = () if choice == "clear" else toggle_windows(current, parse_windows(PRESETS[choice]))
     if chosen == current:
         await query.answer(t("availability.unchanged"))
         return
-    await services.db.run_write(
-        set_windows, actor.user.id, format_windows(chosen), services.clock.now()
+    await worker_state.keep_windows(
+        services.db, actor.user.id, format_windows(chosen), services.clock.now()
     )
     await query.answer(t("availability.updated"))
     request_dispatch(context.application)
@@ -190,11 +187,11 @@ async def quiet(update: Update, context: BotContext) -> None:
     if context.args:
         hours = parse_quiet(" ".join(context.args))
         stored = hours.format() if hours else ""
-        await services.db.run_write(set_quiet, actor.user.id, stored, services.clock.now())
+        await worker_state.keep_quiet(services.db, actor.user.id, stored, services.clock.now())
         request_dispatch(context.application)
         await message_of(update).reply_text(_quiet_saved(t, stored))
         return
-    record = await services.db.run_read(get_availability, actor.user.id)
+    record = await worker_state.availability_record(services.db, actor.user.id)
     text = (
         t("availability.quiet", quiet=record.quiet or t("availability.none"))
         + "\n\n"
@@ -218,11 +215,11 @@ async def quiet_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     stored = "" if choice == "off" else choice
-    record = await services.db.run_read(get_availability, actor.user.id)
+    record = await worker_state.availability_record(services.db, actor.user.id)
     if record.quiet == stored:
         await query.answer(t("availability.unchanged"))
         return
-    await services.db.run_write(set_quiet, actor.user.id, stored, services.clock.now())
+    await worker_state.keep_quiet(services.db, actor.user.id, stored, services.clock.now())
     await query.answer(t("availability.updated"))
     request_dispatch(context.application)
     await query.edit_message_text(_quiet_saved(t, stored), reply_markup=_quiet_keyboard(t, stored))
@@ -239,7 +236,7 @@ async def ready(update: Update, context: BotContext) -> None:
     minutes = parse_ready_minutes(context.args or [])
     now = services.clock.now()
     until = now + timedelta(minutes=minutes)
-    await services.db.run_write(set_ready, actor.user.id, until, now)
+    await worker_state.ready_until(services.db, actor.user.id, until, now)
     text = t("availability.ready", until=t.time(until), minutes=minutes)
     now_line = await _now_line(context, actor)
     if now_line != t("tasks.status.available"):
@@ -253,9 +250,9 @@ async def pause(update: Update, context: BotContext) -> None:
     actor = await _worker(update, context)
     services = context.services
     t = actor.t
-    changed = await services.db.run_write(set_paused, actor.user.id, "worker", services.clock.now())
+    changed = await worker_state.pause(services.db, actor.user.id, "worker", services.clock.now())
     text = t("availability.paused" if changed else "availability.already_paused")
-    active = await services.db.run_read(active_assignment_of, actor.user.id)
+    active = await worker_state.active_assignment(services.db, actor.user.id)
     if active is not None and active.deadline is not None:
         text += "\n" + t("availability.task_stays", deadline=clock_time(t, active.deadline))
     await message_of(update).reply_text(text)
@@ -266,7 +263,7 @@ async def resume(update: Update, context: BotContext) -> None:
     actor = await _worker(update, context)
     services = context.services
     t = actor.t
-    changed = await services.db.run_write(set_paused, actor.user.id, None, services.clock.now())
+    changed = await worker_state.pause(services.db, actor.user.id, None, services.clock.now())
     text = t("availability.resumed" if changed else "availability.not_paused")
     await message_of(update).reply_text(text + "\n" + await _now_line(context, actor))
     request_dispatch(context.application)
@@ -281,7 +278,7 @@ async def task(update: Update, context: BotContext) -> None:
     services = context.services
     t = actor.t
     message = message_of(update)
-    active = await services.db.run_read(active_assignment_of, actor.user.id)
+    active = await worker_state.active_assignment(services.db, actor.user.id)
     if active is not None:
         reply = (
             ReplyParameters(active.message_id, allow_sending_without_reply=True)
@@ -290,7 +287,7 @@ async def task(update: Update, context: BotContext) -> None:
         )
         await message.reply_text(t("tasks.refused.already_active"), reply_parameters=reply)
         return
-    with handling(context.application, actor.user.id):
+    with services.runtime.handling(actor.user.id):
         try:
             offer = await offer_on_request(
                 services.db, _policy(context), actor.user.id, services.clock.now()
@@ -326,7 +323,7 @@ async def timezone(update: Update, context: BotContext) -> None:
         except (ZoneInfoNotFoundError, ValueError):
             raise InvalidInput("timezone.unknown", zone=name[:40]) from None
         chosen = name
-    await services.db.run_write(set_timezone, actor.user.id, chosen, now)
+    await choose_timezone(services.db, actor.user.id, chosen, now)
     shown = services.translator(actor.user.language, chosen)
     await message_of(update).reply_text(shown("timezone.set", zone=str(zone), time=shown.time(now)))
     request_dispatch(context.application)

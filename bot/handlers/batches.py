@@ -1,246 +1,50 @@
-"""Requester batches on Telegram: a ZIP upload, the summary with Publish and Discard, /batches,
+"""Handler room of requester batches: a ZIP upload, the summary's Publish and Discard, /batches,
 /batch ID, /pausebatch, /resumebatch and /cancelbatch, and their buttons.
 
 The guided ``/newbatch`` conversation lives in ``bot/handlers/newbatch.py``; both end in
-``send_summary`` here. Every button names a batch id, and every press is checked again on the
-server (``bot/batches.py``): a forged or stale press changes nothing and says why.
+``send_summary`` of ``bot/telegram_ui.py``. Every button names a batch id, and every press is
+checked again on the server (``bot/batches.py``): a forged or stale press changes nothing and
+says why.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot import batches
-from bot.batches import Progress, Summary, Viewer
+from bot.batches import Progress
 from bot.context import Actor, BotContext
-from bot.errors import BatchRejected, InvalidInput, Problem, UserError
-from bot.handlers.common import callback, callback_args, keyboard, message_of
-from bot.handlers.tasks import request_dispatch
+from bot.engine.jobs import request_dispatch
 from bot.i18n import Translator
-from bot.tasks.intake import PreparedBatch, prepare_batch
-from bot.tasks.pricing import floor_warning
-from storage.batches import BatchLine
+from bot.telegram_ui import (
+    DISCARD,
+    PUBLISH,
+    button_batch_id,
+    callback,
+    check_size,
+    creator_of,
+    download,
+    draft_from,
+    keyboard,
+    message_of,
+    refusals_told,
+    send_summary,
+    viewer_of,
+)
+from bot.texts import batch_line_text
 
 log = logging.getLogger(__name__)
 
 # Callback data: "PREFIX BATCH_ID" (STYLE.md 6).
-PUBLISH = "bpub"
-DISCARD = "bdis"
 PAUSE = "bpau"
 RESUME = "bres"
 CANCEL_ASK = "bcq"
 CANCEL = "bcan"
 
-MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
-"""Telegram lets a bot download files of at most 20 MB."""
-MAX_PROBLEMS_SHOWN = 25
-"""A refusal lists this many problems, then says how many more (a message holds 4,096 chars)."""
 ZIP_MIME_TYPES = ("application/zip", "application/x-zip-compressed")
-
-R = TypeVar("R")
-
-
-# Refusals --------------------------------------------------------------------------------------
-
-
-def readable_params(t: Translator, params: dict[str, Any]) -> dict[str, Any]:
-    """Parameters of a batch refusal made readable: a batch state in words."""
-    found = dict(params)
-    if isinstance(found.get("state"), str):
-        found["state"] = t(f"batches.state.{found['state']}")
-    return found
-
-
-def problem_text(t: Translator, problem: Problem) -> str:
-    """One problem of an upload, in the user's language (money, dates made readable)."""
-    return t.render(problem.key, readable_params(t, problem.params))
-
-
-def problems_text(t: Translator, problems: tuple[Problem, ...]) -> str:
-    """Every problem of a refused upload (the first ``MAX_PROBLEMS_SHOWN``), then what it means."""
-    lines = [t("batch.rejected", count=len(problems))]
-    lines.extend(f"• {problem_text(t, p)}" for p in problems[:MAX_PROBLEMS_SHOWN])
-    if len(problems) > MAX_PROBLEMS_SHOWN:
-        lines.append(t("batches.more_problems", count=len(problems) - MAX_PROBLEMS_SHOWN))
-    lines.append("")
-    lines.append(t("batches.nothing_created"))
-    return "\n".join(lines)[:4096]
-
-
-def refusal_text(t: Translator, error: UserError) -> str:
-    """The text of a refusal: every problem of a rejected upload, else the error's message."""
-    if isinstance(error, BatchRejected):
-        return problems_text(t, error.problems)
-    return t.render(error.message_key, readable_params(t, error.params))
-
-
-async def tell_refusal(update: Update, context: BotContext, error: UserError) -> None:
-    """Tell the user why: an alert on a pressed button, else a reply."""
-    t = (await context.actor(update)).t
-    text = refusal_text(t, error)
-    if update.callback_query is not None:
-        await update.callback_query.answer(text[:200], show_alert=True)
-    else:
-        await message_of(update).reply_text(text)
-
-
-def refusals_told(
-    handler: Callable[[Update, BotContext], Coroutine[Any, Any, R]],
-) -> Callable[[Update, BotContext], Coroutine[Any, Any, R | None]]:
-    """Answer a ``UserError`` of the handler in the user's language (states, problems, money).
-
-    In a conversation the handler then returns None: the conversation stays where it was, so
-    the user can simply try again.
-    """
-
-    @functools.wraps(handler)
-    async def wrapper(update: Update, context: BotContext) -> R | None:
-        try:
-            return await handler(update, context)
-        except UserError as error:
-            await tell_refusal(update, context, error)
-            return None
-
-    return wrapper
-
-
-# Who asks --------------------------------------------------------------------------------------
-
-
-def viewer_of(actor: Actor) -> Viewer:
-    """A requester (their own batches) or an admin (every batch); anyone else is refused."""
-    if actor.has("admin"):
-        actor.require("admin")  # admin actions only in a private chat
-        return Viewer(actor.user.id, is_admin=True)
-    actor.require("requester")
-    return Viewer(actor.user.id)
-
-
-def creator_of(actor: Actor) -> Viewer:
-    """Creating and publishing spend a requester's budget: the requester role is needed."""
-    actor.require("requester")
-    return Viewer(actor.user.id, is_admin=actor.has("admin"))
-
-
-def button_batch_id(update: Update, prefix: str) -> int:
-    """The batch id of ``"PREFIX BATCH_ID"`` callback data; ``InvalidInput`` if forged."""
-    (raw,) = callback_args(update, prefix, 1)
-    if not raw.isdigit() or not 0 < int(raw) < 2**63:
-        raise InvalidInput("error.bad_button")
-    return int(raw)
-
-
-# Downloads -------------------------------------------------------------------------------------
-
-
-def _too_big() -> InvalidInput:
-    return InvalidInput("batches.file_too_big", limit_mb=MAX_DOWNLOAD_BYTES // (1024 * 1024))
-
-
-def check_size(size: int | None) -> None:
-    """Refuse a file above the 20 MB Telegram lets a bot download, before trying."""
-    if size is not None and size > MAX_DOWNLOAD_BYTES:
-        raise _too_big()
-
-
-async def download(context: BotContext, file_id: str, size: int | None) -> bytes:
-    """A file the user sent, through getFile; refused above Telegram's 20 MB for bots."""
-    check_size(size)
-    try:
-        telegram_file = await context.bot.get_file(file_id)
-    except BadRequest as error:
-        if "too big" in error.message.lower():
-            raise _too_big() from None
-        raise
-    return bytes(await telegram_file.download_as_bytearray())
-
-
-# The summary before publishing -----------------------------------------------------------------
-
-
-def summary_text(t: Translator, summary: Summary, min_hourly_rate: int) -> str:
-    """Items, gold items, answers per item, reward, most possible cost, balance; warnings."""
-    batch = summary.batch
-    lines = [
-        t("batches.summary.header", id=batch.id, title=batch.title),
-        t("batches.summary.type", type=t(f"batches.type.{batch.type}")),
-        t("batches.summary.items", items=summary.items, gold=summary.gold_items),
-        t("batches.summary.answers", answers=batch.answers_per_item),
-        t(
-            "batches.summary.reward",
-            reward=t.money(batch.reward),
-            seconds=batch.seconds_per_task,
-            time_limit=batch.time_limit,
-        ),
-        t(
-            "batches.summary.cost",
-            cost=t.money(summary.cost),
-            items=summary.items,
-            answers=batch.answers_per_item,
-            reward=t.money(batch.reward),
-        ),
-        t("batches.summary.balance", balance=t.money(summary.balance)),
-    ]
-    warning = floor_warning(batch.reward, batch.seconds_per_task, min_hourly_rate)
-    if warning is not None:
-        lines.extend(["", "⚠️ " + problem_text(t, warning)])
-    lines.append("")
-    if summary.shortfall:
-        lines.append(t("batches.summary.short", shortfall=t.money(summary.shortfall)))
-    else:
-        lines.append(t("batches.summary.ready", cost=t.money(summary.cost)))
-    return "\n".join(lines)
-
-
-def draft_buttons(t: Translator, summary: Summary) -> InlineKeyboardMarkup:
-    batch_id = summary.batch.id
-    return keyboard(
-        [
-            [
-                (
-                    t("batches.button.publish", cost=t.money(summary.cost)),
-                    callback(PUBLISH, batch_id),
-                )
-            ],
-            [(t("batches.button.discard"), callback(DISCARD, batch_id))],
-        ]
-    )
-
-
-async def send_summary(message: Message, context: BotContext, actor: Actor, batch_id: int) -> None:
-    """Reply with a draft's summary and its Publish and Discard buttons."""
-    services = context.services
-    batch = await batches.batch_for(services.db, batch_id, creator_of(actor))
-    rate = services.settings.min_hourly_rate
-    summary = await batches.summarise(services.db, batch, min_hourly_rate=rate)
-    await message.reply_text(
-        summary_text(actor.t, summary, rate), reply_markup=draft_buttons(actor.t, summary)
-    )
-
-
-async def draft_from(
-    context: BotContext, actor: Actor, data: bytes, *, origin: batches.Origin
-) -> int:
-    """Check an upload (``BatchRejected`` names every problem) and store it as a draft."""
-    services = context.services
-    prepared: PreparedBatch = await prepare_batch(
-        data,
-        data_dir=services.settings.data_dir,
-        min_hourly_rate=services.settings.min_hourly_rate,
-    )
-    return await batches.create_draft(
-        services.db,
-        prepared,
-        requester_id=actor.user.id,
-        origin=origin,
-        now=services.clock.now(),
-    )
 
 
 # A ZIP with batch.toml -------------------------------------------------------------------------
@@ -322,22 +126,6 @@ async def discard_button(update: Update, context: BotContext) -> None:
 # Lists and progress ----------------------------------------------------------------------------
 
 
-def _line(t: Translator, line: BatchLine, show_owner: bool) -> str:
-    batch = line.batch
-    text = t(
-        "batches.list.line",
-        id=batch.id,
-        title=batch.title,
-        state=t(f"batches.state.{batch.state}"),
-        complete=line.complete,
-        items=line.items,
-        answers=line.answers,
-    )
-    if show_owner:
-        text += " " + t("batches.list.owner", requester=batch.requester_id)
-    return text
-
-
 @refusals_told
 async def batches_command(update: Update, context: BotContext) -> None:
     """``/batches``: the requester's batches with state and progress (an admin: everyone's)."""
@@ -350,7 +138,7 @@ async def batches_command(update: Update, context: BotContext) -> None:
         return
     text = "\n".join(
         [t("batches.list.header", count=len(lines))]
-        + [_line(t, line, viewer.is_admin) for line in lines]
+        + [batch_line_text(t, line, viewer.is_admin) for line in lines]
         + ["", t("batches.list.footer")]
     )
     await message_of(update).reply_text(text[:4096])

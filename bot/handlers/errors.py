@@ -1,4 +1,5 @@
-"""The global error handler: log first, then tell the user in their language, and the admins."""
+"""Handler room of failures, the global error handler: log first, then tell the user in their
+language (``bot.texts.refusal``), and the admins."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from bot.context import BotContext, load_actor
 from bot.errors import UserError
 from bot.i18n import Translator, language_for
-from storage.users import get_user, user_ids_with_role
+from bot.people import find_user, ids_with_role
+from bot.texts import refusal
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +25,8 @@ async def on_error(update: object, context: BotContext) -> None:
         log.error("error outside an update", exc_info=error)
         return
     if isinstance(error, UserError):
-        await _tell_user(update, context, error.message_key, error.params)
+        t = await _translator(update, context)
+        await _tell_user(update, context, refusal(t, error))
         return
     if isinstance(error, (TimedOut, NetworkError, RetryAfter)) and not isinstance(
         error, BadRequest | Forbidden
@@ -34,7 +37,8 @@ async def on_error(update: object, context: BotContext) -> None:
         return
     reference = secrets.token_hex(3).upper()
     log.error("unexpected error %s on update %s", reference, update.update_id, exc_info=error)
-    await _tell_user(update, context, "error.internal", {"reference": reference})
+    t = await _translator(update, context)
+    await _tell_user(update, context, t.render("error.internal", {"reference": reference}))
     await _tell_admins(context, reference, type(error).__name__)
 
 
@@ -46,11 +50,7 @@ async def _translator(update: Update, context: BotContext) -> Translator:
         return context.services.translator(language_for(sender.language_code if sender else None))
 
 
-async def _tell_user(
-    update: Update, context: BotContext, key: str, params: dict[str, object]
-) -> None:
-    t = await _translator(update, context)
-    text = t.render(key, params)
+async def _tell_user(update: Update, context: BotContext, text: str) -> None:
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(text[:200], show_alert=True)
@@ -63,12 +63,12 @@ async def _tell_user(
 async def _tell_admins(context: BotContext, reference: str, kind: str) -> None:
     services = context.services
     try:
-        admins = await services.db.run_read(user_ids_with_role, "admin")
+        admins = await ids_with_role(services.db, "admin")
     except Exception:
         log.exception("cannot list admins to report error %s", reference)
         return
     for admin_id in admins:
-        admin = await services.db.run_read(get_user, admin_id)
+        admin = await find_user(services.db, admin_id)
         t = services.translator(admin.language if admin else "en")
         try:
             await context.bot.send_message(

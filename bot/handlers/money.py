@@ -1,4 +1,4 @@
-"""Money people see: /topup (admin), /balance (requester), /earnings (worker)."""
+"""Handler room of money people see: /topup (admin), /balance (requester), /earnings (worker)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from telegram import Update
 
 from bot.context import Actor, BotContext
 from bot.errors import InvalidInput
-from bot.handlers.common import message_of
 from bot.ledger import Transfer, requester_summary, top_up, worker_account, worker_earnings
 from bot.money import parse_amount
-from storage.users import get_user, roles_of
+from bot.people import find_user, roles_of
+from bot.telegram_ui import message_of
 
 
 async def topup(update: Update, context: BotContext) -> None:
@@ -23,7 +23,7 @@ async def topup(update: Update, context: BotContext) -> None:
     settings = services.settings
     requester_id = int(args[0])
     amount = parse_amount(" ".join(args[1:]), settings.currency)
-    if "requester" not in await services.db.run_read(roles_of, requester_id):
+    if "requester" not in await roles_of(services.db, requester_id):
         raise InvalidInput("topup.not_a_requester", user_id=requester_id)
     message = message_of(update)
     posted = await top_up(
@@ -54,7 +54,7 @@ async def _tell_requester(
     context: BotContext, requester_id: int, amount: int, balance: int
 ) -> None:
     services = context.services
-    user = await services.db.run_read(get_user, requester_id)
+    user = await find_user(services.db, requester_id)
     if user is None:
         return
     t = services.translator(user.language, user.timezone)

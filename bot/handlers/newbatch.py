@@ -1,5 +1,5 @@
-"""``/newbatch``: a batch created on a phone, one question at a time, then photos, voice or audio
-messages, or a ZIP of files, and Done.
+"""Handler room of ``/newbatch``: a batch created on a phone, one question at a time, then
+photos, voice or audio messages, or a ZIP of files, and Done.
 
 The conversation is python-telegram-bot's ``ConversationHandler``, keyed per chat and user (two
 requesters never mix); answers wait in ``user_data`` until Done, when they become a ZIP with
@@ -30,18 +30,18 @@ from bot import guided
 from bot.context import Actor, BotContext
 from bot.errors import BatchRejected, InvalidInput
 from bot.guided import FileKind, GuidedAnswers, Upload
-from bot.handlers.batches import (
+from bot.i18n import LANGUAGES
+from bot.tasks.manifest import BATCH_TYPES, EMOTION_LABELS, BatchType
+from bot.telegram_ui import (
     check_size,
     creator_of,
     download,
     draft_from,
-    problems_text,
+    message_of,
     refusals_told,
     send_summary,
 )
-from bot.handlers.common import message_of
-from bot.i18n import LANGUAGES
-from bot.tasks.manifest import BATCH_TYPES, EMOTION_LABELS, BatchType
+from bot.texts import problems_text
 
 log = logging.getLogger(__name__)
 

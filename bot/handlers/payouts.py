@@ -1,4 +1,5 @@
-"""Admin payouts: /closemonth, /payouts and its buttons, /exportpayouts, /health, monthly job."""
+"""Handler room of admin payouts: /closemonth, /payouts and its buttons, /exportpayouts,
+/health, the monthly job."""
 
 from __future__ import annotations
 
@@ -22,8 +23,6 @@ from telegram.warnings import PTBUserWarning
 
 from bot.context import Actor, BotContext, Services
 from bot.errors import InvalidInput
-from bot.handlers.common import callback, callback_args, keyboard, message_of
-from bot.handlers.results import health_lines
 from bot.ledger import parse_month
 from bot.payouts import (
     Statement,
@@ -41,8 +40,10 @@ from bot.payouts import (
     statements_awaiting,
     statements_for_month,
 )
+from bot.people import find_user, ids_with_role
 from bot.rewards import platform_health
-from storage.users import get_user, user_ids_with_role
+from bot.telegram_ui import callback, callback_args, keyboard, message_of
+from bot.texts import health_lines
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +232,7 @@ async def _refresh(update: Update, actor: Actor, statement: Statement) -> None:
 
 async def _tell_worker(context: BotContext, statement: Statement) -> None:
     services = context.services
-    worker = await services.db.run_read(get_user, statement.worker_id)
+    worker = await find_user(services.db, statement.worker_id)
     if worker is None:
         return
     t = services.translator(worker.language, worker.timezone)
@@ -324,8 +325,8 @@ async def _announce(context: BotContext, created: list[list[Statement]]) -> None
     if not statements:
         return
     services = context.services
-    for admin_id in await services.db.run_read(user_ids_with_role, "admin"):
-        admin = await services.db.run_read(get_user, admin_id)
+    for admin_id in await ids_with_role(services.db, "admin"):
+        admin = await find_user(services.db, admin_id)
         t = services.translator(admin.language if admin else "en")
         try:
             await context.bot.send_message(

@@ -1,23 +1,22 @@
-"""Worker quality in chat: /stats (a worker's own numbers; an admin's /stats USER_ID), /appeal
-and the admins' Lift / Keep buttons; the texts that tell a worker about a pause."""
+"""Handler room of worker quality: /stats (a worker's own numbers; an admin's /stats USER_ID),
+/appeal and the admins' Lift / Keep buttons."""
 
 from __future__ import annotations
 
 import logging
 from typing import Literal
 
-from babel.numbers import format_decimal
 from telegram import Message, Update
 from telegram.error import TelegramError
 
-from bot.appeals import decide, file_appeal
+from bot.appeals import Appeal, decide, file_appeal
 from bot.context import BotContext
 from bot.errors import InvalidInput
-from bot.gold import PauseNotice, WorkerStats, worker_stats
-from bot.handlers.common import callback, callback_args, keyboard, message_of
+from bot.gold import WorkerStats, worker_stats
 from bot.i18n import Translator
-from storage.quality import Appeal
-from storage.users import get_user, user_ids_with_role
+from bot.people import find_user, ids_with_role
+from bot.telegram_ui import callback, callback_ids, keyboard, message_of
+from bot.texts import number
 
 log = logging.getLogger(__name__)
 
@@ -25,35 +24,6 @@ log = logging.getLogger(__name__)
 LIFT = "ql"
 KEEP = "qk"
 TYPE_CODES = ("image_tag", "emotion", "transcription")  # a type travels as its index
-
-
-def _number(t: Translator, value: float) -> str:
-    """A score with two decimals in the reader's locale: 0.58, 0,58."""
-    return format_decimal(value, format="0.00", locale=t.locale)
-
-
-def pause_notice_text(t: Translator, notice: PauseNotice) -> str:
-    """Why a type was just paused, with the numbers, and how to get it back."""
-    kind = t(f"quality.type.{notice.task_type}")
-    if notice.accuracy is not None:
-        decision = notice.accuracy
-        return t(
-            "quality.paused.accuracy",
-            type=kind,
-            score=_number(t, decision.score),
-            gold=decision.gold_answers,
-            upper=_number(t, decision.upper_bound),
-            threshold=_number(t, decision.threshold),
-            right=decision.right_answers_to_resume,
-        )
-    assert notice.speed is not None
-    return t(
-        "quality.paused.speed",
-        type=kind,
-        flags=notice.speed.flags,
-        window=notice.speed.window,
-        max_flags=notice.speed.max_flags,
-    )
 
 
 def stats_lines(t: Translator, stats: WorkerStats, threshold: float, min_gold: int) -> list[str]:
@@ -67,15 +37,15 @@ def stats_lines(t: Translator, stats: WorkerStats, threshold: float, min_gold: i
             t(
                 "quality.stats.type_line",
                 type=t(f"quality.type.{found.task_type}"),
-                score=_number(t, estimate.score),
+                score=number(t, estimate.score),
                 gold=estimate.gold_answers,
-                lower=_number(t, estimate.lower_bound),
-                upper=_number(t, estimate.upper_bound),
+                lower=number(t, estimate.lower_bound),
+                upper=number(t, estimate.upper_bound),
             )
         )
         if found.speed_flags:
             lines.append(t("quality.stats.flags", count=found.speed_flags))
-    lines.append(t("quality.stats.explain", threshold=_number(t, threshold), min_gold=min_gold))
+    lines.append(t("quality.stats.explain", threshold=number(t, threshold), min_gold=min_gold))
     level = stats.level
     lines.append(t("quality.stats.level", level=t(f"quality.level.{level.level}")))
     rule = level.next_rule
@@ -88,10 +58,10 @@ def stats_lines(t: Translator, stats: WorkerStats, threshold: float, min_gold: i
                 level=t(f"quality.level.{rule.level}"),
                 tasks=rule.min_tasks,
                 gold=rule.min_gold,
-                bound=_number(t, rule.min_lower_bound),
+                bound=number(t, rule.min_lower_bound),
                 tasks_missing=level.tasks_missing,
                 gold_missing=level.gold_missing,
-                bound_missing=_number(t, level.lower_bound_missing),
+                bound_missing=number(t, level.lower_bound_missing),
             )
         )
     if stats.hourly_rate is None:
@@ -128,7 +98,7 @@ async def stats_command(update: Update, context: BotContext) -> None:
         if len(args) != 1 or not args[0].isdigit() or len(args[0]) > 18:
             raise InvalidInput("quality.stats.usage")
         worker_id = int(args[0])
-        user = await services.db.run_read(get_user, worker_id)
+        user = await find_user(services.db, worker_id)
         name = user.first_name if user else "?"
         header = [t("quality.stats.admin_header", name=name, worker=worker_id)]
     else:
@@ -155,10 +125,10 @@ async def _tell_admins(context: BotContext, appeal: Appeal) -> None:
     """Every admin gets the appeal with the worker's numbers and one button per paused type."""
     services = context.services
     stats = await worker_stats(services.db, appeal.worker_id)
-    worker = await services.db.run_read(get_user, appeal.worker_id)
+    worker = await find_user(services.db, appeal.worker_id)
     policy = services.quality.pause
-    for admin_id in await services.db.run_read(user_ids_with_role, "admin"):
-        admin = await services.db.run_read(get_user, admin_id)
+    for admin_id in await ids_with_role(services.db, "admin"):
+        admin = await find_user(services.db, admin_id)
         t = services.translator(
             admin.language if admin else "en", admin.timezone if admin else None
         )
@@ -192,16 +162,9 @@ async def _tell_admins(context: BotContext, appeal: Appeal) -> None:
             log.warning("could not send appeal %s to admin %s: %s", appeal.id, admin_id, exc)
 
 
-def _ids(update: Update, prefix: str, count: int) -> list[int]:
-    args = callback_args(update, prefix, count)
-    if not all(arg.isdigit() and len(arg) < 19 for arg in args):
-        raise InvalidInput("error.bad_button")
-    return [int(arg) for arg in args]
-
-
 async def lift_button(update: Update, context: BotContext) -> None:
     """Lift: the worker gets the type back (re-checked: admin, appeal open, pause there)."""
-    appeal_id, type_index = _ids(update, LIFT, 2)
+    appeal_id, type_index = callback_ids(update, LIFT, 2)
     if not 0 <= type_index < len(TYPE_CODES):
         raise InvalidInput("error.bad_button")
     await _decide(update, context, appeal_id, "lifted", TYPE_CODES[type_index])
@@ -209,7 +172,7 @@ async def lift_button(update: Update, context: BotContext) -> None:
 
 async def keep_button(update: Update, context: BotContext) -> None:
     """Keep: the pauses stay; the worker is told."""
-    (appeal_id,) = _ids(update, KEEP, 1)
+    (appeal_id,) = callback_ids(update, KEEP, 1)
     await _decide(update, context, appeal_id, "kept", None)
 
 
@@ -242,7 +205,7 @@ async def _decide(
             await query.edit_message_text(f"{message.text or ''}\n\n{done}"[:4096])
         except TelegramError as exc:
             log.info("could not mark appeal %s done: %s", appeal_id, exc)
-    worker = await services.db.run_read(get_user, decision.appeal.worker_id)
+    worker = await find_user(services.db, decision.appeal.worker_id)
     wt = services.translator(
         worker.language if worker else "en", worker.timezone if worker else None
     )

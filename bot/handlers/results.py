@@ -1,4 +1,4 @@
-"""Results and extra pay on Telegram: /results, /bonus, the fair-pay job and its Raise button."""
+"""Handler room of results and extra pay: /results, /bonus, the fair-pay job, its Raise button."""
 
 from __future__ import annotations
 
@@ -14,13 +14,19 @@ from bot import rewards
 from bot.batches import parse_batch_id
 from bot.context import BotContext, Services
 from bot.errors import InvalidInput
-from bot.handlers.batches import button_batch_id, refusals_told, viewer_of
-from bot.handlers.common import callback, keyboard, message_of
 from bot.i18n import Translator
 from bot.money import parse_amount
+from bot.people import find_user, ids_with_role
 from bot.results import batch_results, pseudonym_secret, result_files
-from bot.rewards import BonusRun, FairPayNews, PlatformHealth
-from storage.users import get_user, user_ids_with_role
+from bot.rewards import BonusRun, FairPayNews
+from bot.telegram_ui import (
+    button_batch_id,
+    callback,
+    keyboard,
+    message_of,
+    refusals_told,
+    viewer_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +122,7 @@ def _bonus_text(t: Translator, run: BonusRun) -> str:
 
 async def _tell(context: BotContext, user_id: int, key: str, amount: int, **params: Any) -> None:
     services = context.services
-    user = await services.db.run_read(get_user, user_id)
+    user = await find_user(services.db, user_id)
     t = services.translator(user.language if user else "en", user.timezone if user else None)
     try:
         await context.bot.send_message(user_id, t(key, amount=t.money(amount), **params))
@@ -178,11 +184,9 @@ def fair_pay_text(t: Translator, news: FairPayNews, floor: int) -> str:
 async def _announce(context: BotContext, services: Services, news: FairPayNews) -> None:
     floor = services.settings.min_hourly_rate
     requester_id = news.batch.requester_id
-    admins = [
-        a for a in await services.db.run_read(user_ids_with_role, "admin") if a != requester_id
-    ]
+    admins = [a for a in await ids_with_role(services.db, "admin") if a != requester_id]
     for user_id in [requester_id, *admins]:
-        user = await services.db.run_read(get_user, user_id)
+        user = await find_user(services.db, user_id)
         t = services.translator(user.language if user else "en", user.timezone if user else None)
         markup = None
         if user_id == requester_id:
@@ -225,24 +229,3 @@ async def raise_button(update: Update, context: BotContext) -> None:
     )
     await query.answer(text[:200])
     await query.edit_message_text(text)
-
-
-# /health ---------------------------------------------------------------------------------------
-
-
-def health_lines(t: Translator, health: PlatformHealth) -> list[str]:
-    """The platform lines of ``/health``, after the ledger line."""
-    if health.median_rate is None:
-        rate = t("health.rate_none")
-    else:
-        rate = t(
-            "health.rate",
-            rate=t.money(round(health.median_rate)),
-            answers=health.rated_answers,
-        )
-    return [
-        rate,
-        t("health.answers", hour=health.answers_hour, day=health.answers_day),
-        t("health.workers", count=health.active_workers),
-        t("health.batches", open=health.open_batches, paused=health.paused_batches),
-    ]

@@ -1,4 +1,4 @@
-"""Admin commands about people: /grant a role."""
+"""Handler room of roles, admin commands about people: /grant a role."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import cast
 from telegram import Update
 from telegram.error import BadRequest, Forbidden
 
+from bot import people
 from bot.context import BotContext
 from bot.errors import InvalidInput
-from bot.handlers.common import message_of
-from bot.handlers.menus import publish_chat_menu
-from storage.users import Role, get_user, grant_role
+from bot.people import Role, find_user
+from bot.telegram_ui import message_of, publish_chat_menu
 
 log = logging.getLogger(__name__)
 GRANTABLE: tuple[Role, ...] = ("requester", "admin")
@@ -27,9 +27,7 @@ async def grant(update: Update, context: BotContext) -> None:
         raise InvalidInput("grant.usage")
     user_id, role = int(args[0]), cast(Role, args[1].lower())
     services = context.services
-    added = await services.db.run_write(
-        grant_role, user_id=user_id, role=role, granted_by=actor.user.id, now=services.clock.now()
-    )
+    added = await people.grant(services.db, user_id, role, actor.user.id, services.clock.now())
     role_name = actor.t(f"role.{role}")
     key = "grant.done" if added else "grant.already"
     await message_of(update).reply_text(actor.t(key, user_id=user_id, role=role_name))
@@ -40,7 +38,7 @@ async def grant(update: Update, context: BotContext) -> None:
 async def _tell_grantee(context: BotContext, user_id: int, role: Role) -> None:
     """Tell the new role holder and refresh their command menu, if they ever wrote to the bot."""
     services = context.services
-    user = await services.db.run_read(get_user, user_id)
+    user = await find_user(services.db, user_id)
     if user is None:
         return
     t = services.translator(user.language, user.timezone)

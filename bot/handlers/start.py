@@ -1,4 +1,5 @@
-"""Everyone's commands: /start with consent, /help, /language, and hints for anything unknown."""
+"""Handler room of everyone's commands: /start with consent, /help, /language, and hints for
+anything unknown."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ import logging
 
 from telegram import Update
 
+from bot import people
 from bot.commands import Command, command_named, commands_for
 from bot.context import Actor, BotContext
-from bot.handlers.common import callback, callback_args, keyboard, message_of
 from bot.i18n import LANGUAGES
-from storage.users import record_consent, set_language
+from bot.telegram_ui import callback, callback_args, keyboard, message_of
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,8 @@ async def consent(update: Update, context: BotContext) -> None:
     callback_args(update, CONSENT, 1)
     actor = await context.actor(update)
     t = actor.t
-    first_time = await context.services.db.run_write(
-        record_consent, actor.user.id, context.services.clock.now()
+    first_time = await people.consent(
+        context.services.db, actor.user.id, context.services.clock.now()
     )
     query = update.callback_query
     assert query is not None
@@ -105,8 +106,8 @@ async def _set_language(update: Update, context: BotContext, code: str) -> None:
     if code not in LANGUAGES:
         await message_of(update).reply_text(actor.t("language.unknown", code=code[:10]))
         return
-    await context.services.db.run_write(
-        set_language, actor.user.id, code, context.services.clock.now()
+    await people.choose_language(
+        context.services.db, actor.user.id, code, context.services.clock.now()
     )
     t = context.services.translator(code, actor.user.timezone)
     if update.callback_query is not None:

@@ -13,8 +13,8 @@ import pytest
 from bot.app import BotApplication
 from bot.clock import ShiftedClock
 from bot.config import Settings
+from bot.engine.jobs import request_dispatch
 from bot.gold import QualityRules
-from bot.handlers.tasks import request_dispatch
 from bot.ledger import balance, requester_account
 from bot.payouts import check_invariants
 from bot.quality import QualityPolicy

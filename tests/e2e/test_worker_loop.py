@@ -16,7 +16,7 @@ import pytest
 from bot.app import BotApplication
 from bot.clock import ShiftedClock
 from bot.config import Settings
-from bot.handlers.tasks import request_dispatch
+from bot.engine.jobs import request_dispatch
 from bot.ledger import balance, worker_account
 from bot.payouts import check_invariants
 from sandbox import BotMessage, SandboxServer, SandboxUser

@@ -1,0 +1,241 @@
+"""Shared Telegram UI room of the handlers: button data, keyboards, replies, telling a refusal,
+who asks about a batch, file downloads, the draft summary both batch paths end in, and the
+command menus. Handler modules share code only through this module (never each other)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, TypeVar
+
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden
+
+from bot import batches, people
+from bot.batches import Summary, Viewer
+from bot.callback_data import callback as callback
+from bot.callback_data import numeric_args, split_callback
+from bot.commands import commands_for
+from bot.context import Actor, BotContext, Services
+from bot.errors import InvalidInput, UserError
+from bot.i18n import LANGUAGES, Translator
+from bot.tasks.intake import PreparedBatch, prepare_batch
+from bot.texts import refusal, summary_text
+
+log = logging.getLogger(__name__)
+
+R = TypeVar("R")
+
+# Callback data of the draft summary's buttons: "PREFIX BATCH_ID" (STYLE.md 6).
+PUBLISH = "bpub"
+DISCARD = "bdis"
+
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+"""Telegram lets a bot download files of at most 20 MB."""
+
+
+# Buttons and replies -----------------------------------------------------------------------------
+
+
+def callback_args(update: Update, prefix: str, count: int) -> list[str]:
+    """The arguments of ``"PREFIX a b"`` callback data; ``InvalidInput`` if malformed or forged."""
+    query = update.callback_query
+    return split_callback(query.data if query is not None else None, prefix, count)
+
+
+def callback_ids(update: Update, prefix: str, count: int) -> list[int]:
+    """The numeric ids of ``"PREFIX 12 3"`` callback data; ``InvalidInput`` if forged."""
+    return numeric_args(callback_args(update, prefix, count))
+
+
+def button_batch_id(update: Update, prefix: str) -> int:
+    """The batch id of ``"PREFIX BATCH_ID"`` callback data; ``InvalidInput`` if forged."""
+    (raw,) = callback_args(update, prefix, 1)
+    if not raw.isdigit() or not 0 < int(raw) < 2**63:
+        raise InvalidInput("error.bad_button")
+    return int(raw)
+
+
+def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """An inline keyboard from rows of ``(text, callback_data)``."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
+    )
+
+
+def message_of(update: Update) -> Message:
+    """The message an update is about (the sent message, or the one a button was on)."""
+    message = update.effective_message
+    if message is None:
+        raise ValueError("update carries no message")
+    return message
+
+
+async def translator_for(services: Services, user_id: int) -> Translator:
+    """A translator in another user's language and zone (English if they never wrote)."""
+    user = await people.find_user(services.db, user_id)
+    return services.translator(user.language if user else "en", user.timezone if user else None)
+
+
+# Refusals ----------------------------------------------------------------------------------------
+
+
+async def tell_refusal(update: Update, context: BotContext, error: UserError) -> None:
+    """Tell the user why: an alert on a pressed button, else a reply."""
+    t = (await context.actor(update)).t
+    text = refusal(t, error)
+    if update.callback_query is not None:
+        await update.callback_query.answer(text[:200], show_alert=True)
+    else:
+        await message_of(update).reply_text(text)
+
+
+def refusals_told(
+    handler: Callable[[Update, BotContext], Coroutine[Any, Any, R]],
+) -> Callable[[Update, BotContext], Coroutine[Any, Any, R | None]]:
+    """Answer a ``UserError`` of the handler in the user's language (states, problems, money).
+
+    In a conversation the handler then returns None: the conversation stays where it was, so
+    the user can simply try again.
+    """
+
+    @functools.wraps(handler)
+    async def wrapper(update: Update, context: BotContext) -> R | None:
+        try:
+            return await handler(update, context)
+        except UserError as error:
+            await tell_refusal(update, context, error)
+            return None
+
+    return wrapper
+
+
+# Who asks about a batch --------------------------------------------------------------------------
+
+
+def viewer_of(actor: Actor) -> Viewer:
+    """A requester (their own batches) or an admin (every batch); anyone else is refused."""
+    if actor.has("admin"):
+        actor.require("admin")  # admin actions only in a private chat
+        return Viewer(actor.user.id, is_admin=True)
+    actor.require("requester")
+    return Viewer(actor.user.id)
+
+
+def creator_of(actor: Actor) -> Viewer:
+    """Creating and publishing spend a requester's budget: the requester role is needed."""
+    actor.require("requester")
+    return Viewer(actor.user.id, is_admin=actor.has("admin"))
+
+
+# Downloads and the draft summary (a ZIP and /newbatch both end here) -----------------------------
+
+
+def _too_big() -> InvalidInput:
+    return InvalidInput("batches.file_too_big", limit_mb=MAX_DOWNLOAD_BYTES // (1024 * 1024))
+
+
+def check_size(size: int | None) -> None:
+    """Refuse a file above the 20 MB Telegram lets a bot download, before trying."""
+    if size is not None and size > MAX_DOWNLOAD_BYTES:
+        raise _too_big()
+
+
+async def download(context: BotContext, file_id: str, size: int | None) -> bytes:
+    """A file the user sent, through getFile; refused above Telegram's 20 MB for bots."""
+    check_size(size)
+    try:
+        telegram_file = await context.bot.get_file(file_id)
+    except BadRequest as error:
+        if "too big" in error.message.lower():
+            raise _too_big() from None
+        raise
+    return bytes(await telegram_file.download_as_bytearray())
+
+
+def draft_buttons(t: Translator, summary: Summary) -> InlineKeyboardMarkup:
+    batch_id = summary.batch.id
+    return keyboard(
+        [
+            [
+                (
+                    t("batches.button.publish", cost=t.money(summary.cost)),
+                    callback(PUBLISH, batch_id),
+                )
+            ],
+            [(t("batches.button.discard"), callback(DISCARD, batch_id))],
+        ]
+    )
+
+
+async def send_summary(message: Message, context: BotContext, actor: Actor, batch_id: int) -> None:
+    """Reply with a draft's summary and its Publish and Discard buttons."""
+    services = context.services
+    batch = await batches.batch_for(services.db, batch_id, creator_of(actor))
+    rate = services.settings.min_hourly_rate
+    summary = await batches.summarise(services.db, batch, min_hourly_rate=rate)
+    await message.reply_text(
+        summary_text(actor.t, summary, rate), reply_markup=draft_buttons(actor.t, summary)
+    )
+
+
+async def draft_from(
+    context: BotContext, actor: Actor, data: bytes, *, origin: batches.Origin
+) -> int:
+    """Check an upload (``BatchRejected`` names every problem) and store it as a draft."""
+    services = context.services
+    prepared: PreparedBatch = await prepare_batch(
+        data,
+        data_dir=services.settings.data_dir,
+        min_hourly_rate=services.settings.min_hourly_rate,
+    )
+    return await batches.create_draft(
+        services.db,
+        prepared,
+        requester_id=actor.user.id,
+        origin=origin,
+        now=services.clock.now(),
+    )
+
+
+# Command menus -----------------------------------------------------------------------------------
+
+
+def _menu(t: Translator, roles: frozenset[str]) -> list[BotCommand]:
+    return [BotCommand(c.name, t(c.description_key)) for c in commands_for(roles)]  # type: ignore[arg-type]
+
+
+async def publish_menus(bot: Bot, services: Services) -> None:
+    """Set the default menu (worker commands) per language and a menu per admin and requester."""
+    for language in LANGUAGES:
+        t = services.translator(language)
+        await bot.set_my_commands(
+            _menu(t, frozenset({"worker"})),
+            scope=BotCommandScopeDefault(),
+            language_code=None if language == "en" else language,
+        )
+    staff = set(await people.ids_with_role(services.db, "admin"))
+    staff |= set(await people.ids_with_role(services.db, "requester"))
+    for user_id in sorted(staff):
+        await publish_chat_menu(bot, services, user_id)
+
+
+async def publish_chat_menu(bot: Bot, services: Services, user_id: int) -> None:
+    """Set the menu of one private chat from the user's roles, in their language."""
+    user = await people.find_user(services.db, user_id)
+    t = services.translator(user.language if user else "en", user.timezone if user else None)
+    roles = await people.roles_of(services.db, user_id) | {"worker"}
+    try:
+        await bot.set_my_commands(_menu(t, roles), scope=BotCommandScopeChat(user_id))
+    except (BadRequest, Forbidden) as exc:  # a chat that never wrote to the bot
+        log.info("no command menu for chat %s: %s", user_id, exc)
