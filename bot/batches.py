@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from bot.errors import InsufficientFunds, InvalidInput, NotFound
+from bot.intake.prepare import PreparedBatch
+from bot.intake.pricing import default_reward, most_possible_cost
 from bot.ledger import escrow_account, hold_for_batch, release_remainder, requester_account
-from bot.tasks.intake import PreparedBatch
-from bot.tasks.pricing import default_reward, most_possible_cost
 from storage import ledger as ledger_sql
 from storage.assignments import end_active
 from storage.audit import write_audit

@@ -71,7 +71,7 @@ from storage.quality import (
 from storage.users import get_user
 
 ITEM_COMPLETE = "item_complete"  # end_reason of an assignment released by early stopping
-LABEL_SEPARATOR = "|"  # gold.csv joins several labels with it (bot/tasks/manifest.py)
+LABEL_SEPARATOR = "|"  # gold.csv joins several labels with it (bot/intake/manifest.py)
 TASK_TYPES: tuple[TaskType, ...] = ("image_tag", "emotion", "transcription")
 
 

@@ -1,6 +1,6 @@
 """Guided batch creation, the rules: each answer of ``/newbatch`` checked, then the answers and the
 files sent turned into the same ZIP with ``batch.toml`` a requester could have uploaded, so both
-ways go through one intake (``bot/tasks/intake.py``) and one set of checks. No Telegram here.
+ways go through one intake (``bot/intake/prepare.py``) and one set of checks. No Telegram here.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from pathlib import PurePosixPath
 from typing import Literal
 
 from bot.errors import InvalidInput
-from bot.tasks.archive import ZipLimits, read_zip
-from bot.tasks.audio import is_audio_name
-from bot.tasks.images import is_image_name
-from bot.tasks.manifest import (
+from bot.intake.archive import ZipLimits, read_zip
+from bot.intake.audio import is_audio_name
+from bot.intake.images import is_image_name
+from bot.intake.manifest import (
     ANSWERS_PER_ITEM_RANGE,
     BATCH_TYPES,
     EMOTION_LABELS,

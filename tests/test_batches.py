@@ -19,6 +19,9 @@ from bot.errors import BatchRejected, InsufficientFunds, InvalidInput, NotFound,
 from bot.guided import GuidedAnswers, Upload
 from bot.handlers.batches import problem_text
 from bot.i18n import Catalogue, Translator
+from bot.intake.manifest import EMOTION_LABELS, parse_manifest
+from bot.intake.prepare import prepare_batch
+from bot.intake.pricing import floor_warning
 from bot.ledger import (
     balance,
     credit_reward,
@@ -27,13 +30,10 @@ from bot.ledger import (
     top_up,
 )
 from bot.payouts import check_invariants
-from bot.tasks.intake import prepare_batch
-from bot.tasks.manifest import EMOTION_LABELS, parse_manifest
-from bot.tasks.pricing import floor_warning
 from storage.batches import get_batch, items_of
 from storage.db import Database, bundled_migrations, to_db_time
 from storage.users import touch_user
-from tests.tasks.media import IMAGE_TAG, make_zip, png, toml
+from tests.intake.media import IMAGE_TAG, make_zip, png, toml
 
 PARIS = ZoneInfo("Europe/Paris")
 RATE = 1_000  # MIN_HOURLY_RATE 10.00

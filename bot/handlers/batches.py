@@ -23,8 +23,8 @@ from bot.errors import BatchRejected, InvalidInput, Problem, UserError
 from bot.handlers.common import callback, callback_args, keyboard, message_of
 from bot.handlers.tasks import request_dispatch
 from bot.i18n import Translator
-from bot.tasks.intake import PreparedBatch, prepare_batch
-from bot.tasks.pricing import floor_warning
+from bot.intake.prepare import PreparedBatch, prepare_batch
+from bot.intake.pricing import floor_warning
 from storage.batches import BatchLine
 
 log = logging.getLogger(__name__)

@@ -41,7 +41,7 @@ from bot.handlers.batches import (
 )
 from bot.handlers.common import message_of
 from bot.i18n import LANGUAGES
-from bot.tasks.manifest import BATCH_TYPES, EMOTION_LABELS, BatchType
+from bot.intake.manifest import BATCH_TYPES, EMOTION_LABELS, BatchType
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tasks.media import snapshot
+from tests.intake.media import snapshot
 
 
 @pytest.fixture

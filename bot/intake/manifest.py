@@ -1,4 +1,4 @@
-"""The batch manifest, `batch.toml`, and its `gold.csv`, validated into a typed `BatchSpec`."""
+"""Intake, manifest: `batch.toml` and its `gold.csv`, validated into a typed `BatchSpec`."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, cast, get_args
 
 from bot.errors import Problem
-from bot.tasks.archive import normalise_member_path
-from bot.tasks.pricing import default_reward
+from bot.intake.archive import normalise_member_path
+from bot.intake.pricing import default_reward
 
 BatchType = Literal["image_tag", "emotion", "transcription"]
 BATCH_TYPES: tuple[str, ...] = get_args(BatchType)

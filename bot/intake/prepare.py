@@ -1,4 +1,4 @@
-"""A requester's ZIP turned into a checked batch: every part validated, media stored, or nothing."""
+"""Intake, the whole upload: a requester's ZIP checked part by part, media stored, or nothing."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bot.errors import BatchRejected, InvalidInput, Problem
-from bot.tasks.archive import SafeZip, ZipLimits, open_zip
-from bot.tasks.audio import AudioLimits, decode_audio, is_audio_name
-from bot.tasks.chunking import split_recording
-from bot.tasks.ffmpeg import encode_ogg_opus
-from bot.tasks.images import is_image_name, normalise_image
-from bot.tasks.manifest import (
+from bot.intake.archive import SafeZip, ZipLimits, open_zip
+from bot.intake.audio import AudioLimits, decode_audio, is_audio_name
+from bot.intake.chunking import split_recording
+from bot.intake.ffmpeg import encode_ogg_opus
+from bot.intake.images import is_image_name, normalise_image
+from bot.intake.manifest import (
     DEFAULT_GOLD_NAME,
     MANIFEST_NAME,
     BatchSpec,
@@ -21,8 +21,8 @@ from bot.tasks.manifest import (
     parse_gold,
     parse_manifest,
 )
-from bot.tasks.pricing import Quote, floor_warning
-from bot.tasks.store import Staging, StoredMedia
+from bot.intake.pricing import Quote, floor_warning
+from bot.intake.store import Staging, StoredMedia
 
 ItemKind = Literal["image", "audio"]
 MANIFEST_MAX_BYTES = 64 * 1024
