@@ -104,19 +104,10 @@ def new_batch(
     prepared: PreparedBatch, *, requester_id: int, origin: Origin
 ) -> tuple[NewBatch, list[NewItem]]:
     """The rows a checked upload becomes: the batch and its items, in path order."""
-    spec = prepared.spec
     batch = NewBatch(
         requester_id=requester_id,
-        type=spec.type,
-        title=spec.title,
-        instructions=spec.instructions,
-        labels=spec.labels,
-        multiple=spec.multiple,
-        seconds_per_task=spec.seconds_per_task,
-        reward=spec.reward,
+        settings=prepared.spec.settings,
         below_floor=prepared.quote.below_floor,
-        answers_per_item=spec.answers_per_item,
-        time_limit=spec.time_limit,
         origin=origin,
     )
     items = [

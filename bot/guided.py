@@ -1,13 +1,16 @@
 """Guided batch creation, the rules: each answer of ``/newbatch`` checked, then the answers and the
 files sent turned into the same ZIP with ``batch.toml`` a requester could have uploaded, so both
 ways go through one intake (``bot/intake/prepare.py``) and one set of checks. No Telegram here.
+
+The answers are manifest fields by name (``ManifestFields``): the manifest parser alone turns them
+into the batch's ``BatchSettings``, as it does an uploaded ``batch.toml``.
 """
 
 from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Literal
@@ -20,6 +23,7 @@ from bot.intake.manifest import (
     ANSWERS_PER_ITEM_RANGE,
     BATCH_TYPES,
     EMOTION_LABELS,
+    FIELDS,
     INSTRUCTIONS_MAX,
     LABEL_MAX,
     LABEL_SEPARATOR,
@@ -42,17 +46,9 @@ ACCEPTS: dict[str, frozenset[str]] = {
 """Which media each batch type takes (as the manifest's intake does)."""
 
 
-@dataclass(frozen=True)
-class GuidedAnswers:
-    """What the requester answered, each already checked."""
-
-    type: BatchType
-    title: str
-    instructions: str
-    labels: tuple[str, ...]
-    multiple: bool
-    seconds_per_task: int
-    answers_per_item: int
+ManifestValue = str | int | bool | tuple[str, ...]
+ManifestFields = Mapping[str, ManifestValue]
+"""What the requester answered, each already checked, by manifest field (``type``, ``title``...)."""
 
 
 @dataclass(frozen=True)
@@ -178,25 +174,32 @@ def toml_string(text: str) -> str:
     return "".join(out)
 
 
-def manifest(answers: GuidedAnswers) -> bytes:
-    """The ``batch.toml`` the answers stand for; the reward is the fair-pay default."""
-    lines = [
-        f"type = {toml_string(answers.type)}",
-        f"title = {toml_string(answers.title)}",
-        f"instructions = {toml_string(answers.instructions)}",
-    ]
-    if answers.type != "transcription":
-        labels = ", ".join(toml_string(label) for label in answers.labels)
-        lines.append(f"labels = [{labels}]")
-    if answers.type == "image_tag":
-        lines.append(f"multiple = {'true' if answers.multiple else 'false'}")
-    lines.append(f"seconds_per_task = {answers.seconds_per_task}")
-    lines.append(f"answers_per_item = {answers.answers_per_item}")
+def toml_value(value: ManifestValue) -> str:
+    """A manifest value in TOML: a string, a boolean, a whole number or a list of strings."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return toml_string(value)
+    return "[" + ", ".join(toml_string(part) for part in value) + "]"
+
+
+def manifest(answers: ManifestFields) -> bytes:
+    """The ``batch.toml`` the answers stand for, in the manifest's field order.
+
+    Only the fields asked are written (the conversation asks a type only for the fields it
+    takes); the reward and time limit are left to the manifest's fair defaults.
+    """
+    unknown = set(answers).difference(FIELDS)
+    if unknown:
+        raise ValueError(f"not manifest fields: {sorted(unknown)}")
+    lines = [f"{name} = {toml_value(answers[name])}" for name in FIELDS if name in answers]
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def assemble_zip(
-    answers: GuidedAnswers, uploads: Sequence[Upload], *, limits: ZipLimits | None = None
+    answers: ManifestFields, uploads: Sequence[Upload], *, limits: ZipLimits | None = None
 ) -> bytes:
     """One batch ZIP: the manifest, each sent file, and the members of each sent ZIP.
 

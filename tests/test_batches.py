@@ -16,7 +16,7 @@ import pytest
 from bot import batches, guided
 from bot.batches import Viewer
 from bot.errors import BatchRejected, InsufficientFunds, InvalidInput, NotFound, Problem
-from bot.guided import GuidedAnswers, Upload
+from bot.guided import ManifestFields, Upload
 from bot.handlers.batches import problem_text
 from bot.i18n import Catalogue, Translator
 from bot.intake.manifest import EMOTION_LABELS, parse_manifest
@@ -421,15 +421,15 @@ def test_bad_batch_ids_say_the_usage(args: list[str]) -> None:
 # --- the guided conversation's rules ---------------------------------------------------------
 
 
-ANSWERS = GuidedAnswers(
-    type="image_tag",
-    title='Street "scenes" \\ 1',
-    instructions="Tick every object.\tNo guessing 😀",
-    labels=("car", "person", "vélo"),
-    multiple=True,
-    seconds_per_task=12,
-    answers_per_item=2,
-)
+ANSWERS: ManifestFields = {
+    "type": "image_tag",
+    "title": 'Street "scenes" \\ 1',
+    "instructions": "Tick every object.\tNo guessing 😀",
+    "labels": ("car", "person", "vélo"),
+    "multiple": True,
+    "seconds_per_task": 12,
+    "answers_per_item": 2,
+}
 
 
 def test_the_guided_manifest_is_valid_toml_with_the_answers() -> None:
@@ -450,8 +450,21 @@ def test_the_guided_manifest_is_valid_toml_with_the_answers() -> None:
 
 
 def test_emotion_and_transcription_manifests() -> None:
-    emotion = GuidedAnswers("emotion", "Voices", "How?", EMOTION_LABELS, False, 10, 3)
-    transcription = GuidedAnswers("transcription", "Meeting", "Type it.", (), False, 30, 1)
+    emotion: ManifestFields = {
+        "type": "emotion",
+        "title": "Voices",
+        "instructions": "How?",
+        "labels": EMOTION_LABELS,
+        "seconds_per_task": 10,
+        "answers_per_item": 3,
+    }
+    transcription: ManifestFields = {
+        "type": "transcription",
+        "title": "Meeting",
+        "instructions": "Type it.",
+        "seconds_per_task": 30,
+        "answers_per_item": 1,
+    }
     for answers in (emotion, transcription):
         assert parse_manifest(guided.manifest(answers), min_hourly_rate=RATE).problems == ()
     assert "labels" not in tomllib.loads(guided.manifest(transcription).decode())

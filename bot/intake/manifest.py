@@ -9,14 +9,14 @@ import tomllib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal, cast, get_args
+from typing import Any, cast
 
+from bot.batch_settings import BATCH_TYPES, BatchSettings, BatchType
 from bot.errors import Problem
 from bot.intake.archive import normalise_member_path
 from bot.intake.pricing import default_reward
 
-BatchType = Literal["image_tag", "emotion", "transcription"]
-BATCH_TYPES: tuple[str, ...] = get_args(BatchType)
+__all__ = ["BATCH_TYPES", "BatchType"]  # re-exported for the intake's callers
 EMOTION_LABELS = ("joy", "sadness", "anger", "fear", "surprise", "disgust", "neutral")
 MANIFEST_NAME = "batch.toml"
 DEFAULT_GOLD_NAME = "gold.csv"
@@ -60,19 +60,10 @@ class AnswerRules:
 
 
 @dataclass(frozen=True)
-class BatchSpec:
-    """A valid manifest; money in cents, times in seconds, labels in the requester's order."""
+class BatchSpec(BatchSettings):
+    """A valid manifest: the batch's settings, whether it gave the reward, and its gold file."""
 
-    type: BatchType
-    title: str
-    instructions: str
-    labels: tuple[str, ...]
-    multiple: bool
-    seconds_per_task: int
-    reward: int
     reward_from_manifest: bool
-    answers_per_item: int
-    time_limit: int
     gold: str | None
 
     @property
