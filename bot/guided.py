@@ -22,7 +22,6 @@ from bot.intake.images import is_image_name
 from bot.intake.manifest import (
     ANSWERS_PER_ITEM_RANGE,
     BATCH_TYPES,
-    EMOTION_LABELS,
     FIELDS,
     INSTRUCTIONS_MAX,
     LABEL_MAX,
@@ -33,17 +32,11 @@ from bot.intake.manifest import (
     TITLE_MAX,
     BatchType,
 )
+from bot.tasks import task_type
 
 FileKind = Literal["image", "audio", "zip"]
 MAX_FILES = 100
 """Files one guided batch takes (a ZIP counts as one); more photos than that fit a ZIP better."""
-
-ACCEPTS: dict[str, frozenset[str]] = {
-    "image_tag": frozenset({"image"}),
-    "emotion": frozenset({"image", "audio"}),
-    "transcription": frozenset({"audio"}),
-}
-"""Which media each batch type takes (as the manifest's intake does)."""
 
 
 ManifestValue = str | int | bool | tuple[str, ...]
@@ -108,8 +101,8 @@ def parse_labels(text: str) -> tuple[str, ...]:
 
 
 def default_labels(batch_type: BatchType) -> tuple[str, ...] | None:
-    """The labels offered without asking: emotion's default set; None for other types."""
-    return EMOTION_LABELS if batch_type == "emotion" else None
+    """The labels offered without asking (emotion's default set); None for other types."""
+    return task_type(batch_type).default_labels
 
 
 def parse_number(text: str, bounds: tuple[int, int], key: str) -> int:
@@ -145,7 +138,7 @@ def kind_of(file_name: str) -> FileKind | None:
 
 def check_accepts(batch_type: BatchType, kind: FileKind) -> None:
     """Refuse a file the batch type cannot take (a ZIP is checked member by member later)."""
-    if kind != "zip" and kind not in ACCEPTS[batch_type]:
+    if kind != "zip" and kind not in task_type(batch_type).media_kinds:
         raise InvalidInput(f"newbatch.wrong_kind.{batch_type}")
 
 

@@ -41,7 +41,8 @@ from bot.handlers.batches import (
 )
 from bot.handlers.common import message_of
 from bot.i18n import LANGUAGES
-from bot.intake.manifest import BATCH_TYPES, EMOTION_LABELS, BatchType
+from bot.intake.manifest import BATCH_TYPES, BatchType
+from bot.tasks import task_type
 
 log = logging.getLogger(__name__)
 
@@ -151,13 +152,14 @@ async def got_instructions(update: Update, context: BotContext) -> int:
     draft = _draft(context)
     draft.answers["instructions"] = guided.parse_instructions(message_of(update).text or "")
     actor = await context.actor(update)
-    if draft.type == "transcription":
+    kind = task_type(draft.type)
+    if not kind.takes("labels"):
         return await _ask_seconds(message_of(update), actor)
     t = actor.t
-    if draft.type == "emotion":
-        labels = ", ".join(EMOTION_LABELS)
+    if kind.default_labels is not None:
+        labels = ", ".join(kind.default_labels)
         markup = _choices([[t("newbatch.button.default_labels")]])
-        await _ask(message_of(update), t("newbatch.ask_labels_emotion", labels=labels), markup)
+        await _ask(message_of(update), t(f"newbatch.ask_labels_{kind.name}", labels=labels), markup)
     else:
         await _ask(message_of(update), t("newbatch.ask_labels"))
     return LABELS
@@ -175,7 +177,7 @@ async def got_labels(update: Update, context: BotContext) -> int:
     else:
         draft.answers["labels"] = guided.parse_labels(text)
     actor = await context.actor(update)
-    if draft.type == "image_tag":
+    if task_type(draft.type).takes("multiple"):
         t = actor.t
         markup = _choices([[t("newbatch.button.yes"), t("newbatch.button.no")]])
         await _ask(message_of(update), t("newbatch.ask_multiple"), markup)

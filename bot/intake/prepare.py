@@ -23,15 +23,11 @@ from bot.intake.manifest import (
 )
 from bot.intake.pricing import Quote, floor_warning
 from bot.intake.store import Staging, StoredMedia
+from bot.tasks import task_type
 
 ItemKind = Literal["image", "audio"]
 MANIFEST_MAX_BYTES = 64 * 1024
 GOLD_MAX_BYTES = 2 * 1024 * 1024
-_ALLOWED_KINDS: dict[str, frozenset[str]] = {
-    "image_tag": frozenset({"image"}),
-    "emotion": frozenset({"image", "audio"}),
-    "transcription": frozenset({"audio"}),
-}
 
 
 @dataclass(frozen=True)
@@ -146,7 +142,7 @@ class _Intake:
             )
             if kind is None:
                 self.problems.append(Problem("batch.file_unsupported", {"file": path}))
-            elif spec is not None and kind not in _ALLOWED_KINDS[spec.type]:
+            elif spec is not None and kind not in task_type(spec.type).media_kinds:
                 params = {"file": path, "type": spec.type, "kind": kind}
                 self.problems.append(Problem("batch.item_kind_not_allowed", params))
             else:
@@ -203,7 +199,7 @@ class _Intake:
         try:
             if kind == "image":
                 await self._image(path, data, gold, staging)
-            elif spec is not None and spec.type == "transcription":
+            elif spec is not None and task_type(spec.type).chunks_recordings:
                 await self._recording(path, data, gold, staging)
             else:
                 await self._clip(path, data, gold, staging)
