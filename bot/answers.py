@@ -17,6 +17,7 @@ from bot.dispatch import Policy
 from bot.errors import CapExceeded, InvalidInput, NotFound, PermissionDenied
 from bot.gold import ITEM_COMPLETE, AfterAnswer, after_answer
 from bot.ledger import credit_reward, month_of, worker_account
+from bot.tasks import task_type
 from storage.assignments import (
     Assignment,
     end_active,
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 
 # A worker who lets this many tasks in a row run out is paused (their phone is in a pocket).
 MISSED_IN_A_ROW_PAUSE = 2
-MAX_TRANSCRIPT_CHARS = 2000
 
 _ENDED_REASON = {
     "submitted": "tasks.refused.answered",
@@ -86,38 +86,22 @@ def check_open(assignment: Assignment | None, worker_id: int, now: datetime) -> 
 
 def label_answer(batch: Batch, index: int) -> str:
     """The label a single-choice button stands for."""
-    if batch.type == "transcription" or batch.multiple or not 0 <= index < len(batch.labels):
-        raise InvalidInput("error.bad_button")
-    return batch.labels[index]
+    return task_type(batch.type).button_answer(batch, index)
 
 
 def toggled(batch: Batch, draft: tuple[int, ...], index: int) -> tuple[int, ...]:
     """The ticked label indexes after pressing label ``index`` of a multiple-choice task."""
-    if not batch.multiple or not 0 <= index < len(batch.labels):
-        raise InvalidInput("error.bad_button")
-    chosen = set(draft) ^ {index}
-    return tuple(sorted(chosen))
+    return task_type(batch.type).toggled(batch, draft, index)
 
 
 def tags_answer(batch: Batch, draft: tuple[int, ...]) -> list[str]:
     """The answer of a multiple-choice task: the ticked labels in label order."""
-    if not batch.multiple:
-        raise InvalidInput("error.bad_button")
-    if not draft:
-        raise InvalidInput("tasks.pick_one")
-    return [batch.labels[index] for index in sorted(set(draft)) if 0 <= index < len(batch.labels)]
+    return task_type(batch.type).ticked_answer(batch, draft)
 
 
 def text_answer(batch: Batch, text: str) -> str:
     """A transcription: the text as typed, trimmed; empty or whitespace only is refused."""
-    if batch.type != "transcription":
-        raise InvalidInput("tasks.use_buttons")
-    cleaned = text.strip()
-    if not cleaned:
-        raise InvalidInput("tasks.empty_transcript")
-    if len(cleaned) > MAX_TRANSCRIPT_CHARS:
-        raise InvalidInput("tasks.transcript_too_long", most=MAX_TRANSCRIPT_CHARS)
-    return cleaned
+    return task_type(batch.type).text_answer(batch, text)
 
 
 async def open_assignment(

@@ -16,9 +16,9 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from bot.errors import InsufficientFunds, InvalidInput, NotFound
+from bot.intake.prepare import PreparedBatch
+from bot.intake.pricing import default_reward, most_possible_cost
 from bot.ledger import escrow_account, hold_for_batch, release_remainder, requester_account
-from bot.tasks.intake import PreparedBatch
-from bot.tasks.pricing import default_reward, most_possible_cost
 from storage import ledger as ledger_sql
 from storage.assignments import end_active
 from storage.audit import write_audit
@@ -99,19 +99,10 @@ def new_batch(
     prepared: PreparedBatch, *, requester_id: int, origin: Origin
 ) -> tuple[NewBatch, list[NewItem]]:
     """The rows a checked upload becomes: the batch and its items, in path order."""
-    spec = prepared.spec
     batch = NewBatch(
         requester_id=requester_id,
-        type=spec.type,
-        title=spec.title,
-        instructions=spec.instructions,
-        labels=spec.labels,
-        multiple=spec.multiple,
-        seconds_per_task=spec.seconds_per_task,
-        reward=spec.reward,
+        settings=prepared.spec.settings,
         below_floor=prepared.quote.below_floor,
-        answers_per_item=spec.answers_per_item,
-        time_limit=spec.time_limit,
         origin=origin,
     )
     items = [

@@ -12,22 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from bot.aggregation import (
-    StopDecision,
-    Vote,
-    label_class_count,
-    should_stop,
-    should_stop_text,
-)
+from bot.aggregation import StopDecision
 from bot.batches import end_if_complete
 from bot.fairpay import TimedAnswer, pooled_hourly_rate
 from bot.ledger import escrow_account
 from bot.quality import (
     AccuracyEstimate,
-    GoldAnswer,
-    LabelSet,
     LevelStatus,
     PauseDecision,
     QualityPolicy,
@@ -36,10 +28,11 @@ from bot.quality import (
     TaskType,
     choose_gold,
     estimate_accuracy,
-    gold_score,
-    is_implausibly_fast,
     worker_level,
 )
+from bot.tasks import TASK_TYPES as TASK_TYPE_REGISTRY
+from bot.tasks import task_type as type_named
+from bot.tasks.base import Given, StopThresholds
 from storage.assignments import (
     Assignment,
     answers_of_item,
@@ -69,8 +62,7 @@ from storage.quality import (
 from storage.users import get_user
 
 ITEM_COMPLETE = "item_complete"  # end_reason of an assignment released by early stopping
-LABEL_SEPARATOR = "|"  # gold.csv joins several labels with it (bot/tasks/manifest.py)
-TASK_TYPES: tuple[TaskType, ...] = ("image_tag", "emotion", "transcription")
+TASK_TYPES = cast(tuple[TaskType, ...], tuple(TASK_TYPE_REGISTRY))  # every type, registry order
 
 
 @dataclass(frozen=True)
@@ -82,6 +74,10 @@ class QualityRules:
     gold_share: float = 1 / 8
     label_stop: float = 0.95  # weighted-vote confidence that completes a label item early
     text_stop: float = 0.9  # medoid confidence that completes a transcription item early
+
+    @property
+    def stop_thresholds(self) -> StopThresholds:
+        return StopThresholds(self.label_stop, self.text_stop)
 
     def gold_picker(self) -> GoldPicker:
         return GoldPicker(self.gold_share)
@@ -109,26 +105,6 @@ def gold_seed(secret: str, batch_id: int, worker_id: int) -> str:
 
 
 # -- converting stored answers -----------------------------------------------------------------
-
-
-def label_set(answer: Any) -> LabelSet:
-    """A stored label answer (one label, or a list of labels) as a set."""
-    if isinstance(answer, list | tuple):
-        return frozenset(str(part) for part in answer)
-    return frozenset({str(answer)})
-
-
-def gold_of(task_type: TaskType, stored: Any) -> GoldAnswer:
-    """An item's stored gold answer as the scoring rule takes it."""
-    if task_type == "transcription":
-        return str(stored)
-    if isinstance(stored, str):
-        return frozenset(part for part in stored.split(LABEL_SEPARATOR) if part)
-    return label_set(stored)
-
-
-def given_of(task_type: TaskType, answer: Any) -> GoldAnswer:
-    return str(answer) if task_type == "transcription" else label_set(answer)
 
 
 def clip_ms(item: Item) -> int | None:
@@ -200,7 +176,7 @@ async def after_answer(
     pauses: list[PauseNotice] = []
     lifted = await last_lift(tx, worker_id, task_type)
 
-    flagged = _too_fast(task_type, duration_ms, item)
+    flagged = type_named(batch.type).too_fast(duration_ms, clip_ms(item))
     if flagged:
         await flag_speed(tx, assignment.id)
     recent = await recent_speed_flags(
@@ -216,8 +192,7 @@ async def after_answer(
     stop: StopDecision | None = None
     completed: list[int] = []
     if item.is_gold:
-        expected = gold_of(task_type, item.gold_answer)
-        score = gold_score(task_type, expected, given_of(task_type, answer))
+        score = type_named(batch.type).gold_score(item.gold_answer, answer)
         await record_gold(
             tx,
             assignment_id=assignment.id,
@@ -256,31 +231,15 @@ async def after_answer(
     return AfterAnswer(score, flagged, tuple(pauses), stop, tuple(released), batch_end)
 
 
-def _too_fast(task_type: TaskType, duration_ms: int, item: Item) -> bool:
-    clip = clip_ms(item)
-    if task_type == "transcription" and clip is None:
-        return False  # no clip length known: no basis for a flag
-    return is_implausibly_fast(task_type, duration_ms, clip)
-
-
 async def _stop_decision(
     tx: WriteTx, rules: QualityRules, batch: Batch, item_id: int
 ) -> StopDecision:
     """Whether an ordinary item has enough answers: clear agreement, or answers_per_item."""
     given = await answers_of_item(tx, item_id)
-    if batch.type == "transcription":
-        texts = [str(a.answer) for a in given]
-        return should_stop_text(texts, batch.answers_per_item, rules.text_stop)
     scores = await gold_scores_of_workers(tx, [a.worker_id for a in given], batch.type)
     accuracies = {worker_id: accuracy_of(found) for worker_id, found in scores.items()}
-    votes = [Vote(a.worker_id, label_set(a.answer)) for a in given]
-    return should_stop(
-        votes,
-        accuracies,
-        batch.answers_per_item,
-        rules.label_stop,
-        class_count=label_class_count(batch.labels, batch.multiple),
-    )
+    answers = [Given(a.worker_id, a.answer) for a in given]
+    return type_named(batch.type).enough(batch, answers, accuracies, rules.stop_thresholds)
 
 
 async def _batch_end(tx: WriteTx, batch: Batch, refunded: int) -> BatchEnd:

@@ -1,25 +1,28 @@
 """Guided batch creation, the rules: each answer of ``/newbatch`` checked, then the answers and the
 files sent turned into the same ZIP with ``batch.toml`` a requester could have uploaded, so both
-ways go through one intake (``bot/tasks/intake.py``) and one set of checks. No Telegram here.
+ways go through one intake (``bot/intake/prepare.py``) and one set of checks. No Telegram here.
+
+The answers are manifest fields by name (``ManifestFields``): the manifest parser alone turns them
+into the batch's ``BatchSettings``, as it does an uploaded ``batch.toml``.
 """
 
 from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Literal
 
 from bot.errors import InvalidInput
-from bot.tasks.archive import ZipLimits, read_zip
-from bot.tasks.audio import is_audio_name
-from bot.tasks.images import is_image_name
-from bot.tasks.manifest import (
+from bot.intake.archive import ZipLimits, read_zip
+from bot.intake.audio import is_audio_name
+from bot.intake.images import is_image_name
+from bot.intake.manifest import (
     ANSWERS_PER_ITEM_RANGE,
     BATCH_TYPES,
-    EMOTION_LABELS,
+    FIELDS,
     INSTRUCTIONS_MAX,
     LABEL_MAX,
     LABEL_SEPARATOR,
@@ -29,30 +32,16 @@ from bot.tasks.manifest import (
     TITLE_MAX,
     BatchType,
 )
+from bot.tasks import task_type
 
 FileKind = Literal["image", "audio", "zip"]
 MAX_FILES = 100
 """Files one guided batch takes (a ZIP counts as one); more photos than that fit a ZIP better."""
 
-ACCEPTS: dict[str, frozenset[str]] = {
-    "image_tag": frozenset({"image"}),
-    "emotion": frozenset({"image", "audio"}),
-    "transcription": frozenset({"audio"}),
-}
-"""Which media each batch type takes (as the manifest's intake does)."""
 
-
-@dataclass(frozen=True)
-class GuidedAnswers:
-    """What the requester answered, each already checked."""
-
-    type: BatchType
-    title: str
-    instructions: str
-    labels: tuple[str, ...]
-    multiple: bool
-    seconds_per_task: int
-    answers_per_item: int
+ManifestValue = str | int | bool | tuple[str, ...]
+ManifestFields = Mapping[str, ManifestValue]
+"""What the requester answered, each already checked, by manifest field (``type``, ``title``...)."""
 
 
 @dataclass(frozen=True)
@@ -112,8 +101,8 @@ def parse_labels(text: str) -> tuple[str, ...]:
 
 
 def default_labels(batch_type: BatchType) -> tuple[str, ...] | None:
-    """The labels offered without asking: emotion's default set; None for other types."""
-    return EMOTION_LABELS if batch_type == "emotion" else None
+    """The labels offered without asking (emotion's default set); None for other types."""
+    return task_type(batch_type).default_labels
 
 
 def parse_number(text: str, bounds: tuple[int, int], key: str) -> int:
@@ -149,7 +138,7 @@ def kind_of(file_name: str) -> FileKind | None:
 
 def check_accepts(batch_type: BatchType, kind: FileKind) -> None:
     """Refuse a file the batch type cannot take (a ZIP is checked member by member later)."""
-    if kind != "zip" and kind not in ACCEPTS[batch_type]:
+    if kind != "zip" and kind not in task_type(batch_type).media_kinds:
         raise InvalidInput(f"newbatch.wrong_kind.{batch_type}")
 
 
@@ -178,25 +167,32 @@ def toml_string(text: str) -> str:
     return "".join(out)
 
 
-def manifest(answers: GuidedAnswers) -> bytes:
-    """The ``batch.toml`` the answers stand for; the reward is the fair-pay default."""
-    lines = [
-        f"type = {toml_string(answers.type)}",
-        f"title = {toml_string(answers.title)}",
-        f"instructions = {toml_string(answers.instructions)}",
-    ]
-    if answers.type != "transcription":
-        labels = ", ".join(toml_string(label) for label in answers.labels)
-        lines.append(f"labels = [{labels}]")
-    if answers.type == "image_tag":
-        lines.append(f"multiple = {'true' if answers.multiple else 'false'}")
-    lines.append(f"seconds_per_task = {answers.seconds_per_task}")
-    lines.append(f"answers_per_item = {answers.answers_per_item}")
+def toml_value(value: ManifestValue) -> str:
+    """A manifest value in TOML: a string, a boolean, a whole number or a list of strings."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return toml_string(value)
+    return "[" + ", ".join(toml_string(part) for part in value) + "]"
+
+
+def manifest(answers: ManifestFields) -> bytes:
+    """The ``batch.toml`` the answers stand for, in the manifest's field order.
+
+    Only the fields asked are written (the conversation asks a type only for the fields it
+    takes); the reward and time limit are left to the manifest's fair defaults.
+    """
+    unknown = set(answers).difference(FIELDS)
+    if unknown:
+        raise ValueError(f"not manifest fields: {sorted(unknown)}")
+    lines = [f"{name} = {toml_value(answers[name])}" for name in FIELDS if name in answers]
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def assemble_zip(
-    answers: GuidedAnswers, uploads: Sequence[Upload], *, limits: ZipLimits | None = None
+    answers: ManifestFields, uploads: Sequence[Upload], *, limits: ZipLimits | None = None
 ) -> bytes:
     """One batch ZIP: the manifest, each sent file, and the members of each sent ZIP.
 

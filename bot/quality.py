@@ -13,7 +13,9 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-TaskType = Literal["image_tag", "emotion", "transcription"]  # same values as storage BatchType
+from bot.batch_settings import BatchType
+
+TaskType = BatchType  # a task type's name (the rules of each type: ``bot/tasks/``)
 LabelSet = frozenset[str]
 GoldAnswer = LabelSet | str  # a label set for label tasks, the expected text for transcription
 

@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.aggregation import Vote, dawid_skene, rover_transcript
 from bot.batches import Viewer, visible_batch
 from bot.payouts import spreadsheet_safe
-from bot.quality import LabelSet, normalise_words, transcription_gold_score
+from bot.quality import normalise_words
+from bot.tasks import task_type
+from bot.tasks.base import Given, ItemAnswers
+from bot.tasks.labels import label_text as label_text  # re-exported
 from storage.assignments import assignments_of_batch
 from storage.batches import Batch, Item, items_of
 from storage.db import Database, to_db_time
@@ -42,12 +44,9 @@ CSV_HEADER = (
     "agreement",
     "gold_answer",
 )
-LABEL_SEPARATOR = "|"
 PSEUDONYM_HEX = 12  # 48 bits: no collision in practice among a batch's workers
 MAX_OVERLAP_WORDS = 8  # a ~500 ms overlap at a hard cut holds a few words, never this many
 MISSING_CHUNK = "[…]"  # a chunk of a recording nobody has transcribed yet
-LABEL_METHOD = "dawid-skene"
-TEXT_METHOD = "rover"
 
 
 # Pseudonyms ------------------------------------------------------------------------------------
@@ -110,34 +109,11 @@ class BatchResults:
 
     @property
     def method(self) -> str:
-        return TEXT_METHOD if self.batch.type == "transcription" else LABEL_METHOD
+        return task_type(self.batch.type).aggregation_method
 
     @property
     def complete_items(self) -> int:
         return sum(1 for result in self.items if result.item.state == "complete")
-
-
-def label_set(answer: Any) -> LabelSet:
-    """A stored label answer as a set: ``"car"`` or ``["car", "dog"]`` (or ``"car|dog"``)."""
-    if isinstance(answer, str):
-        return frozenset(part for part in answer.split(LABEL_SEPARATOR) if part)
-    if isinstance(answer, list | tuple):
-        return frozenset(str(part) for part in answer)
-    return frozenset()
-
-
-def label_text(labels: LabelSet, order: Sequence[str]) -> str:
-    """Labels joined by ``|`` in the batch's label order (unknown ones last, alphabetically)."""
-    rank = {label: index for index, label in enumerate(order)}
-    return LABEL_SEPARATOR.join(sorted(labels, key=lambda x: (rank.get(x, len(rank)), x)))
-
-
-def _gold_text(batch: Batch, gold: Any) -> str:
-    if gold is None:
-        return ""
-    if batch.type == "transcription":
-        return str(gold)
-    return label_text(label_set(gold), batch.labels)
 
 
 def aggregate(
@@ -148,75 +124,35 @@ def aggregate(
     now: datetime,
 ) -> BatchResults:
     """Every item's answer, confidence and agreement, and each worker's accuracy."""
-    if batch.type == "transcription":
-        results, accuracy = _transcripts(batch, items, responses)
-    else:
-        results, accuracy = _labels(batch, items, responses)
+    kind = task_type(batch.type)
+    answered = [
+        ItemAnswers(
+            item.id,
+            tuple(Given(r.worker_id, r.answer) for r in responses.get(item.id, ())),
+            item.gold_answer,
+        )
+        for item in items
+    ]
+    fitted = kind.aggregate(batch, answered)
+    results = []
+    for item in items:
+        found = fitted.items.get(item.id)
+        results.append(
+            ItemResult(
+                item=item,
+                answer=None if found is None else found.answer,
+                confidence=None if found is None else found.confidence,
+                agreement=None if found is None else found.agreement,
+                responses=tuple(responses.get(item.id, ())),
+                gold_answer=kind.gold_text(batch, item.gold_answer),
+            )
+        )
+    accuracy = fitted.worker_accuracy
     counts: dict[int, int] = {}
     for given in responses.values():
         for response in given:
             counts[response.worker_id] = counts.get(response.worker_id, 0) + 1
     return BatchResults(batch, tuple(results), accuracy, counts, now)
-
-
-def _labels(
-    batch: Batch, items: Sequence[Item], responses: Mapping[int, Sequence[Response]]
-) -> tuple[list[ItemResult], dict[int, float]]:
-    votes = {
-        item.id: [Vote(r.worker_id, label_set(r.answer)) for r in responses.get(item.id, ())]
-        for item in items
-    }
-    gold = {
-        item.id: label_set(item.gold_answer)
-        for item in items
-        if item.gold_answer is not None and votes[item.id]
-    }
-    fitted = dawid_skene(votes, gold=gold) if any(votes.values()) else None
-    results = []
-    for item in items:
-        found = fitted.items.get(item.id) if fitted is not None else None
-        results.append(
-            ItemResult(
-                item=item,
-                answer=None if found is None else label_text(found.answer, batch.labels),
-                confidence=None if found is None else found.confidence,
-                agreement=None if found is None else found.agreement,
-                responses=tuple(responses.get(item.id, ())),
-                gold_answer=_gold_text(batch, item.gold_answer),
-            )
-        )
-    return results, dict(fitted.worker_accuracy) if fitted is not None else {}
-
-
-def _transcripts(
-    batch: Batch, items: Sequence[Item], responses: Mapping[int, Sequence[Response]]
-) -> tuple[list[ItemResult], dict[int, float]]:
-    """ROVER per item; a worker's accuracy is their mean score (1 - WER) against the gold text
-    of gold items and against the voted text of items with at least two answers."""
-    results = []
-    scores: dict[int, list[float]] = {}
-    for item in items:
-        given = tuple(responses.get(item.id, ()))
-        texts = [str(r.answer) for r in given]
-        voted = rover_transcript(texts) if texts else None
-        reference = item.gold_answer if item.gold_answer is not None else None
-        if reference is None and voted is not None and len(given) >= 2:
-            reference = voted.text
-        if reference is not None:
-            for response in given:
-                score = transcription_gold_score(str(reference), str(response.answer))
-                scores.setdefault(response.worker_id, []).append(score)
-        results.append(
-            ItemResult(
-                item=item,
-                answer=None if voted is None else voted.text,
-                confidence=None if voted is None else voted.confidence,
-                agreement=None if voted is None else voted.agreement,
-                responses=given,
-                gold_answer=_gold_text(batch, item.gold_answer),
-            )
-        )
-    return results, {worker: sum(s) / len(s) for worker, s in scores.items()}
 
 
 async def batch_results(
@@ -408,6 +344,6 @@ def result_files(results: BatchResults, secret: bytes) -> list[tuple[str, bytes]
         ("results.csv", results_csv(results).encode("utf-8")),
         ("results.json", results_json(results, secret).encode("utf-8")),
     ]
-    if results.batch.type == "transcription":
+    if task_type(results.batch.type).chunks_recordings:
         files.append(("transcripts.zip", transcripts_zip(recordings(results))))
     return files

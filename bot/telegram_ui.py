@@ -29,7 +29,7 @@ from bot.commands import commands_for
 from bot.context import Actor, BotContext, Services
 from bot.errors import InvalidInput, UserError
 from bot.i18n import LANGUAGES, Translator
-from bot.tasks.intake import PreparedBatch, prepare_batch
+from bot.intake.prepare import PreparedBatch, prepare_batch
 from bot.texts import refusal, summary_text
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from bot.batches import Summary
 from bot.errors import BatchRejected, Problem, UserError
 from bot.gold import PauseNotice
 from bot.i18n import Translator
+from bot.intake.pricing import floor_warning
 from bot.rewards import PlatformHealth
-from bot.tasks.pricing import floor_warning
 from storage.batches import BatchLine
 
 MAX_PROBLEMS_SHOWN = 25

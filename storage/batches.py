@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from bot.batch_settings import BatchSettings, BatchType
 from storage.db import Row, Tx, WriteTx, maybe_time, to_db_time
 
-BatchType = Literal["image_tag", "emotion", "transcription"]
+__all__ = ["BatchSettings", "BatchType"]  # re-exported: storage's callers name them from here
 BatchState = Literal["draft", "open", "paused", "done", "cancelled"]
 MediaKind = Literal["image", "audio"]
 
@@ -24,16 +25,8 @@ class NewBatch:
     """What a requester's upload or guided conversation produced, before it is stored."""
 
     requester_id: int
-    type: BatchType
-    title: str
-    instructions: str
-    labels: Sequence[str]
-    multiple: bool
-    seconds_per_task: int
-    reward: int
+    settings: BatchSettings
     below_floor: bool
-    answers_per_item: int
-    time_limit: int
     origin: Literal["zip", "guided"] = "zip"
 
 
@@ -61,19 +54,12 @@ class NewItem:
 
 
 @dataclass(frozen=True)
-class Batch:
+class Batch(BatchSettings):
+    """A stored batch: its settings (``BatchSettings``, declared once) and its lifecycle."""
+
     id: int
     requester_id: int
-    type: BatchType
-    title: str
-    instructions: str
-    labels: tuple[str, ...]
-    multiple: bool
-    seconds_per_task: int
-    reward: int
     below_floor: bool
-    answers_per_item: int
-    time_limit: int
     state: BatchState
     origin: str
     created_at: datetime
@@ -103,20 +89,35 @@ class Item:
         return self.gold_answer is not None
 
 
+# Each setting is the column of the same name; these are the ones not stored as they are.
+_ENCODE: dict[str, Any] = {
+    "labels": lambda labels: json.dumps(list(labels), ensure_ascii=False),
+    "multiple": int,
+}
+_DECODE: dict[str, Any] = {"labels": lambda text: tuple(json.loads(text)), "multiple": bool}
+
+
+def _settings_columns(settings: BatchSettings) -> dict[str, Any]:
+    """The batch's settings as column values."""
+    return {
+        name: _ENCODE.get(name, lambda value: value)(value)
+        for name, value in settings.values().items()
+    }
+
+
+def _settings_of(row: Row) -> dict[str, Any]:
+    """The settings read back from their columns."""
+    return {
+        name: _DECODE.get(name, lambda value: value)(row[name]) for name in BatchSettings.names()
+    }
+
+
 def _batch(row: Row) -> Batch:
     return Batch(
+        **_settings_of(row),
         id=row["id"],
         requester_id=row["requester_id"],
-        type=row["type"],
-        title=row["title"],
-        instructions=row["instructions"],
-        labels=tuple(json.loads(row["labels"])),
-        multiple=bool(row["multiple"]),
-        seconds_per_task=row["seconds_per_task"],
-        reward=row["reward"],
         below_floor=bool(row["below_floor"]),
-        answers_per_item=row["answers_per_item"],
-        time_limit=row["time_limit"],
         state=row["state"],
         origin=row["origin"],
         created_at=maybe_time(row["created_at"]) or datetime.min,
@@ -156,25 +157,16 @@ async def insert_draft(
 ) -> int:
     """Store a draft batch with its items and media, inside the caller's write transaction."""
     stamp = to_db_time(now)
+    columns = {
+        **_settings_columns(batch.settings),
+        "requester_id": batch.requester_id,
+        "below_floor": int(batch.below_floor),
+        "origin": batch.origin,
+        "created_at": stamp,
+    }
     cursor = await tx.execute(
-        "INSERT INTO batches (requester_id, type, title, instructions, labels, multiple,"
-        " seconds_per_task, reward, below_floor, answers_per_item, time_limit, origin, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            batch.requester_id,
-            batch.type,
-            batch.title,
-            batch.instructions,
-            json.dumps(list(batch.labels), ensure_ascii=False),
-            int(batch.multiple),
-            batch.seconds_per_task,
-            batch.reward,
-            int(batch.below_floor),
-            batch.answers_per_item,
-            batch.time_limit,
-            batch.origin,
-            stamp,
-        ),
+        f"INSERT INTO batches ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        tuple(columns.values()),
     )
     batch_id = cursor.lastrowid
     assert batch_id is not None

@@ -16,8 +16,11 @@ import pytest
 from bot import batches, guided
 from bot.batches import Viewer
 from bot.errors import BatchRejected, InsufficientFunds, InvalidInput, NotFound, Problem
-from bot.guided import GuidedAnswers, Upload
+from bot.guided import ManifestFields, Upload
 from bot.i18n import Catalogue, Translator
+from bot.intake.manifest import EMOTION_LABELS, parse_manifest
+from bot.intake.prepare import prepare_batch
+from bot.intake.pricing import floor_warning
 from bot.ledger import (
     balance,
     credit_reward,
@@ -26,15 +29,12 @@ from bot.ledger import (
     top_up,
 )
 from bot.payouts import check_invariants
-from bot.tasks.intake import prepare_batch
-from bot.tasks.manifest import EMOTION_LABELS, parse_manifest
-from bot.tasks.pricing import floor_warning
 from bot.texts import problem_text
 from storage.batches import get_batch, items_of
 from storage.db import Database, bundled_migrations, to_db_time
 from storage.users import touch_user
 from tests.conftest import sql_rows, sql_value
-from tests.tasks.media import IMAGE_TAG, make_zip, png, toml
+from tests.intake.media import IMAGE_TAG, make_zip, png, toml
 
 PARIS = ZoneInfo("Europe/Paris")
 RATE = 1_000  # MIN_HOURLY_RATE 10.00
@@ -426,15 +426,15 @@ def test_bad_batch_ids_say_the_usage(args: list[str]) -> None:
 # --- the guided conversation's rules ---------------------------------------------------------
 
 
-ANSWERS = GuidedAnswers(
-    type="image_tag",
-    title='Street "scenes" \\ 1',
-    instructions="Tick every object.\tNo guessing 😀",
-    labels=("car", "person", "vélo"),
-    multiple=True,
-    seconds_per_task=12,
-    answers_per_item=2,
-)
+ANSWERS: ManifestFields = {
+    "type": "image_tag",
+    "title": 'Street "scenes" \\ 1',
+    "instructions": "Tick every object.\tNo guessing 😀",
+    "labels": ("car", "person", "vélo"),
+    "multiple": True,
+    "seconds_per_task": 12,
+    "answers_per_item": 2,
+}
 
 
 def test_the_guided_manifest_is_valid_toml_with_the_answers() -> None:
@@ -455,8 +455,21 @@ def test_the_guided_manifest_is_valid_toml_with_the_answers() -> None:
 
 
 def test_emotion_and_transcription_manifests() -> None:
-    emotion = GuidedAnswers("emotion", "Voices", "How?", EMOTION_LABELS, False, 10, 3)
-    transcription = GuidedAnswers("transcription", "Meeting", "Type it.", (), False, 30, 1)
+    emotion: ManifestFields = {
+        "type": "emotion",
+        "title": "Voices",
+        "instructions": "How?",
+        "labels": EMOTION_LABELS,
+        "seconds_per_task": 10,
+        "answers_per_item": 3,
+    }
+    transcription: ManifestFields = {
+        "type": "transcription",
+        "title": "Meeting",
+        "instructions": "Type it.",
+        "seconds_per_task": 30,
+        "answers_per_item": 1,
+    }
     for answers in (emotion, transcription):
         assert parse_manifest(guided.manifest(answers), min_hourly_rate=RATE).problems == ()
     assert "labels" not in tomllib.loads(guided.manifest(transcription).decode())

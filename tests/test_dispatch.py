@@ -39,7 +39,15 @@ from storage.availability import (
     set_ready,
     set_windows,
 )
-from storage.batches import BatchType, NewBatch, NewItem, NewMedia, insert_draft, set_batch_state
+from storage.batches import (
+    BatchSettings,
+    BatchType,
+    NewBatch,
+    NewItem,
+    NewMedia,
+    insert_draft,
+    set_batch_state,
+)
 from storage.db import Database
 from storage.users import mark_unreachable, record_consent, set_timezone, touch_user
 from tests.conftest import ADMIN_ID, REQUESTER_ID
@@ -162,16 +170,18 @@ async def publish_batch(
     ]
     batch = NewBatch(
         requester_id=requester_id,
-        type=type,
-        title=title,
-        instructions=instructions,
-        labels=tuple(labels),
-        multiple=multiple,
-        seconds_per_task=5,
-        reward=reward,
+        settings=BatchSettings(
+            type=type,
+            title=title,
+            instructions=instructions,
+            labels=tuple(labels),
+            multiple=multiple,
+            seconds_per_task=5,
+            reward=reward,
+            answers_per_item=answers_per_item,
+            time_limit=time_limit,
+        ),
         below_floor=False,
-        answers_per_item=answers_per_item,
-        time_limit=time_limit,
     )
     cost = len(new_items) * answers_per_item * reward
     return await open_funded_batch(

@@ -12,9 +12,9 @@ import imageio_ffmpeg
 import pytest
 
 from bot.errors import FfmpegError, FfmpegTimeout
-from bot.tasks import ffmpeg
-from bot.tasks.sound import AudioSegment
-from tests.tasks.media import tone
+from bot.intake import ffmpeg
+from bot.intake.sound import AudioSegment
+from tests.intake.media import tone
 
 
 @pytest.fixture

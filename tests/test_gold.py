@@ -22,7 +22,7 @@ from bot.payouts import check_invariants
 from bot.quality import QualityPolicy, SpeedPolicy
 from storage.assignments import Assignment, assignments_of_worker, claim_next, open_slots
 from storage.availability import paused_types
-from storage.batches import NewBatch, NewItem, get_batch, items_of, set_batch_state
+from storage.batches import BatchSettings, NewBatch, NewItem, get_batch, items_of, set_batch_state
 from storage.batches import insert_draft as insert_batch
 from storage.db import Database
 from storage.quality import gold_scores, server_secret, type_pauses
@@ -65,16 +65,18 @@ async def publish_with_gold(
     ]
     batch = NewBatch(
         requester_id=REQUESTER_ID,
-        type="image_tag",
-        title="Gold scenes",
-        instructions="Pick what you see.",
-        labels=tuple(labels),
-        multiple=False,
-        seconds_per_task=5,
-        reward=reward,
+        settings=BatchSettings(
+            type="image_tag",
+            title="Gold scenes",
+            instructions="Pick what you see.",
+            labels=tuple(labels),
+            multiple=False,
+            seconds_per_task=5,
+            reward=reward,
+            answers_per_item=answers_per_item,
+            time_limit=30,
+        ),
         below_floor=False,
-        answers_per_item=answers_per_item,
-        time_limit=30,
     )
     cost = len(items) * answers_per_item * reward
     await top_up(

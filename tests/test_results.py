@@ -48,7 +48,7 @@ from bot.rewards import (
     send_bonus,
 )
 from storage.assignments import claim_next
-from storage.batches import BatchType, NewBatch, NewItem, get_batch
+from storage.batches import BatchSettings, BatchType, NewBatch, NewItem, get_batch
 from storage.db import Database, to_db_time
 from storage.results import get_alert
 from tests.conftest import ADMIN_ID, REQUESTER_ID, sql_rows
@@ -90,16 +90,18 @@ async def open_batch(
     left on the requester's balance)."""
     batch = NewBatch(
         requester_id=requester_id,
-        type=type,
-        title=title,
-        instructions="",
-        labels=tuple(labels),
-        multiple=multiple,
-        seconds_per_task=5,
-        reward=reward,
+        settings=BatchSettings(
+            type=type,
+            title=title,
+            instructions="",
+            labels=tuple(labels),
+            multiple=multiple,
+            seconds_per_task=5,
+            reward=reward,
+            answers_per_item=answers_per_item,
+            time_limit=60,
+        ),
         below_floor=False,
-        answers_per_item=answers_per_item,
-        time_limit=60,
     )
     cost = len(items) * answers_per_item * reward
     return await open_funded_batch(

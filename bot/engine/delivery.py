@@ -29,6 +29,7 @@ from telegram.ext import Application
 from bot.context import Services
 from bot.engine.render import Rows
 from bot.i18n import Translator
+from bot.tasks import task_type
 from bot.telegram_ui import keyboard
 from storage.batches import Batch, Item, get_item, remember_file_id
 
@@ -189,11 +190,12 @@ async def send_task(
                 chat_id, media, duration=duration, caption=caption, reply_markup=markup
             ),
         )
-        if batch.type == "transcription":
+        reply_prompt = task_type(batch.type).reply_prompt(t)
+        if reply_prompt is not None:
             prompt = await bot.send_message(
                 chat_id,
-                t("tasks.prompt"),
-                reply_markup=ForceReply(input_field_placeholder=t("tasks.prompt_placeholder")),
+                reply_prompt.text,
+                reply_markup=ForceReply(input_field_placeholder=reply_prompt.placeholder),
                 reply_parameters=ReplyParameters(
                     message.message_id, allow_sending_without_reply=True
                 ),

@@ -29,9 +29,10 @@ from telegram.ext import (
 from bot import guided
 from bot.context import Actor, BotContext
 from bot.errors import BatchRejected, InvalidInput
-from bot.guided import FileKind, GuidedAnswers, Upload
+from bot.guided import FileKind, ManifestValue, Upload
 from bot.i18n import LANGUAGES
-from bot.tasks.manifest import BATCH_TYPES, EMOTION_LABELS, BatchType
+from bot.intake.manifest import BATCH_TYPES, BatchType
+from bot.tasks import task_type
 from bot.telegram_ui import (
     check_size,
     creator_of,
@@ -68,27 +69,14 @@ class _Pending:
 
 @dataclass
 class _Draft:
-    """The answers so far, kept in ``user_data`` between messages."""
+    """The answers so far by manifest field, kept in ``user_data`` between messages."""
 
-    type: BatchType = "image_tag"
-    title: str = ""
-    instructions: str = ""
-    labels: tuple[str, ...] = ()
-    multiple: bool = False
-    seconds_per_task: int = 0
-    answers_per_item: int = 0
+    answers: dict[str, ManifestValue] = field(default_factory=lambda: {"type": "image_tag"})
     files: list[_Pending] = field(default_factory=list)
 
-    def answers(self) -> GuidedAnswers:
-        return GuidedAnswers(
-            type=self.type,
-            title=self.title,
-            instructions=self.instructions,
-            labels=self.labels,
-            multiple=self.multiple,
-            seconds_per_task=self.seconds_per_task,
-            answers_per_item=self.answers_per_item,
-        )
+    @property
+    def type(self) -> BatchType:
+        return cast(BatchType, self.answers["type"])
 
 
 def _draft(context: BotContext) -> _Draft:
@@ -141,7 +129,7 @@ async def got_type(update: Update, context: BotContext) -> int:
     text = (message_of(update).text or "").strip().casefold()
     for batch_type in BATCH_TYPES:
         if text == batch_type or text in _in_any_language(context, f"batches.type.{batch_type}"):
-            draft.type = cast(BatchType, batch_type)
+            draft.answers["type"] = batch_type
             break
     else:
         raise InvalidInput("newbatch.type_unknown")
@@ -153,7 +141,7 @@ async def got_type(update: Update, context: BotContext) -> int:
 @refusals_told
 async def got_title(update: Update, context: BotContext) -> int:
     draft = _draft(context)
-    draft.title = guided.parse_title(message_of(update).text or "")
+    draft.answers["title"] = guided.parse_title(message_of(update).text or "")
     t = (await context.actor(update)).t
     await _ask(message_of(update), t(f"newbatch.ask_instructions.{draft.type}"))
     return INSTRUCTIONS
@@ -162,15 +150,16 @@ async def got_title(update: Update, context: BotContext) -> int:
 @refusals_told
 async def got_instructions(update: Update, context: BotContext) -> int:
     draft = _draft(context)
-    draft.instructions = guided.parse_instructions(message_of(update).text or "")
+    draft.answers["instructions"] = guided.parse_instructions(message_of(update).text or "")
     actor = await context.actor(update)
-    if draft.type == "transcription":
+    kind = task_type(draft.type)
+    if not kind.takes("labels"):
         return await _ask_seconds(message_of(update), actor)
     t = actor.t
-    if draft.type == "emotion":
-        labels = ", ".join(EMOTION_LABELS)
+    if kind.default_labels is not None:
+        labels = ", ".join(kind.default_labels)
         markup = _choices([[t("newbatch.button.default_labels")]])
-        await _ask(message_of(update), t("newbatch.ask_labels_emotion", labels=labels), markup)
+        await _ask(message_of(update), t(f"newbatch.ask_labels_{kind.name}", labels=labels), markup)
     else:
         await _ask(message_of(update), t("newbatch.ask_labels"))
     return LABELS
@@ -184,11 +173,11 @@ async def got_labels(update: Update, context: BotContext) -> int:
     if default is not None and text.casefold() in _in_any_language(
         context, "newbatch.button.default_labels"
     ):
-        draft.labels = default
+        draft.answers["labels"] = default
     else:
-        draft.labels = guided.parse_labels(text)
+        draft.answers["labels"] = guided.parse_labels(text)
     actor = await context.actor(update)
-    if draft.type == "image_tag":
+    if task_type(draft.type).takes("multiple"):
         t = actor.t
         markup = _choices([[t("newbatch.button.yes"), t("newbatch.button.no")]])
         await _ask(message_of(update), t("newbatch.ask_multiple"), markup)
@@ -201,9 +190,9 @@ async def got_multiple(update: Update, context: BotContext) -> int:
     draft = _draft(context)
     text = (message_of(update).text or "").strip().casefold()
     if text in _in_any_language(context, "newbatch.button.yes"):
-        draft.multiple = True
+        draft.answers["multiple"] = True
     elif text in _in_any_language(context, "newbatch.button.no"):
-        draft.multiple = False
+        draft.answers["multiple"] = False
     else:
         raise InvalidInput("newbatch.yes_or_no")
     return await _ask_seconds(message_of(update), await context.actor(update))
@@ -217,7 +206,7 @@ async def _ask_seconds(message: Message, actor: Actor) -> int:
 @refusals_told
 async def got_seconds(update: Update, context: BotContext) -> int:
     draft = _draft(context)
-    draft.seconds_per_task = guided.parse_seconds(message_of(update).text or "")
+    draft.answers["seconds_per_task"] = guided.parse_seconds(message_of(update).text or "")
     t = (await context.actor(update)).t
     await _ask(message_of(update), t("newbatch.ask_answers"), _choices([["1", "2", "3", "5"]]))
     return ANSWERS
@@ -226,7 +215,7 @@ async def got_seconds(update: Update, context: BotContext) -> int:
 @refusals_told
 async def got_answers(update: Update, context: BotContext) -> int:
     draft = _draft(context)
-    draft.answers_per_item = guided.parse_answers(message_of(update).text or "")
+    draft.answers["answers_per_item"] = guided.parse_answers(message_of(update).text or "")
     t = (await context.actor(update)).t
     markup = _choices([[t("newbatch.button.done")]])
     await _ask(message_of(update), t(f"newbatch.ask_media.{draft.type}"), markup)
@@ -306,7 +295,7 @@ async def _finish(update: Update, context: BotContext) -> int:
         for pending in draft.files
     ]
     try:
-        data = await asyncio.to_thread(guided.assemble_zip, draft.answers(), uploads)
+        data = await asyncio.to_thread(guided.assemble_zip, draft.answers, uploads)
         batch_id = await draft_from(context, actor, data, origin="guided")
     except BatchRejected as rejected:
         draft.files.clear()

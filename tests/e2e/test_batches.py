@@ -14,7 +14,7 @@ from storage.batches import get_batch, items_of
 from storage.db import Database
 from storage.users import grant_role
 from tests.conftest import ADMIN_ID, REQUESTER_ID, sql_value
-from tests.tasks.media import IMAGE_TAG, make_zip, png, toml
+from tests.intake.media import IMAGE_TAG, make_zip, png, toml
 
 OTHER_REQUESTER = 7002
 GOLD = b"file,answer\nphoto1.png,car|person\nphoto4.png,dog\n"

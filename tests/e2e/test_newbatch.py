@@ -7,13 +7,13 @@ from pathlib import Path
 
 from bot.app import BotApplication
 from bot.clock import FixedClock
+from bot.intake.manifest import EMOTION_LABELS
 from bot.ledger import top_up
-from bot.tasks.manifest import EMOTION_LABELS
 from sandbox import SandboxServer, SandboxUser
 from storage.batches import get_batch, items_of
 from storage.users import grant_role
 from tests.conftest import ADMIN_ID, REQUESTER_ID, sql_value
-from tests.tasks.media import export, image_bytes, make_zip, png, tone
+from tests.intake.media import export, image_bytes, make_zip, png, tone
 
 OTHER_REQUESTER = 7002
 HINT = "Hello! Send /start to sign up and see how it works."  # outside any conversation

@@ -1,4 +1,4 @@
-"""Image items: JPEG, PNG or WebP checked, turned upright, shrunk to 1280 px, stored as JPEG."""
+"""Intake, images: JPEG, PNG or WebP checked, turned upright, shrunk to 1280 px, stored as JPEG."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from bot.errors import InvalidInput
-from bot.tasks.store import StoredMedia, store_media
+from bot.intake.store import StoredMedia, store_media
 
 FORMATS = ("JPEG", "PNG", "WEBP")
 EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp"})

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.errors import InvalidInput
-from bot.tasks.audio import AudioLimits, decode_audio, sniff_format, store_audio
-from tests.tasks.media import export, tone
+from bot.intake.audio import AudioLimits, decode_audio, sniff_format, store_audio
+from tests.intake.media import export, tone
 
 
 def opus_channels(ogg: bytes) -> int:

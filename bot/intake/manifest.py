@@ -1,4 +1,4 @@
-"""The batch manifest, `batch.toml`, and its `gold.csv`, validated into a typed `BatchSpec`."""
+"""Intake, manifest: `batch.toml` and its `gold.csv`, validated into a typed `BatchSpec`."""
 
 from __future__ import annotations
 
@@ -9,18 +9,20 @@ import tomllib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal, cast, get_args
+from typing import Any, cast
 
+from bot.batch_settings import BATCH_TYPES, BatchSettings, BatchType
 from bot.errors import Problem
-from bot.tasks.archive import normalise_member_path
-from bot.tasks.pricing import default_reward
+from bot.intake.archive import normalise_member_path
+from bot.intake.pricing import default_reward
+from bot.tasks import TaskType, task_type
+from bot.tasks.base import LABEL_SEPARATOR, echo
+from bot.tasks.emotion import EMOTION_LABELS
 
-BatchType = Literal["image_tag", "emotion", "transcription"]
-BATCH_TYPES: tuple[str, ...] = get_args(BatchType)
-EMOTION_LABELS = ("joy", "sadness", "anger", "fear", "surprise", "disgust", "neutral")
+# re-exported for the intake's callers
+__all__ = ["BATCH_TYPES", "EMOTION_LABELS", "LABEL_SEPARATOR", "BatchType"]
 MANIFEST_NAME = "batch.toml"
 DEFAULT_GOLD_NAME = "gold.csv"
-LABEL_SEPARATOR = "|"
 
 TITLE_MAX = 100
 INSTRUCTIONS_MAX = 800  # leaves room in a 1,024-character caption for reward and timer
@@ -31,7 +33,6 @@ ANSWERS_PER_ITEM_RANGE = (1, 10)
 TIME_LIMIT_RANGE = (15, 600)
 DEFAULT_ANSWERS_PER_ITEM = 3
 REWARD_MAX_CENTS = 100_000  # 1,000.00 per answer: a typo guard, far above any micro-task
-_ECHO_MAX = 60
 
 FIELDS = (
     "type",
@@ -60,19 +61,10 @@ class AnswerRules:
 
 
 @dataclass(frozen=True)
-class BatchSpec:
-    """A valid manifest; money in cents, times in seconds, labels in the requester's order."""
+class BatchSpec(BatchSettings):
+    """A valid manifest: the batch's settings, whether it gave the reward, and its gold file."""
 
-    type: BatchType
-    title: str
-    instructions: str
-    labels: tuple[str, ...]
-    multiple: bool
-    seconds_per_task: int
-    reward: int
     reward_from_manifest: bool
-    answers_per_item: int
-    time_limit: int
     gold: str | None
 
     @property
@@ -137,9 +129,10 @@ def _load_toml(data: bytes) -> tuple[dict[str, Any] | None, list[Problem]]:
 
 def _answer_rules(reader: _Fields) -> AnswerRules | None:
     batch_type = reader.batch_type()
-    labels = _labels_for(reader, batch_type)
+    kind = None if batch_type is None else task_type(batch_type)
+    labels = _labels_for(reader, kind)
     multiple = reader.boolean("multiple", default=False)
-    if multiple and batch_type not in (None, "image_tag"):
+    if multiple and kind is not None and not kind.takes("multiple"):
         reader.problem("batch.field_not_allowed", "multiple", type=batch_type)
         return None
     if batch_type is None or labels is None or multiple is None:
@@ -199,16 +192,16 @@ def _default_time_limit(seconds: int | None) -> int | None:
     return None if seconds is None else default_time_limit(seconds)
 
 
-def _labels_for(reader: _Fields, batch_type: str | None) -> tuple[str, ...] | None:
-    """The labels of the batch: required for image_tag, defaulted for emotion, none otherwise."""
-    if batch_type == "transcription":
+def _labels_for(reader: _Fields, kind: TaskType | None) -> tuple[str, ...] | None:
+    """The labels of the batch: required, defaulted or refused, as its task type says."""
+    if kind is not None and not kind.takes("labels"):
         if "labels" in reader.table:
-            reader.problem("batch.field_not_allowed", "labels", type=batch_type)
+            reader.problem("batch.field_not_allowed", "labels", type=kind.name)
         return ()
     if "labels" not in reader.table:
-        if batch_type == "emotion":
-            return EMOTION_LABELS
-        if batch_type == "image_tag":
+        if kind is not None and kind.default_labels is not None:
+            return kind.default_labels
+        if kind is not None:
             reader.problem("batch.labels_missing", "labels")
         return None
     return _check_labels(reader, reader.table["labels"])
@@ -354,9 +347,7 @@ def _has_control(text: str) -> bool:
     return any(ord(char) < 32 or ord(char) == 127 for char in text)
 
 
-def _echo(text: str) -> str:
-    """A user-supplied value short enough to quote back in a message."""
-    return text if len(text) <= _ECHO_MAX else text[: _ECHO_MAX - 1] + "…"
+_echo = echo  # a user-supplied value short enough to quote back in a message
 
 
 # --- gold.csv -------------------------------------------------------------------------------
@@ -423,24 +414,7 @@ def _gold_row(
 def _gold_answer(
     cell: str, rules: AnswerRules, where: dict[str, Any], problems: list[Problem]
 ) -> str | None:
-    """The canonical answer: free text for transcription, else labels in label order."""
-    if rules.type == "transcription":
-        text = cell.strip()
-        if not text:
-            problems.append(Problem("batch.gold_answer_empty", where))
-        return text or None
-    by_fold = {label.casefold(): label for label in rules.labels}
-    given = [part.strip() for part in cell.split(LABEL_SEPARATOR)]
-    if not all(given):
-        problems.append(Problem("batch.gold_answer_empty", where))
-        return None
-    unknown = [part for part in given if part.casefold() not in by_fold]
-    for part in unknown:
-        problems.append(Problem("batch.gold_answer_not_label", {**where, "answer": _echo(part)}))
-    chosen = {by_fold[part.casefold()] for part in given if part.casefold() in by_fold}
-    if len(chosen) > 1 and not rules.multiple:
-        problems.append(Problem("batch.gold_answer_single", where))
-        return None
-    if unknown:
-        return None
-    return LABEL_SEPARATOR.join(label for label in rules.labels if label in chosen)
+    """The canonical answer, as the batch's task type reads a gold cell."""
+    answer, found = task_type(rules.type).gold_answer(cell, rules.labels, rules.multiple, where)
+    problems.extend(found)
+    return answer

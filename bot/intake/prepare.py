@@ -1,4 +1,4 @@
-"""A requester's ZIP turned into a checked batch: every part validated, media stored, or nothing."""
+"""Intake, the whole upload: a requester's ZIP checked part by part, media stored, or nothing."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bot.errors import BatchRejected, InvalidInput, Problem
-from bot.tasks.archive import SafeZip, ZipLimits, open_zip
-from bot.tasks.audio import AudioLimits, decode_audio, is_audio_name
-from bot.tasks.chunking import split_recording
-from bot.tasks.ffmpeg import encode_ogg_opus
-from bot.tasks.images import is_image_name, normalise_image
-from bot.tasks.manifest import (
+from bot.intake.archive import SafeZip, ZipLimits, open_zip
+from bot.intake.audio import AudioLimits, decode_audio, is_audio_name
+from bot.intake.chunking import split_recording
+from bot.intake.ffmpeg import encode_ogg_opus
+from bot.intake.images import is_image_name, normalise_image
+from bot.intake.manifest import (
     DEFAULT_GOLD_NAME,
     MANIFEST_NAME,
     BatchSpec,
@@ -21,17 +21,13 @@ from bot.tasks.manifest import (
     parse_gold,
     parse_manifest,
 )
-from bot.tasks.pricing import Quote, floor_warning
-from bot.tasks.store import Staging, StoredMedia
+from bot.intake.pricing import Quote, floor_warning
+from bot.intake.store import Staging, StoredMedia
+from bot.tasks import task_type
 
 ItemKind = Literal["image", "audio"]
 MANIFEST_MAX_BYTES = 64 * 1024
 GOLD_MAX_BYTES = 2 * 1024 * 1024
-_ALLOWED_KINDS: dict[str, frozenset[str]] = {
-    "image_tag": frozenset({"image"}),
-    "emotion": frozenset({"image", "audio"}),
-    "transcription": frozenset({"audio"}),
-}
 
 
 @dataclass(frozen=True)
@@ -146,7 +142,7 @@ class _Intake:
             )
             if kind is None:
                 self.problems.append(Problem("batch.file_unsupported", {"file": path}))
-            elif spec is not None and kind not in _ALLOWED_KINDS[spec.type]:
+            elif spec is not None and kind not in task_type(spec.type).media_kinds:
                 params = {"file": path, "type": spec.type, "kind": kind}
                 self.problems.append(Problem("batch.item_kind_not_allowed", params))
             else:
@@ -203,7 +199,7 @@ class _Intake:
         try:
             if kind == "image":
                 await self._image(path, data, gold, staging)
-            elif spec is not None and spec.type == "transcription":
+            elif spec is not None and task_type(spec.type).chunks_recordings:
                 await self._recording(path, data, gold, staging)
             else:
                 await self._clip(path, data, gold, staging)

@@ -1,4 +1,4 @@
-"""ffmpeg without root: find it, run it as a killable subprocess, decode and encode audio."""
+"""Intake, ffmpeg without root: find it, run it as a killable subprocess, decode and encode."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import FfmpegError, FfmpegTimeout, MediaError
-from bot.tasks.sound import AudioSegment
+from bot.intake.sound import AudioSegment
 
 SAMPLE_RATE = 16_000
 """Decoded audio is mono 16-bit PCM at this rate: wideband speech, 32 kB per second."""

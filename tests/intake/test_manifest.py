@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from bot.errors import Problem
-from bot.tasks.manifest import EMOTION_LABELS, BatchSpec, parse_gold, parse_manifest
-from tests.tasks.media import EMOTION, IMAGE_TAG, TRANSCRIPTION, toml
+from bot.intake.manifest import EMOTION_LABELS, BatchSpec, parse_gold, parse_manifest
+from tests.intake.media import EMOTION, IMAGE_TAG, TRANSCRIPTION, toml
 
 RATE = 1_000  # 10.00 an hour
 

@@ -1,4 +1,4 @@
-"""pydub, imported once without its warning about ffmpeg: import AudioSegment and friends from here.
+"""Intake, pydub imported once without its warning about ffmpeg: take AudioSegment from here.
 
 pydub looks for ffmpeg on PATH when it is imported and warns (a RuntimeWarning, an error under
 the test settings) when there is none. The binary it would find is never used: ``ffmpeg.py``

@@ -1,11 +1,11 @@
-"""Cutting a recording for transcription: chunks of at most 30 s, at pauses where it can."""
+"""Intake, chunking: a recording cut for transcription, chunks of at most 30 s, at pauses."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from bot.tasks.sound import detect_silence
+from bot.intake.sound import detect_silence
 
 MAX_MS = 30_000
 MIN_MS = 5_000

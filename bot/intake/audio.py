@@ -1,4 +1,4 @@
-"""Audio items: OGG/Opus, MP3, WAV or M4A proved by decoding, bounded in time, stored as Opus."""
+"""Intake, audio: OGG/Opus, MP3, WAV or M4A proved by decoding, bounded in time, stored as Opus."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import FfmpegError, FfmpegTimeout, InvalidInput
-from bot.tasks.ffmpeg import encode_ogg_opus, load_audio
-from bot.tasks.store import StoredMedia, store_media
+from bot.intake.ffmpeg import encode_ogg_opus, load_audio
+from bot.intake.store import StoredMedia, store_media
 
 EXTENSIONS = frozenset({".ogg", ".oga", ".opus", ".mp3", ".wav", ".m4a"})
 MAX_SECONDS = 2 * 3600

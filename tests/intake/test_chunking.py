@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.tasks.chunking import (
+from bot.intake.chunking import (
     MAX_MS,
     MIN_MS,
     OVERLAP_MS,
@@ -15,7 +15,7 @@ from bot.tasks.chunking import (
     find_pauses,
     split_recording,
 )
-from tests.tasks.media import silence, speech_like, tone
+from tests.intake.media import silence, speech_like, tone
 
 
 def assert_covers(bounds: list[tuple[int, int]], length: int) -> None:

@@ -1,4 +1,4 @@
-"""Safe ZIP reading: hostile member names, links, bombs and lying headers are refused by name."""
+"""Intake, ZIP: safe reading; hostile names, links, bombs and lying headers are refused by name."""
 
 from __future__ import annotations
 

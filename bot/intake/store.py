@@ -1,4 +1,4 @@
-"""Content-addressed media files under DATA_DIR, written atomically, staged until a batch passes."""
+"""Intake, media store: content-addressed files under DATA_DIR, atomic, staged until all pass."""
 
 from __future__ import annotations
 

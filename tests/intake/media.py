@@ -15,15 +15,15 @@ from typing import Any
 
 from PIL import Image
 
-from bot.tasks.ffmpeg import SAMPLE_RATE, ffmpeg_exe, segment_to_wav
-from bot.tasks.sound import AudioSegment
+from bot.intake.ffmpeg import SAMPLE_RATE, ffmpeg_exe, segment_to_wav
+from bot.intake.sound import AudioSegment
 
 # --- audio ---------------------------------------------------------------------------------
 
 
 def tone(ms: int, freq: float = 440.0, volume: float = -20.0) -> Any:
     """A sine tone, mono 16-bit at the decoding rate."""
-    from pydub.generators import Sine  # after bot.tasks.sound: pydub imported quietly
+    from pydub.generators import Sine  # after bot.intake.sound: pydub imported quietly
 
     return Sine(freq, sample_rate=SAMPLE_RATE).to_audio_segment(duration=ms, volume=volume)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.tasks.store import Staging, media_path, store_media
-from tests.tasks.media import snapshot
+from bot.intake.store import Staging, media_path, store_media
+from tests.intake.media import snapshot
 
 
 def test_a_file_is_stored_at_its_content_address(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import Problem
-from bot.tasks.pricing import (
+from bot.intake.pricing import (
     Quote,
     default_reward,
     floor_warning,

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from bot.errors import InvalidInput
-from bot.tasks.images import normalise_image, store_image
-from tests.tasks.media import huge_png, image_bytes, png, rotated_jpeg, snapshot
+from bot.intake.images import normalise_image, store_image
+from tests.intake.media import huge_png, image_bytes, png, rotated_jpeg, snapshot
 
 
 def refused(data: bytes, name: str = "x.png") -> tuple[str, dict[str, object]]:

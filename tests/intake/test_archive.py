@@ -11,8 +11,8 @@ import zipfile
 import pytest
 
 from bot.errors import BatchRejected, InvalidInput, Problem
-from bot.tasks.archive import ZipLimits, normalise_member_path, open_zip, read_zip
-from tests.tasks.media import make_zip
+from bot.intake.archive import ZipLimits, normalise_member_path, open_zip, read_zip
+from tests.intake.media import make_zip
 
 
 def rejected(data: bytes, limits: ZipLimits | None = None) -> tuple[Problem, ...]:

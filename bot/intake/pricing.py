@@ -1,4 +1,4 @@
-"""Fair pay and cost: the default reward, the floor warning, the most a batch can cost."""
+"""Intake, pricing: the fair default reward, the floor warning, the most a batch can cost."""
 
 from __future__ import annotations
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from bot.errors import BatchRejected, Problem
-from bot.tasks.archive import ZipLimits
-from bot.tasks.intake import IntakeLimits, PreparedBatch, prepare_batch
-from tests.tasks.media import (
+from bot.intake.archive import ZipLimits
+from bot.intake.prepare import IntakeLimits, PreparedBatch, prepare_batch
+from tests.intake.media import (
     EMOTION,
     IMAGE_TAG,
     TRANSCRIPTION,

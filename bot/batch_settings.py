@@ -1,0 +1,47 @@
+"""Batches, their settings: the one value a manifest or ``/newbatch`` gives and storage keeps.
+
+``BatchSettings`` is declared once. The manifest parser (``bot/intake/manifest.py``) builds it,
+the guided conversation writes a manifest and goes through the same parser, the draft row
+(``storage.batches.NewBatch``) holds it and the stored ``Batch`` extends it. Adding a manifest
+field: one field here, its check in the parser (and, for storage, a column of the same name).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Literal, get_args
+
+BatchType = Literal["image_tag", "emotion", "transcription"]
+"""A task type's name (``bot/tasks/`` holds each type's rules)."""
+BATCH_TYPES: tuple[str, ...] = get_args(BatchType)
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """A valid batch's settings; money in cents, times in seconds, labels in the given order."""
+
+    type: BatchType
+    title: str
+    instructions: str
+    labels: tuple[str, ...]
+    multiple: bool
+    seconds_per_task: int
+    reward: int
+    answers_per_item: int
+    time_limit: int
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The settings' field names, in declaration order (they are also storage's columns)."""
+        return tuple(field.name for field in fields(BatchSettings))
+
+    @property
+    def settings(self) -> BatchSettings:
+        """Just the settings of a value that extends them (a manifest's spec, a stored batch)."""
+        if type(self) is BatchSettings:
+            return self
+        return BatchSettings(**self.values())
+
+    def values(self) -> dict[str, Any]:
+        """The settings by field name."""
+        return {name: getattr(self, name) for name in self.names()}

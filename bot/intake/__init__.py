@@ -1,0 +1,1 @@
+"""Media intake: a requester's ZIP (images, audio, manifest, gold, pricing) made a checked batch."""
