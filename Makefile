@@ -1,10 +1,11 @@
-# Petites Mains: `make run` starts the bot, `make test` runs every check. Both set up .venv first.
+# Petites Mains: `make run` starts the bot (try-it mode without a token), `make test` runs every
+# check. Both set up .venv first; `make test` also installs Debian's Chromium for the browser test.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest system-deps bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,8 +25,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) system-deps
 	$(BIN)/pytest
+
+# /usr/bin/chromium for tests/browser/ (apt-get, only when missing and only as root).
+system-deps:
+	bash scripts/install-system-deps.sh
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

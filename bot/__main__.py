@@ -1,14 +1,20 @@
-"""``python -m bot``: read the configuration, set up logging, and poll Telegram until stopped."""
+"""``python -m bot``: read the configuration, set up logging, and poll Telegram until stopped.
+
+With no token (and ``TRY_IT_MODE`` not ``off``) it runs in try-it mode instead: the local sandbox
+with a web chat and the bot in one process (``bot/tryit.py``).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
+from collections.abc import Mapping
 
 from telegram import Update
 
 from bot.app import build_application
-from bot.config import load_settings, read_environment
+from bot.config import TryIt, load_settings, read_environment, try_it_mode
 from bot.errors import ConfigError
 
 
@@ -41,14 +47,42 @@ def configure_logging(level: str, token: str) -> None:
 
 def main() -> int:
     """Start the bot; a bad setting prints one line naming the variable and returns 2."""
+    environ = read_environment()
     try:
-        settings = load_settings(read_environment())
+        tryit = try_it_mode(environ)
+        if tryit is not None:
+            return run_try_it(environ, tryit)
+        settings = load_settings(environ)
     except ConfigError as exc:
         print(f"configuration error: {exc.variable} {exc.problem}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.telegram_bot_token)
     application = build_application(settings)
     application.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+def run_try_it(environ: Mapping[str, str], tryit: TryIt) -> int:
+    """Try-it mode until Ctrl+C: one line on stdout says where the page is."""
+    from bot import tryit as tryit_mode  # the sandbox is imported only in try-it mode
+
+    configure_logging(
+        load_settings({**environ, "TELEGRAM_BOT_TOKEN": tryit_mode.SANDBOX_TOKEN}).log_level,
+        tryit_mode.SANDBOX_TOKEN,
+    )
+
+    def announce(run: tryit_mode.TryItRun) -> None:
+        print(
+            f"Try-it mode (no TELEGRAM_BOT_TOKEN): open {run.url} to chat with the bot as demo"
+            " users; Ctrl+C stops (TRY_IT_MODE=off turns this mode off).",
+            flush=True,
+        )
+
+    try:
+        asyncio.run(tryit_mode.serve(environ, tryit, announce))
+    except OSError as exc:
+        print(f"try-it mode: cannot listen on {tryit.host}:{tryit.port}: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

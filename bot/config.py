@@ -39,6 +39,47 @@ class Settings:
         return f"Settings(api={self.telegram_api_url!r}, database={str(self.database_path)!r})"
 
 
+TRY_IT_MODES = ("auto", "on", "off")
+TRY_IT_PORT = 8080
+
+
+@dataclass(frozen=True)
+class TryIt:
+    """Try-it mode: the sandbox Bot API, its web chat and the bot in one process, demo data seeded.
+
+    It has its own data folder and database under ``DATA_DIR/tryit``, never the production ones.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = TRY_IT_PORT
+    data_dir: Path = Path("data/tryit")
+
+    @property
+    def database_path(self) -> Path:
+        """The try-it database (SQLite), beside the try-it media."""
+        return self.data_dir / "petitesmains-tryit.db"
+
+
+def try_it_mode(environ: Mapping[str, str]) -> TryIt | None:
+    """Try-it mode when ``TRY_IT_MODE`` is ``on``, or ``auto`` (the default) with no token set.
+
+    None means the bot runs against Telegram (``load_settings`` then requires the token).
+    """
+    mode = environ.get("TRY_IT_MODE", "auto").strip().lower() or "auto"
+    if mode not in TRY_IT_MODES:
+        raise ConfigError("TRY_IT_MODE", f"must be auto, on or off, not {mode!r}")
+    has_token = bool(environ.get("TELEGRAM_BOT_TOKEN", "").strip())
+    if mode == "off" or (mode == "auto" and has_token):
+        return None
+    port_text = environ.get("TRY_IT_PORT", str(TRY_IT_PORT)).strip()
+    if not port_text.isdigit() or int(port_text) > 65_535:
+        problem = f"must be a port number (0 picks a free one), not {port_text!r}"
+        raise ConfigError("TRY_IT_PORT", problem)
+    host = environ.get("TRY_IT_HOST", "127.0.0.1").strip() or "127.0.0.1"
+    data_dir = Path(environ.get("DATA_DIR", "data").strip() or "data")
+    return TryIt(host=host, port=int(port_text), data_dir=data_dir / "tryit")
+
+
 def read_environment(env_file: Path | None = Path(".env")) -> dict[str, str]:
     """The process environment over the values of ``env_file`` (the environment wins)."""
     values: dict[str, str] = {}
@@ -52,7 +93,10 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     """Build ``Settings`` from a mapping, raising ``ConfigError`` naming the first bad variable."""
     token = environ.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
-        raise ConfigError("TELEGRAM_BOT_TOKEN", "is missing; ask @BotFather for a token")
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN",
+            "is missing; ask @BotFather for one, or drop TRY_IT_MODE=off to try the bot locally",
+        )
     if not _TOKEN.match(token):
         raise ConfigError("TELEGRAM_BOT_TOKEN", "does not look like a bot token (digits:letters)")
     data_dir = Path(environ.get("DATA_DIR", "data").strip() or "data")

@@ -17,6 +17,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--token", default="123456:TEST-token")
     parser.add_argument("--username", default="petitesmains_bot", help="bot username")
     parser.add_argument("--rate-limit", action="store_true", help="enable 429 flood control")
+    parser.add_argument("--web", action="store_true", help="serve the web chat at / too")
     return parser
 
 
@@ -27,10 +28,13 @@ async def _serve(args: argparse.Namespace) -> None:
         rate_limit=RateLimit() if args.rate_limit else None,
         host=args.host,
         port=args.port,
+        web_chat=args.web,
     )
     await server.start()
     print(f"Telegram Bot API sandbox listening on {server.url}", flush=True)
     print(f"  TELEGRAM_API_URL={server.url}  token={server.token}", flush=True)
+    if args.web:
+        print(f"  web chat: {server.url}/ (users appear as they are added there)", flush=True)
     try:
         await asyncio.Event().wait()
     finally:

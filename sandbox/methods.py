@@ -383,6 +383,7 @@ class BotApi:
             ]
         else:
             self.state.commands.pop(key, None)
+        self.state.touch()
         return True
 
     async def get_my_commands(self, call: Call) -> list[JSON]:
@@ -392,6 +393,7 @@ class BotApi:
     async def delete_my_commands(self, call: Call) -> bool:
         """deleteMyCommands."""
         self.state.commands.pop(self._commands_key(call.params), None)
+        self.state.touch()
         return True
 
     async def get_chat(self, call: Call) -> JSON:
@@ -543,6 +545,7 @@ class BotApi:
         if chat.live_message(message_id) is None:
             raise bad_request("message to delete not found")
         chat.deleted.add(message_id)
+        self.state.touch(chat.id)
         return True
 
     # -- callbacks and files ----------------------------------------------------------------

@@ -17,6 +17,7 @@ from sandbox.ratelimit import RateLimit
 from sandbox.spec import ApiSpec, default_spec
 from sandbox.state import SandboxState
 from sandbox.users import SandboxUser, set_blocked
+from sandbox.webchat import WebChat
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class SandboxServer:
         host: str = "127.0.0.1",
         port: int = 0,
         spec: ApiSpec | None = None,
+        web_chat: bool = False,
     ) -> None:
         self.state = SandboxState(token, bot_username, bot_name)
         self.state.set_rate_limit(rate_limit)
@@ -85,6 +87,8 @@ class SandboxServer:
         self._port: int | None = None
         self._runner: web.AppRunner | None = None
         self._users: dict[int, SandboxUser] = {}
+        # The page where a person plays the simulated users (sandbox/webchat.py), when asked for.
+        self.web: WebChat | None = WebChat(self) if web_chat else None
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -95,6 +99,8 @@ class SandboxServer:
         app = web.Application(client_max_size=MAX_UPLOAD_BYTES + 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_method)
         app.router.add_get("/file/bot{token}/{file_path:.+}", self._handle_file)
+        if self.web is not None:
+            self.web.install(app)
         runner = web.AppRunner(
             app,
             handle_signals=False,
@@ -120,6 +126,8 @@ class SandboxServer:
         """Release long polls and close the server."""
         runner, self._runner = self._runner, None
         self.state.updates.close()
+        if self.web is not None:
+            self.web.close()
         if runner is not None:
             await runner.cleanup()
 

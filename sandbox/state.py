@@ -226,6 +226,17 @@ class SandboxState:
         self.uploads: list[UploadRecord] = []
         self.sends_by_file_id: list[FileIdSend] = []
         self.limiter: RateLimiter | None = None
+        # Every change a person watching the chats would see (the web chat follows these).
+        self.revision = 0
+        self.chat_revisions: dict[int, int] = {}
+        self.changes = Signal()
+
+    def touch(self, chat_id: int | None = None) -> None:
+        """Note a visible change in one chat (None: in every chat, e.g. a new command menu)."""
+        self.revision += 1
+        for known in self.chats if chat_id is None else [chat_id]:
+            self.chat_revisions[known] = self.revision
+        self.changes.fire()
 
     # -- users and chats ---------------------------------------------------------------------
 
@@ -300,6 +311,7 @@ class SandboxState:
     def _emit(self, chat: ChatState, message_id: int, *, is_edit: bool) -> None:
         chat.events.append(self.snapshot(chat, message_id, is_edit=is_edit))
         chat.signal.fire()
+        self.touch(chat.id)
 
     # -- callback queries --------------------------------------------------------------------
 
@@ -316,6 +328,7 @@ class SandboxState:
             return False
         query.answer = answer
         self.callback_signal.fire()
+        self.touch(query.chat_id)
         return True
 
     # -- commands -----------------------------------------------------------------------------

@@ -180,6 +180,7 @@ class SandboxUser:
         if chat.reply_keyboard and chat.reply_keyboard.get("one_time_keyboard"):
             chat.reply_keyboard = None  # the client hides a one-time keyboard once used
         self._state.updates.push_payload("message", copy.deepcopy(message))
+        self._state.touch(chat.id)
         return copy.deepcopy(message)
 
     def _state_unblock(self) -> None:
@@ -298,6 +299,7 @@ class SandboxUser:
         edited["edit_date"] = now()
         chat.messages[message_id] = edited
         self._state.updates.push_payload("edited_message", copy.deepcopy(edited))
+        self._state.touch(chat.id)
         return copy.deepcopy(edited)
 
     # -- buttons --------------------------------------------------------------------------

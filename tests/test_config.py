@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings, load_settings, parse_database_url
+from bot.config import Settings, TryIt, load_settings, parse_database_url, try_it_mode
 from bot.errors import ConfigError
 
 TOKEN = "123456:ABCdef_ghi-jkl"
@@ -100,7 +100,7 @@ def test_python_m_bot_without_token_prints_one_line_and_exits_2(tmp_path: Path) 
     result = subprocess.run(
         [sys.executable, "-m", "bot"],
         cwd=tmp_path,  # no .env there
-        env={**env, "PYTHONPATH": str(ROOT)},
+        env={**env, "PYTHONPATH": str(ROOT), "TRY_IT_MODE": "off"},
         capture_output=True,
         text=True,
         timeout=60,
@@ -129,3 +129,23 @@ def test_python_m_bot_with_a_malformed_value_names_it(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "configuration error: MONTHLY_CAP must be a positive amount like 250.00, not 'lots'"
     ]
+
+
+def test_try_it_mode_runs_without_a_token_unless_turned_off() -> None:
+    assert try_it_mode({}) == TryIt(data_dir=Path("data/tryit"))
+    assert try_it_mode({"TELEGRAM_BOT_TOKEN": TOKEN}) is None
+    assert try_it_mode({"TRY_IT_MODE": "off"}) is None
+    assert try_it_mode({"TRY_IT_MODE": "on", "TELEGRAM_BOT_TOKEN": TOKEN}) is not None
+    found = try_it_mode({"TRY_IT_PORT": "9000", "TRY_IT_HOST": "0.0.0.0", "DATA_DIR": "/srv/pm"})
+    assert found == TryIt(host="0.0.0.0", port=9000, data_dir=Path("/srv/pm/tryit"))
+    assert found.database_path == Path("/srv/pm/tryit/petitesmains-tryit.db")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("TRY_IT_MODE", "maybe"), ("TRY_IT_PORT", "http"), ("TRY_IT_PORT", "70000")],
+)
+def test_bad_try_it_settings_are_named(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        try_it_mode({variable: value})
+    assert caught.value.variable == variable
