@@ -25,13 +25,12 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from bot import answers, batches
+from bot import answers, batches, worker_state
 from bot.availability import format_windows, parse_windows
 from bot.config import Settings
+from bot.intake.prepare import prepare_batch
 from bot.ledger import top_up
-from bot.tasks.intake import prepare_batch
 from storage.assignments import active_assignments
-from storage.availability import set_windows
 from storage.batches import batches_of
 from storage.db import Database
 from storage.users import record_consent, touch_user
@@ -92,7 +91,7 @@ async def give_back_shown_tasks(db: Database, now: datetime) -> int:
     could not be shown. How many were given back.
     """
     given = 0
-    for assignment in await active_assignments(db):
+    for assignment in await db.run_read(active_assignments):
         if await answers.release(db, assignment.id, "not_shown", now) is not None:
             given += 1
     return given
@@ -103,15 +102,21 @@ async def give_back_shown_tasks(db: Database, now: datetime) -> int:
 
 async def _register(db: Database, person: DemoPerson, now: datetime) -> None:
     """As /start and the consent button do: the user, then consent (the worker role)."""
-    await touch_user(
-        db, user_id=person.id, first_name=person.first_name, username=None, language="en", now=now
-    )
-    await record_consent(db, person.id, now)
+    async with db.write() as tx:
+        await touch_user(
+            tx,
+            user_id=person.id,
+            first_name=person.first_name,
+            username=None,
+            language="en",
+            now=now,
+        )
+        await record_consent(tx, person.id, now)
 
 
 async def _make_available(db: Database, worker_id: int, now: datetime) -> None:
     """As ``/availability daily 00:00-24:00`` does."""
-    await set_windows(db, worker_id, format_windows(parse_windows(ALWAYS)), now)
+    await worker_state.keep_windows(db, worker_id, format_windows(parse_windows(ALWAYS)), now)
 
 
 async def _fund(db: Database, settings: Settings, now: datetime) -> None:
@@ -130,7 +135,7 @@ async def _fund(db: Database, settings: Settings, now: datetime) -> None:
 
 async def _titles(db: Database, requester_id: int) -> set[str]:
     """The titles of the requester's batches, whatever their state."""
-    return {batch.title for batch in await batches_of(db, requester_id)}
+    return {batch.title for batch in await db.run_read(batches_of, requester_id)}
 
 
 async def _publish(db: Database, settings: Settings, archive: bytes, now: datetime) -> int:

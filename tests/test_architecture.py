@@ -3,8 +3,9 @@
 - ``bot/handlers/*`` speak Telegram only: they never import ``storage`` (not even types) nor
   another handler module (``bot/handlers/__init__`` aside); shared UI lives in
   ``bot/telegram_ui.py``.
-- Domain rule modules (everything in bot/ outside the handlers, the engine, the wiring and the
-  shared Telegram UI) never import ``telegram``, nor the modules that do. The engine's
+- Domain rule modules (everything in bot/ outside the handlers, the engine, the wiring (app,
+  __main__, context, tryit) and the shared Telegram UI) never import ``telegram``, nor the
+  modules that do. The engine's
   ``render`` and ``runtime`` are plain as well, so a task-type plug-in can render a task.
 - ``storage`` never imports ``bot``, except two leaf modules of plain values that import nothing
   of the house: ``bot.errors`` (storage raises ``StorageError``) and ``bot.batch_settings`` (the
@@ -31,6 +32,7 @@ TELEGRAM_ROOMS = (
     "bot.engine",
     "bot.app",
     "bot.__main__",
+    "bot.tryit",
     "bot.context",
     "bot.telegram_ui",
 )

@@ -95,7 +95,7 @@ async def test_python_m_bot_without_a_token_runs_try_it_and_seeds_once(tmp_path:
     assert not (tmp_path / "production.db").exists()
     db = await Database.open(tryit.database_path)
     try:
-        batches = await batches_of(db, REQUESTER.id)
+        batches = await db.run_read(batches_of, REQUESTER.id)
         assert Counter(b.type for b in batches) == {
             "image_tag": 1,
             "emotion": 1,
@@ -109,11 +109,11 @@ async def test_python_m_bot_without_a_token_runs_try_it_and_seeds_once(tmp_path:
         assert requester_left + held <= BUDGET  # one top-up, whatever was paid out since
         assert requester_left > 0
         for worker in (ALICE, BOB):
-            user = await get_user(db, worker.id)
+            user = await db.run_read(get_user, worker.id)
             assert user is not None
             assert user.registered
-        assert "requester" in await roles_of(db, REQUESTER.id)
-        assert "admin" in await roles_of(db, ADMIN.id)
+        assert "requester" in await db.run_read(roles_of, REQUESTER.id)
+        assert "admin" in await db.run_read(roles_of, ADMIN.id)
         settings = Settings(telegram_bot_token="1:x")
         assert await check_invariants(db, tz=settings.timezone, cap=settings.monthly_cap) == []
     finally:
