@@ -32,6 +32,7 @@ from bot.handlers import tasks as task_handlers
 from bot.handlers.errors import on_error
 from bot.handlers.menus import publish_menus
 from bot.i18n import Catalogue
+from bot.updates import PerUserProcessor
 from storage.db import Database
 from storage.users import mark_update_processed, sync_configured_roles
 
@@ -54,6 +55,7 @@ def build_application(
         .context_types(context_types)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
+        .concurrent_updates(PerUserProcessor())  # each user's updates in order, users at once
     )
     if rate_limit:
         # Telegram allows about 30 messages a second overall; retries smooth bursts (FIELD-NOTES).
