@@ -10,9 +10,11 @@ from telegram import Update
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.clock import Clock, SystemClock
+from bot.compute import Compute
 from bot.config import Settings
 from bot.errors import PermissionDenied
 from bot.gold import QualityRules
+from bot.heartbeat import Heartbeat
 from bot.i18n import Catalogue, Translator, language_for
 from storage.db import Database
 from storage.users import Role, User, get_user, roles_of, touch_user
@@ -32,6 +34,9 @@ class Services:
         self.clock: Clock = SystemClock()
         # Gold share, pause and early-stopping thresholds (tests set small ones).
         self.quality: QualityRules = QualityRules()
+        # Started in post_init, stopped in post_shutdown (bot.app).
+        self.compute: Compute | None = None
+        self.heartbeat: Heartbeat | None = None
 
     def configure(self, settings: Settings, catalogue: Catalogue, clock: Clock) -> None:
         self._settings = settings

@@ -20,10 +20,12 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from bot.aggregation import Vote, dawid_skene, rover_transcript
 from bot.batches import Viewer, batch_for
+from bot.compute import offload
 from bot.payouts import spreadsheet_safe
 from bot.quality import LabelSet, normalise_words, transcription_gold_score
 from storage.assignments import assignments_of_batch
@@ -170,7 +172,7 @@ def _labels(
         for item in items
         if item.gold_answer is not None and votes[item.id]
     }
-    fitted = dawid_skene(votes, gold=gold) if any(votes.values()) else None
+    fitted = dawid_skene(votes, gold=gold, multiple=batch.multiple) if any(votes.values()) else None
     results = []
     for item in items:
         found = fitted.items.get(item.id) if fitted is not None else None
@@ -236,7 +238,8 @@ async def batch_results(
                 assignment.ended_at,
             )
         )
-    return aggregate(batch, items, responses, now=now)
+    # The fit is CPU work: a worker process runs it while the loop serves everyone else.
+    return await offload(partial(aggregate, now=now), batch, items, responses)
 
 
 # Files -----------------------------------------------------------------------------------------
