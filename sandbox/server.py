@@ -74,8 +74,10 @@ class SandboxServer:
         host: str = "127.0.0.1",
         port: int = 0,
         spec: ApiSpec | None = None,
+        callback_timeout: float | None = None,
     ) -> None:
         self.state = SandboxState(token, bot_username, bot_name)
+        self.state.callback_timeout = callback_timeout
         self.state.set_rate_limit(rate_limit)
         self._rate_limit = rate_limit
         self.api = BotApi(self.state)
