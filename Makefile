@@ -32,5 +32,10 @@ pytest: $(STAMP) system-deps
 system-deps:
 	bash scripts/install-system-deps.sh
 
+# Serving a crowd through the sandbox with Telegram-like limits, below and far above the ceiling.
+bench: $(STAMP)
+	$(BIN)/python -m bench.crowd --workers 60 --think 1.5 --seconds 60
+	$(BIN)/python -m bench.crowd --workers 300 --think 1.2 --seconds 60
+
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

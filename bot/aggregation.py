@@ -2,8 +2,11 @@
 
 Also the early-stopping rule that decides when an item has enough answers. Pure functions: the
 caller loads answers and accuracies and stores the results. A label answer is a frozenset of
-labels (a set of one for single-label tasks); with ``multiple = true`` each distinct label set is
-one class, so the item's answer is the label set with the most weight, never a mix of sets.
+labels (a set of one for single-label tasks). Votes and early stopping weigh whole label sets;
+Dawid-Skene over a ``multiple = true`` batch fits one binary model per label (ticked or not), so
+its cost grows with the number of labels, never with the number of distinct label sets
+(``bot/multilabel.py``). Transcripts are bounded (``MAX_TRANSCRIPT_CHARS``,
+``MAX_TRANSCRIPT_WORDS``) and compared word by word with rapidfuzz's compiled Levenshtein distance.
 """
 
 from __future__ import annotations
@@ -14,10 +17,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
+from rapidfuzz.distance import Levenshtein
+
+from bot.multilabel import dawid_skene_per_label
 from bot.quality import DEFAULT_PRIOR, LabelSet, levenshtein, normalise_words
 
 DEFAULT_ACCURACY = DEFAULT_PRIOR.mean  # a worker without gold answers counts as the prior says
 MAX_ACCURACY = 0.99  # no worker's vote counts as certain
+# A transcript enters aggregation cut to this: a 30 s chunk holds about 100 words, so these only
+# stop a pasted essay from making a quadratic comparison slow.
+MAX_TRANSCRIPT_CHARS = 2_000
+MAX_TRANSCRIPT_WORDS = 400
 
 T = TypeVar("T")
 
@@ -145,13 +155,45 @@ def dawid_skene(
     tolerance: float = 1e-6,
     smoothing: float = 2.0,
     prior_accuracy: float = DEFAULT_ACCURACY,
+    multiple: bool = False,
 ) -> DawidSkeneResult:
     """Dawid-Skene: one confusion matrix per worker, fitted by EM from a majority start.
 
     Classes are the answers seen in the batch. Each confusion row gets ``smoothing`` imaginary
     answers, ``prior_accuracy`` of them on the diagonal, so a worker with few answers looks like
     an average worker rather than a degenerate one. ``gold`` items keep their known answer.
+
+    With ``multiple`` (a tagging batch), each label is its own two-class model and an item's
+    answer is the set of labels more likely ticked than not (``bot/multilabel.py``); the classes
+    are then the labels, each as a set of one.
     """
+    if multiple:
+        fitted = dawid_skene_per_label(
+            {
+                item: [(v.worker_id, v.labels) for v in votes]
+                for item, votes in votes_by_item.items()
+            },
+            gold=gold or {},
+            max_iterations=max_iterations,
+            tolerance=tolerance,
+            smoothing=smoothing,
+            prior_accuracy=prior_accuracy,
+        )
+        return DawidSkeneResult(
+            items={
+                item: LabelResult(
+                    found.answer,
+                    found.confidence,
+                    _agreement(votes_by_item[item], found.answer),
+                    len(votes_by_item[item]),
+                )
+                for item, found in fitted.items.items()
+            },
+            classes=tuple(frozenset({label}) for label in fitted.labels),
+            worker_accuracy=fitted.worker_accuracy,
+            iterations=fitted.iterations,
+            converged=fitted.converged,
+        )
     problem = _index(votes_by_item, gold or {})
     posteriors = _initial_posteriors(problem)
     iterations, converged = 0, False
@@ -278,14 +320,27 @@ def _worker_accuracy(
 # --- transcription ----------------------------------------------------------------------------
 
 
+def transcript_words(text: str) -> tuple[str, ...]:
+    """A transcript's comparable words, bounded: at most ``MAX_TRANSCRIPT_WORDS`` words of its
+    first ``MAX_TRANSCRIPT_CHARS`` characters."""
+    return normalise_words(text[:MAX_TRANSCRIPT_CHARS])[:MAX_TRANSCRIPT_WORDS]
+
+
 def _normalised_distance(first: Sequence[str], second: Sequence[str]) -> float:
     longest = max(len(first), len(second))
     return levenshtein(first, second) / longest if longest else 0.0
 
 
 def _medoid_index(word_lists: Sequence[tuple[str, ...]]) -> int:
-    """The answer with the least total word edit distance to all others; ties to the earliest."""
-    totals = [sum(levenshtein(words, other) for other in word_lists) for words in word_lists]
+    """The answer with the least total word edit distance to all others; ties to the earliest.
+
+    Each pair is compared once (the distance is symmetric)."""
+    totals = [0] * len(word_lists)
+    for index, words in enumerate(word_lists):
+        for other in range(index + 1, len(word_lists)):
+            distance = Levenshtein.distance(words, word_lists[other])
+            totals[index] += distance
+            totals[other] += distance
     return totals.index(min(totals))
 
 
@@ -302,13 +357,16 @@ def _text_result(
 
 
 def medoid_transcript(texts: Sequence[str]) -> TextResult:
-    """The answer closest to all others, as typed; a lone answer has confidence 0."""
+    """The answer closest to all others, as typed (cut to ``MAX_TRANSCRIPT_CHARS``); a lone
+    answer has confidence 0."""
     if not texts:
         raise ValueError("an item needs at least one answer to aggregate")
-    word_lists = [normalise_words(text) for text in texts]
+    word_lists = [transcript_words(text) for text in texts]
     best = _medoid_index(word_lists)
     others = word_lists[:best] + word_lists[best + 1 :]
-    return _text_result(texts[best].strip(), word_lists[best], others, word_lists)
+    return _text_result(
+        texts[best][:MAX_TRANSCRIPT_CHARS].strip(), word_lists[best], others, word_lists
+    )
 
 
 @dataclass(frozen=True)
@@ -320,36 +378,16 @@ class _Alignment:
     gaps: tuple[tuple[str, ...], ...]
 
 
-def _distance_table(pivot: Sequence[str], hypothesis: Sequence[str]) -> list[list[int]]:
-    table = [[j for j in range(len(hypothesis) + 1)]]
-    for i, word in enumerate(pivot, start=1):
-        row = [i]
-        for j, other in enumerate(hypothesis, start=1):
-            row.append(
-                min(table[i - 1][j] + 1, row[j - 1] + 1, table[i - 1][j - 1] + (word != other))
-            )
-        table.append(row)
-    return table
-
-
 def _align(pivot: Sequence[str], hypothesis: Sequence[str]) -> _Alignment:
-    table = _distance_table(pivot, hypothesis)
+    """One least-cost word alignment (rapidfuzz's edit operations, in C++)."""
     slots = [""] * len(pivot)
     gaps: list[list[str]] = [[] for _ in range(len(pivot) + 1)]
-    i, j = len(pivot), len(hypothesis)
-    while i > 0 or j > 0:
-        if (
-            i > 0
-            and j > 0
-            and table[i][j] == table[i - 1][j - 1] + (pivot[i - 1] != hypothesis[j - 1])
-        ):
-            slots[i - 1] = hypothesis[j - 1]
-            i, j = i - 1, j - 1
-        elif i > 0 and table[i][j] == table[i - 1][j] + 1:
-            i -= 1
-        else:
-            gaps[i].insert(0, hypothesis[j - 1])
-            j -= 1
+    for op in Levenshtein.opcodes(pivot, hypothesis):
+        if op.tag in ("equal", "replace"):
+            for offset in range(op.src_end - op.src_start):
+                slots[op.src_start + offset] = hypothesis[op.dest_start + offset]
+        elif op.tag == "insert":
+            gaps[op.src_start].extend(hypothesis[op.dest_start : op.dest_end])
     return _Alignment(tuple(slots), tuple(tuple(gap) for gap in gaps))
 
 
@@ -368,7 +406,7 @@ def rover_transcript(texts: Sequence[str]) -> TextResult:
     """
     if len(texts) < 3:
         return medoid_transcript(texts)
-    word_lists = [normalise_words(text) for text in texts]
+    word_lists = [transcript_words(text) for text in texts]
     pivot = word_lists[_medoid_index(word_lists)]
     alignments = [_align(pivot, words) for words in word_lists]
     voted: list[str] = []
@@ -434,5 +472,5 @@ def should_stop_text(
     if not texts:
         return _stop_decision(0, 0.0, answers_per_item, threshold, min_answers)
     result = medoid_transcript(texts)
-    confidence = result.confidence if normalise_words(result.text) else 0.0
+    confidence = result.confidence if transcript_words(result.text) else 0.0
     return _stop_decision(len(texts), confidence, answers_per_item, threshold, min_answers)

@@ -22,6 +22,7 @@ from telegram.ext import (
 )
 
 from bot.clock import Clock, SystemClock
+from bot.compute import Compute, install
 from bot.config import Settings
 from bot.context import BotContext, Services
 from bot.engine.jobs import start_task_loop
@@ -32,8 +33,10 @@ from bot.handlers import quality as quality_handlers
 from bot.handlers import results as result_handlers
 from bot.handlers import tasks as task_handlers
 from bot.handlers.errors import on_error
+from bot.heartbeat import Heartbeat
 from bot.i18n import Catalogue
 from bot.telegram_ui import DISCARD, PUBLISH, publish_menus
+from bot.updates import PerUserProcessor
 from storage.db import Database
 from storage.users import mark_update_processed, sync_configured_roles
 
@@ -56,6 +59,7 @@ def build_application(
         .context_types(context_types)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
+        .concurrent_updates(PerUserProcessor())  # each user's updates in order, users at once
     )
     if rate_limit:
         # Telegram allows about 30 messages a second overall; retries smooth bursts (FIELD-NOTES).
@@ -186,6 +190,11 @@ async def _drop_duplicate_update(update: Update, context: BotContext) -> None:
 async def _post_init(application: BotApplication) -> None:
     services: Services = application.bot_data
     settings = services.settings
+    # Aggregation runs in worker processes; the heartbeat measures how long the loop is held.
+    services.compute = Compute()
+    install(services.compute)
+    services.heartbeat = Heartbeat()
+    services.heartbeat.start()
     services.db = await Database.open(settings.database_path)
     applied = await services.db.migrate()
     if applied:
@@ -210,6 +219,13 @@ async def _post_init(application: BotApplication) -> None:
 
 async def _post_shutdown(application: BotApplication) -> None:
     services: Services = application.bot_data
+    if services.heartbeat is not None:
+        await services.heartbeat.stop()
+        services.heartbeat = None
+    if services.compute is not None:
+        install(None)
+        await services.compute.shutdown()
+        services.compute = None
     if services._db is not None:
         await services.db.close()
         services.db = None

@@ -11,10 +11,12 @@ from telegram import Update
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.clock import Clock, SystemClock
+from bot.compute import Compute
 from bot.config import Settings
 from bot.engine.runtime import TaskRuntime
 from bot.errors import PermissionDenied
 from bot.gold import QualityRules
+from bot.heartbeat import Heartbeat
 from bot.i18n import Catalogue, Translator, language_for
 from storage.db import Database
 from storage.users import Role, User, get_user, roles_of, touch_user
@@ -36,6 +38,9 @@ class Services:
         self.quality: QualityRules = QualityRules()
         # The worker loop's in-memory state (locks, message views, busy workers): one per app.
         self.runtime: TaskRuntime = TaskRuntime()
+        # Started in post_init, stopped in post_shutdown (bot.app).
+        self.compute: Compute | None = None
+        self.heartbeat: Heartbeat | None = None
 
     def configure(self, settings: Settings, catalogue: Catalogue, clock: Clock) -> None:
         self._settings = settings

@@ -13,6 +13,8 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from rapidfuzz.distance import Levenshtein
+
 from bot.batch_settings import BatchType
 
 TaskType = BatchType  # a task type's name (the rules of each type: ``bot/tasks/``)
@@ -39,22 +41,10 @@ def normalise_words(text: str) -> tuple[str, ...]:
 
 
 def levenshtein(first: Sequence[str], second: Sequence[str]) -> int:
-    """Fewest substitutions, deletions and insertions that turn ``first`` into ``second``."""
-    if len(first) < len(second):
-        first, second = second, first
-    previous = list(range(len(second) + 1))
-    for row, token in enumerate(first, start=1):
-        current = [row]
-        for column, other in enumerate(second, start=1):
-            current.append(
-                min(
-                    previous[column] + 1,
-                    current[column - 1] + 1,
-                    previous[column - 1] + (token != other),
-                )
-            )
-        previous = current
-    return previous[-1]
+    """Fewest substitutions, deletions and insertions that turn ``first`` into ``second``.
+
+    Works on any sequences of hashables (word tuples here) through rapidfuzz's C++ code."""
+    return int(Levenshtein.distance(first, second))
 
 
 def word_edit_distance(first: str, second: str) -> int:

@@ -20,9 +20,11 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from bot.batches import Viewer, visible_batch
+from bot.compute import offload
 from bot.payouts import spreadsheet_safe
 from bot.quality import normalise_words
 from bot.tasks import task_type
@@ -175,7 +177,8 @@ async def batch_results(
                 assignment.ended_at,
             )
         )
-    return aggregate(batch, items, responses, now=now)
+    # The fit is CPU work: a worker process runs it while the loop serves everyone else.
+    return await offload(partial(aggregate, now=now), batch, items, responses)
 
 
 # Files -----------------------------------------------------------------------------------------

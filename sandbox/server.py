@@ -76,8 +76,10 @@ class SandboxServer:
         port: int = 0,
         spec: ApiSpec | None = None,
         web_chat: bool = False,
+        callback_timeout: float | None = None,
     ) -> None:
         self.state = SandboxState(token, bot_username, bot_name)
+        self.state.callback_timeout = callback_timeout
         self.state.set_rate_limit(rate_limit)
         self._rate_limit = rate_limit
         self.api = BotApi(self.state)

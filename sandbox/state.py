@@ -198,6 +198,7 @@ class CallbackQueryState:
     message_id: int
     data: str | None
     answer: CallbackAnswer | None = None
+    pressed_at: float = field(default_factory=time.monotonic)
 
 
 class SandboxState:
@@ -237,6 +238,8 @@ class SandboxState:
         for known in self.chats if chat_id is None else [chat_id]:
             self.chat_revisions[known] = self.revision
         self.changes.fire()
+        # Telegram refuses an answer to a press older than about 15 s (None: never too old).
+        self.callback_timeout: float | None = None
 
     # -- users and chats ---------------------------------------------------------------------
 
@@ -325,6 +328,9 @@ class SandboxState:
         """Store the bot's answer; False when the query is unknown or already answered."""
         query = self.callback_queries.get(query_id)
         if query is None or query.answer is not None:
+            return False
+        timeout = self.callback_timeout
+        if timeout is not None and time.monotonic() - query.pressed_at > timeout:
             return False
         query.answer = answer
         self.callback_signal.fire()

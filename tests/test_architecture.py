@@ -4,7 +4,7 @@
   another handler module (``bot/handlers/__init__`` aside); shared UI lives in
   ``bot/telegram_ui.py``.
 - Domain rule modules (everything in bot/ outside the handlers, the engine, the wiring (app,
-  __main__, context, tryit) and the shared Telegram UI) never import ``telegram``, nor the
+  __main__, context, tryit, updates) and the shared Telegram UI) never import ``telegram``, nor the
   modules that do. The engine's
   ``render`` and ``runtime`` are plain as well, so a task-type plug-in can render a task.
 - ``storage`` never imports ``bot``, except two leaf modules of plain values that import nothing
@@ -33,6 +33,7 @@ TELEGRAM_ROOMS = (
     "bot.app",
     "bot.__main__",
     "bot.tryit",
+    "bot.updates",
     "bot.context",
     "bot.telegram_ui",
 )

@@ -155,7 +155,7 @@ class LabelTask(TaskType):
         }
         if not any(votes.values()):
             return Aggregated({}, {})
-        fitted = dawid_skene(votes, gold=gold)
+        fitted = dawid_skene(votes, gold=gold, multiple=settings.multiple)
         results = {
             item_id: ItemAggregate(
                 label_text(found.answer, settings.labels), found.confidence, found.agreement

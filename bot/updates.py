@@ -1,0 +1,96 @@
+"""Update processing: updates run concurrently, up to a bound, and each user's in the order sent.
+
+python-telegram-bot hands every update to ``BaseUpdateProcessor.process_update``, which holds
+one slot of its semaphore around ``do_process_update``. Updates are taken from the queue in
+order and each gets a task; the first thing the task does is queue on its user's lock (FIFO),
+so one user's updates are handled one after the other, in the order Telegram sent them, while
+other users' updates go ahead. Only then does an update take one of ``running`` places, so an
+update waiting behind its own user never holds a place another user could use.
+
+The key of an update is its sender (``effective_user``), else its chat; updates with neither
+(polls, for instance) only wait for a place. ConversationHandlers are keyed by user and chat,
+so per-user order keeps them as safe as handling one update at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseUpdateProcessor
+
+DEFAULT_RUNNING = 64  # updates handled at once; most of their time is spent awaiting I/O
+DEFAULT_IN_FLIGHT = 4096  # updates accepted (running or waiting behind their user) at once
+
+
+def update_key(update: object) -> int | None:
+    """Whose turn an update waits for: its sender's id, else its chat's id, else None."""
+    if not isinstance(update, Update):
+        return None
+    if update.effective_user is not None:
+        return update.effective_user.id
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    return None
+
+
+class _Turn:
+    """A user's lock and how many of their updates hold or wait for it."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
+class PerUserProcessor(BaseUpdateProcessor):
+    """Concurrent updates, serialised per user: one user's slow work never delays another's."""
+
+    __slots__ = ("_places", "_running", "_turns")
+
+    def __init__(self, running: int = DEFAULT_RUNNING, in_flight: int = DEFAULT_IN_FLIGHT):
+        if running < 1 or in_flight < running:
+            raise ValueError("need 1 <= running <= in_flight")
+        # PTB's own bound counts updates waiting behind their user as well: keep it generous.
+        super().__init__(max_concurrent_updates=in_flight)
+        self._running = running
+        self._places = asyncio.BoundedSemaphore(running)
+        self._turns: dict[int, _Turn] = {}
+
+    @property
+    def running(self) -> int:
+        """How many updates may be handled at the same moment."""
+        return self._running
+
+    @property
+    def waiting_users(self) -> int:
+        """How many users have an update being handled or waiting (for health figures)."""
+        return len(self._turns)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Wait for the sender's turn (FIFO), then for a place, then handle the update."""
+        key = update_key(update)
+        if key is None:
+            async with self._places:
+                await coroutine
+            return
+        turn = self._turns.get(key)
+        if turn is None:
+            turn = self._turns[key] = _Turn()
+        turn.users += 1
+        try:
+            async with turn.lock, self._places:
+                await coroutine
+        finally:
+            turn.users -= 1
+            if turn.users == 0:
+                del self._turns[key]
+
+    async def initialize(self) -> None:
+        """Nothing to allocate: locks are made per user on demand."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free: a user's lock goes with their last update."""
