@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import copy
-import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.account import AccountMethods
+from sandbox.calls import (
+    ACCEPTED,
+    CAPTION_KEYS,
+    CHAT_ACTIONS,
+    MEDIA_KEYS,
+    NOT_MODIFIED,
+    Call,
+    Handler,
+    blocked_error,
+    caption_of,
+    check_text,
+    markup_of,
+)
 from sandbox.errors import ApiError, bad_request
 from sandbox.files import (
     MAX_DOWNLOAD_BYTES,
@@ -24,87 +35,8 @@ from sandbox.formatting import format_text
 from sandbox.models import JSON, CallbackAnswer
 from sandbox.state import ChatState, SandboxState, now
 
-MAX_TEXT = 4096
-MAX_CAPTION = 1024
-CHAT_ACTIONS = frozenset(
-    {
-        "typing",
-        "upload_photo",
-        "record_video",
-        "upload_video",
-        "record_voice",
-        "upload_voice",
-        "upload_document",
-        "choose_sticker",
-        "find_location",
-        "record_video_note",
-        "upload_video_note",
-    }
-)
-_MEDIA_KEYS = ("photo", "voice", "audio", "document", "text", "entities")
-_CAPTION_KEYS = ("caption", "caption_entities")
-_COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
-_NOT_MODIFIED = (
-    "message is not modified: specified new message content and reply markup are exactly the "
-    "same as a current content and reply markup of the message"
-)
-_ACCEPTED = (
-    "close",
-    "logOut",
-    "setMyDescription",
-    "setMyShortDescription",
-    "setMyName",
-    "setChatMenuButton",
-    "setMyDefaultAdministratorRights",
-)
 
-
-@dataclass(slots=True)
-class Call:
-    """One decoded Bot API call: parameters plus multipart file parts by part name."""
-
-    method: str
-    params: dict[str, Any]
-    files: dict[str, UploadedPart] = field(default_factory=dict)
-
-
-Handler = Callable[[Call], Awaitable[Any]]
-
-
-def blocked_error() -> ApiError:
-    """The 403 Telegram returns for a user who blocked the bot (not a bot bug)."""
-    return ApiError(403, "Forbidden: bot was blocked by the user", record=False)
-
-
-def _check_text(text: str) -> None:
-    if not text:
-        raise bad_request("message text is empty")
-    if len(text) > MAX_TEXT:
-        raise bad_request("message is too long")
-
-
-def _caption(caption: Any, parse_mode: Any, entities: Any) -> tuple[str | None, list[JSON]]:
-    if caption is None or caption == "":
-        return None, []
-    text, found = format_text(str(caption), parse_mode, entities)
-    if len(text) > MAX_CAPTION:
-        raise bad_request("message caption is too long")
-    return text or None, found
-
-
-def _markup(params: JSON) -> tuple[JSON | None, JSON | None]:
-    """(markup as sent, inline keyboard echoed in the Message) for a reply_markup parameter."""
-    markup = params.get("reply_markup")
-    if not isinstance(markup, dict):
-        return None, None
-    if "inline_keyboard" in markup:
-        if not markup["inline_keyboard"]:
-            return None, None
-        return markup, copy.deepcopy(markup)
-    return markup, None
-
-
-class BotApi:
+class BotApi(AccountMethods):
     """Dispatches a Call to its handler; handlers raise ApiError for refused calls."""
 
     def __init__(self, state: SandboxState) -> None:
@@ -132,7 +64,7 @@ class BotApi:
             "sendChatAction": self.send_chat_action,
             "getFile": self.get_file,
         }
-        for name in _ACCEPTED:
+        for name in ACCEPTED:
             self._handlers[name] = self._accept
 
     @property
@@ -148,12 +80,6 @@ class BotApi:
         return await handler(call)
 
     # -- shared steps ---------------------------------------------------------------------
-
-    def _chat(self, params: JSON) -> ChatState:
-        chat = self.state.chat_for(params.get("chat_id"))
-        if chat is None:
-            raise bad_request("chat not found")
-        return chat
 
     def _sending_chat(self, params: JSON) -> ChatState:
         chat = self._chat(params)
@@ -192,7 +118,7 @@ class BotApi:
     def _send(self, call: Call, content: JSON, chat: ChatState) -> JSON:
         """Common tail of every send*: reply, markup, flood control, then store and return."""
         reply = self._reply_to(chat, call.params)
-        markup, inline = _markup(call.params)
+        markup, inline = markup_of(call.params)
         self._throttle(chat)
         message: JSON = {
             "message_id": chat.next_message_id(),
@@ -233,7 +159,7 @@ class BotApi:
             new["reply_markup"] = inline
         unchanged = {k: v for k, v in old.items() if k != "edit_date"}
         if new == unchanged:
-            raise bad_request(_NOT_MODIFIED)
+            raise bad_request(NOT_MODIFIED)
         self._throttle(chat)
         new["edit_date"] = now()
         self.state.record_edit(chat, new, markup)
@@ -313,105 +239,6 @@ class BotApi:
             return {"photo": self.state.files.photo_sizes(stored)}
         return {stored.kind: stored.as_media()}
 
-    # -- updates and bot settings ---------------------------------------------------------
-
-    async def _accept(self, call: Call) -> bool:
-        return True
-
-    async def get_me(self, call: Call) -> JSON:
-        """getMe."""
-        return {
-            **self.state.bot_user,
-            "can_join_groups": True,
-            "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
-            "can_connect_to_business": False,
-            "has_main_web_app": False,
-        }
-
-    async def get_updates(self, call: Call) -> list[JSON]:
-        """getUpdates with real long polling."""
-        params = call.params
-        allowed = params.get("allowed_updates")
-        if isinstance(allowed, list):
-            self.state.updates.allowed_updates = frozenset(map(str, allowed)) or None
-        offset = params.get("offset")
-        limit = int(params.get("limit") or 100)
-        timeout = max(0.0, float(params.get("timeout") or 0))
-        updates = await self.state.updates.get(
-            int(offset) if offset is not None else None, limit, timeout
-        )
-        return copy.deepcopy(updates)
-
-    async def delete_webhook(self, call: Call) -> bool:
-        """deleteWebhook (there is never a webhook); may drop pending updates."""
-        if call.params.get("drop_pending_updates"):
-            self.state.updates.clear()
-        return True
-
-    async def get_webhook_info(self, call: Call) -> JSON:
-        """getWebhookInfo: no webhook."""
-        return {
-            "url": "",
-            "has_custom_certificate": False,
-            "pending_update_count": len(self.state.updates.pending),
-        }
-
-    def _commands_key(self, params: JSON) -> tuple[str, str]:
-        scope = params.get("scope")
-        return (
-            self.state.scope_key(scope if isinstance(scope, dict) else None),
-            str(params.get("language_code") or ""),
-        )
-
-    async def set_my_commands(self, call: Call) -> bool:
-        """setMyCommands, stored per scope and language."""
-        commands = call.params["commands"]
-        if len(commands) > 100:
-            raise bad_request("too many commands")
-        for command in commands:
-            name = str(command.get("command", ""))
-            if not _COMMAND_RE.fullmatch(name.removeprefix("/")):
-                raise bad_request("BOT_COMMAND_INVALID")
-            if not 1 <= len(str(command.get("description", ""))) <= 256:
-                raise bad_request("command description must be 1-256 characters")
-        key = self._commands_key(call.params)
-        if commands:
-            self.state.commands[key] = [
-                {"command": str(c["command"]).removeprefix("/"), "description": c["description"]}
-                for c in commands
-            ]
-        else:
-            self.state.commands.pop(key, None)
-        self.state.touch()
-        return True
-
-    async def get_my_commands(self, call: Call) -> list[JSON]:
-        """getMyCommands for exactly this scope and language."""
-        return [dict(c) for c in self.state.commands.get(self._commands_key(call.params), [])]
-
-    async def delete_my_commands(self, call: Call) -> bool:
-        """deleteMyCommands."""
-        self.state.commands.pop(self._commands_key(call.params), None)
-        self.state.touch()
-        return True
-
-    async def get_chat(self, call: Call) -> JSON:
-        """getChat for a private chat (ChatFullInfo)."""
-        chat = self._chat(call.params)
-        return {
-            **chat.chat,
-            "accent_color_id": 0,
-            "max_reaction_count": 11,
-            "accepted_gift_types": {
-                "unlimited_gifts": False,
-                "limited_gifts": False,
-                "unique_gifts": False,
-                "premium_subscription": False,
-                "gifts_from_channels": False,
-            },
-        }
-
     # -- sending ------------------------------------------------------------------------
 
     async def send_message(self, call: Call) -> JSON:
@@ -421,7 +248,7 @@ class BotApi:
         text, entities = format_text(
             str(params.get("text", "")), params.get("parse_mode"), params.get("entities")
         )
-        _check_text(text)
+        check_text(text)
         content: JSON = {"text": text}
         if entities:
             content["entities"] = entities
@@ -430,7 +257,7 @@ class BotApi:
     async def _send_media(self, call: Call, kind: FileKind) -> JSON:
         params = call.params
         chat = self._sending_chat(params)
-        caption, entities = _caption(
+        caption, entities = caption_of(
             params.get("caption"), params.get("parse_mode"), params.get("caption_entities")
         )
         value = params[kind]
@@ -480,12 +307,12 @@ class BotApi:
         text, entities = format_text(
             str(params.get("text", "")), params.get("parse_mode"), params.get("entities")
         )
-        _check_text(text)
+        check_text(text)
         new = {k: v for k, v in old.items() if k not in ("text", "entities")}
         new["text"] = text
         if entities:
             new["entities"] = entities
-        markup, inline = _markup(params)
+        markup, inline = markup_of(params)
         return self._finish_edit(chat, old, new, markup, inline)
 
     async def edit_message_caption(self, call: Call) -> JSON:
@@ -494,21 +321,21 @@ class BotApi:
         chat, old = self._edit_target(call)
         if not any(k in old for k in ("photo", "voice", "audio", "document")):
             raise bad_request("there is no caption in the message to edit")
-        caption, entities = _caption(
+        caption, entities = caption_of(
             params.get("caption"), params.get("parse_mode"), params.get("caption_entities")
         )
-        new = {k: v for k, v in old.items() if k not in _CAPTION_KEYS}
+        new = {k: v for k, v in old.items() if k not in CAPTION_KEYS}
         if caption:
             new["caption"] = caption
             if entities:
                 new["caption_entities"] = entities
-        markup, inline = _markup(params)
+        markup, inline = markup_of(params)
         return self._finish_edit(chat, old, new, markup, inline)
 
     async def edit_message_reply_markup(self, call: Call) -> JSON:
         """editMessageReplyMarkup."""
         chat, old = self._edit_target(call)
-        markup, inline = _markup(call.params)
+        markup, inline = markup_of(call.params)
         return self._finish_edit(chat, old, dict(old), markup, inline)
 
     async def edit_message_media(self, call: Call) -> JSON:
@@ -521,19 +348,19 @@ class BotApi:
             raise bad_request("a voice message can't be edited into other media")
         if kind not in ("photo", "audio", "document"):
             raise bad_request(f"the sandbox can't edit a message into media of type {kind!r}")
-        caption, entities = _caption(
+        caption, entities = caption_of(
             media.get("caption"), media.get("parse_mode"), media.get("caption_entities")
         )
         edit_call = Call(call.method, {**params, **media}, call.files)
         value = media.get("media")
         stored = self._resolve_file(edit_call, value, kind, chat)
-        new = {k: v for k, v in old.items() if k not in _MEDIA_KEYS + _CAPTION_KEYS}
+        new = {k: v for k, v in old.items() if k not in MEDIA_KEYS + CAPTION_KEYS}
         new.update(self._media_content(stored))
         if caption:
             new["caption"] = caption
             if entities:
                 new["caption_entities"] = entities
-        markup, inline = _markup(params)
+        markup, inline = markup_of(params)
         result = self._finish_edit(chat, old, new, markup, inline)
         self._count_file_use(edit_call, value, stored, chat)
         return result

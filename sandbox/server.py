@@ -9,9 +9,10 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.calls import Call
 from sandbox.errors import ApiError
 from sandbox.files import MAX_UPLOAD_BYTES, FileIdSend, UploadedPart, UploadRecord
-from sandbox.methods import BotApi, Call
+from sandbox.methods import BotApi
 from sandbox.models import JSON, ApiCall, InvalidCall
 from sandbox.ratelimit import RateLimit
 from sandbox.spec import ApiSpec, default_spec
