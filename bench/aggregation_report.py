@@ -10,7 +10,7 @@ import statistics
 import sys
 from collections.abc import Iterable, Sequence
 
-from tests.test_crowd_simulation import (
+from tests.crowds import (
     LabelReport,
     TextReport,
     format_report,

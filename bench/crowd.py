@@ -38,10 +38,9 @@ from sandbox import RateLimit, SandboxServer, SandboxUser
 from storage.availability import set_quiet, set_ready
 from storage.batches import set_batch_state
 from storage.db import Database, to_db_time
+from tests.builders import image_items, item_ids, open_batch, publish_batch, register_worker
 from tests.conftest import ADMIN_ID, REQUESTER_ID
 from tests.intake.media import TRANSCRIPTION, make_zip, toml
-from tests.test_dispatch import publish_batch, register_worker
-from tests.test_results import image_items, item_ids, open_batch
 
 TOKEN = "123456:BENCH-petites-mains-token"  # noqa: S105 - a fake token for the sandbox
 ROOT = Path(__file__).resolve().parent.parent

@@ -26,7 +26,7 @@ from pathlib import Path
 from sandbox import SandboxServer, SandboxUser
 from storage.availability import set_quiet, set_ready
 from storage.db import Database
-from tests.test_dispatch import publish_batch, register_worker
+from tests.builders import publish_batch, register_worker
 
 TOKEN = "123456:BENCH-petites-mains-token"  # noqa: S105 - a fake token for the sandbox
 ROOT = Path(__file__).resolve().parent.parent

@@ -28,7 +28,7 @@ from storage.availability import get_availability
 from storage.batches import get_batch, get_item
 from storage.db import Database
 from storage.ledger import transfer_by_key
-from tests.test_dispatch import NOW, PARIS, POLICY, publish_batch, shown, workers
+from tests.builders import NOW, PARIS, POLICY, publish_batch, shown, workers
 
 
 async def offered(db: Database, worker_id: int, now=NOW) -> Assignment:

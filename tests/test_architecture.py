@@ -10,6 +10,9 @@
 - ``storage`` never imports ``bot``, except two leaf modules of plain values that import nothing
   of the house: ``bot.errors`` (storage raises ``StorageError``) and ``bot.batch_settings`` (the
   one ``BatchSettings`` value flows from the manifest to the batches table).
+- No file of tests/, bench/ or scripts/ imports a test module (``tests.<...>.test_*``): shared
+  builders live in ``tests/builders.py`` (``tests/crowds.py`` for the simulated crowd), the e2e
+  helpers in ``tests/e2e/harness.py`` and shared fixtures in a ``conftest.py``.
 
 Imports inside functions and under ``TYPE_CHECKING`` count like any other.
 """
@@ -24,6 +27,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "storage")
+TEST_TREES = ("tests", "bench", "scripts")
 
 # Modules that may speak Telegram: the handlers, the engine (the delivery layer), the wiring
 # and the shared Telegram UI. Every other module under bot/ is a plain domain module.
@@ -63,10 +67,10 @@ def _module_name(root: Path, path: Path) -> str:
     return ".".join(parts)
 
 
-def modules_of(root: Path) -> dict[str, Path]:
+def modules_of(root: Path, packages: tuple[str, ...] = PACKAGES) -> dict[str, Path]:
     """Every module of the checked packages under ``root``, by dotted name."""
     found: dict[str, Path] = {}
-    for package in PACKAGES:
+    for package in packages:
         for path in sorted((root / package).rglob("*.py")):
             found[_module_name(root, path)] = path
     return found
@@ -142,6 +146,22 @@ def check(root: Path) -> list[Violation]:
     return sorted(violations)
 
 
+def _test_module(name: str) -> bool:
+    return _within(name, "tests") and name.rsplit(".", 1)[-1].startswith("test_")
+
+
+def check_tests(root: Path) -> list[Violation]:
+    """Every import of a test module by a file of tests/, bench/ or scripts/ under ``root``."""
+    modules = modules_of(root, TEST_TREES)
+    known = set(modules)
+    violations: list[Violation] = []
+    for module, path in modules.items():
+        for imported in sorted(imports_of(module, path, known)):
+            if _test_module(imported) and imported != module:
+                violations.append(Violation(module, imported, "imports a test module"))
+    return sorted(violations)
+
+
 # -- the house as it is --------------------------------------------------------------------------
 
 
@@ -158,6 +178,19 @@ def test_the_checker_sees_the_whole_house() -> None:
     found = imports_of("bot.handlers.tasks", modules["bot.handlers.tasks"], set(modules))
     assert "bot.engine.followup" in found
     assert "telegram" in found
+
+
+def test_no_file_imports_a_test_module() -> None:
+    assert [str(v) for v in check_tests(ROOT)] == []
+
+
+def test_the_test_checker_sees_tests_and_bench() -> None:
+    modules = modules_of(ROOT, TEST_TREES)
+    assert "tests.builders" in modules
+    assert "tests.e2e.test_quality" in modules
+    assert "bench.crowd" in modules
+    found = imports_of("bench.crowd", modules["bench.crowd"], set(modules))
+    assert "tests.builders" in found
 
 
 # -- the checker catches planted violations ------------------------------------------------------
@@ -248,3 +281,61 @@ def test_the_checker_reports_a_planted_violation(
     tmp_path: Path, files: dict[str, str], expected: Violation
 ) -> None:
     assert check(_plant(tmp_path, files)) == [expected]
+
+
+def test_a_clean_planted_test_tree_passes(tmp_path: Path) -> None:
+    root = _plant(
+        tmp_path,
+        {
+            "tests/__init__.py": "",
+            "tests/conftest.py": "ADMIN_ID = 1\n",
+            "tests/builders.py": "from tests.conftest import ADMIN_ID\n",
+            "tests/test_a.py": "from tests.builders import NOW\nfrom tests import conftest\n",
+            "tests/e2e/__init__.py": "",
+            "tests/e2e/harness.py": "from tests.builders import NOW\n",
+            "tests/e2e/test_b.py": "from tests.e2e.harness import WAIT\nfrom . import harness\n",
+            "bench/crowd.py": "from tests.builders import publish_batch\n",
+        },
+    )
+    assert check_tests(root) == []
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        (
+            {"tests/test_gold.py": "from tests.test_dispatch import NOW\n"},
+            Violation("tests.test_gold", "tests.test_dispatch", "imports a test module"),
+        ),
+        (
+            {
+                "tests/e2e/test_quality.py": "from tests.e2e.test_worker_loop import app as app\n",
+                "tests/e2e/test_worker_loop.py": "",
+            },
+            Violation(
+                "tests.e2e.test_quality", "tests.e2e.test_worker_loop", "imports a test module"
+            ),
+        ),
+        (
+            {
+                "tests/e2e/test_quality.py": "from .test_worker_loop import WAIT\n",
+                "tests/e2e/test_worker_loop.py": "",
+            },
+            Violation(
+                "tests.e2e.test_quality", "tests.e2e.test_worker_loop", "imports a test module"
+            ),
+        ),
+        (
+            {"bench/report.py": "from tests import test_crowd\n", "tests/test_crowd.py": ""},
+            Violation("bench.report", "tests.test_crowd", "imports a test module"),
+        ),
+        (
+            {"scripts/tool.py": "def f():\n    import tests.test_dispatch\n"},
+            Violation("scripts.tool", "tests.test_dispatch", "imports a test module"),
+        ),
+    ],
+)
+def test_the_checker_reports_a_planted_test_import(
+    tmp_path: Path, files: dict[str, str], expected: Violation
+) -> None:
+    assert check_tests(_plant(tmp_path, files)) == [expected]

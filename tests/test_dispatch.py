@@ -1,4 +1,4 @@
-"""Dispatch: who gets what next, on a real SQLite file (helpers here serve the other task tests).
+"""Dispatch: who gets what next, on a real SQLite file (its builders live in ``tests.builders``).
 
 The push policy: one active assignment per worker, never the same item twice, never beyond
 ``answers_per_item``, least recently served first, a reward that fits under the cap, and only
@@ -8,253 +8,36 @@ inside the worker's time rules (``/task`` aside).
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import io
-import itertools
-import subprocess
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-import imageio_ffmpeg
 import pytest
-from PIL import Image
 
 from bot.dispatch import Policy, dispatch_pass, next_for, offer_on_request
 from bot.errors import CapExceeded, InvalidInput, NotFound, PermissionDenied
-from bot.ledger import credit_reward, hold_for_batch, top_up
+from bot.ledger import credit_reward
 from storage.assignments import (
-    Assignment,
-    active_assignment_of,
     assignments_of_batch,
     claim_next,
-    mark_shown,
 )
 from storage.availability import (
     pause_type,
     record_served,
     set_paused,
     set_quiet,
-    set_ready,
     set_windows,
 )
-from storage.batches import (
-    BatchSettings,
-    BatchType,
-    NewBatch,
-    NewItem,
-    NewMedia,
-    insert_draft,
-    set_batch_state,
-)
 from storage.db import Database
-from storage.users import mark_unreachable, record_consent, set_timezone, touch_user
-from tests.conftest import ADMIN_ID, REQUESTER_ID
-
-PARIS = ZoneInfo("Europe/Paris")
-NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)  # a Thursday, 13:00 in Paris
-POLICY = Policy(monthly_cap=25_000, zone=PARIS)
-_SEEDS = itertools.count(1)
-_OGG: dict[int, bytes] = {}
-
-
-# -- helpers shared by the task tests ---------------------------------------------------------
-
-
-def png_bytes(seed: int, side: int = 48) -> bytes:
-    """A small PNG whose colour depends on ``seed`` (so each item is its own media file)."""
-    colour = (seed * 37 % 256, seed * 91 % 256, seed * 53 % 256)
-    out = io.BytesIO()
-    Image.new("RGB", (side, side), colour).save(out, format="PNG")
-    return out.getvalue()
-
-
-def ogg_bytes(seed: int) -> bytes:
-    """A one-second OGG/Opus tone (Telegram shows it as a voice message)."""
-    if seed not in _OGG:
-        _OGG[seed] = subprocess.run(
-            [
-                imageio_ffmpeg.get_ffmpeg_exe(),
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-f",
-                "lavfi",
-                "-i",
-                f"sine=frequency={300 + seed * 20}:duration=1",
-                "-ac",
-                "1",
-                "-c:a",
-                "libopus",
-                "-b:a",
-                "16k",
-                "-f",
-                "ogg",
-                "-",
-            ],
-            check=True,
-            capture_output=True,
-        ).stdout
-    return _OGG[seed]
-
-
-def store_media(data_dir: Path, data: bytes, kind: str) -> NewMedia:
-    """Write media content-addressed under ``data_dir`` as the intake does."""
-    sha = hashlib.sha256(data).hexdigest()
-    extension = "png" if kind == "image" else "ogg"
-    relative = f"media/{sha}.{extension}"
-    target = data_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    return NewMedia(
-        sha256=sha,
-        kind="image" if kind == "image" else "audio",
-        path=relative,
-        size_bytes=len(data),
-        duration_ms=None if kind == "image" else 1000,
-    )
-
-
-async def register_worker(
-    db: Database,
-    worker_id: int,
-    now: datetime = NOW,
-    *,
-    first_name: str = "Worker",
-    language: str = "en",
-    timezone: str | None = None,
-) -> None:
-    """A worker who wrote /start and consented."""
-    await db.run_write(
-        touch_user,
-        user_id=worker_id,
-        first_name=first_name,
-        username=None,
-        language=language,
-        now=now,
-    )
-    await db.run_write(record_consent, worker_id, now)
-    if timezone:
-        await db.run_write(set_timezone, worker_id, timezone, now)
-
-
-async def publish_batch(
-    db: Database,
-    data_dir: Path,
-    now: datetime = NOW,
-    *,
-    type: BatchType = "image_tag",
-    labels: Sequence[str] = ("car", "bicycle", "person"),
-    multiple: bool = False,
-    items: int = 3,
-    answers_per_item: int = 2,
-    reward: int = 4,
-    time_limit: int = 3,
-    media: str = "image",
-    requester_id: int = REQUESTER_ID,
-    title: str = "Street scenes",
-    instructions: str = "Pick what you see.",
-    seeds: Sequence[int] | None = None,
-) -> int:
-    """An open batch with its most possible cost held in escrow, as publishing leaves it."""
-    seeds = list(seeds) if seeds is not None else [next(_SEEDS) for _ in range(items)]
-    new_items = [
-        NewItem(
-            source_path=f"item{position}.{'png' if media == 'image' else 'ogg'}",
-            media=store_media(
-                data_dir, png_bytes(seed) if media == "image" else ogg_bytes(seed), media
-            ),
-        )
-        for position, seed in enumerate(seeds)
-    ]
-    batch = NewBatch(
-        requester_id=requester_id,
-        settings=BatchSettings(
-            type=type,
-            title=title,
-            instructions=instructions,
-            labels=tuple(labels),
-            multiple=multiple,
-            seconds_per_task=5,
-            reward=reward,
-            answers_per_item=answers_per_item,
-            time_limit=time_limit,
-        ),
-        below_floor=False,
-    )
-    cost = len(new_items) * answers_per_item * reward
-    return await open_funded_batch(
-        db,
-        batch,
-        new_items,
-        cost=cost,
-        budget=cost,
-        topup_key=f"topup:test:{next(_SEEDS)}",
-        now=now,
-    )
-
-
-async def open_funded_batch(
-    db: Database,
-    batch: NewBatch,
-    items: Sequence[NewItem],
-    *,
-    cost: int,
-    budget: int,
-    topup_key: str,
-    now: datetime,
-) -> int:
-    """Top the requester up by ``budget``, store the batch, open it and hold ``cost`` in escrow."""
-    await top_up(
-        db,
-        requester_id=batch.requester_id,
-        amount=budget,
-        actor_id=ADMIN_ID,
-        key=topup_key,
-        now=now,
-        tz=PARIS,
-    )
-    async with db.write() as conn:
-        batch_id = await insert_draft(conn, batch, items, now)
-        assert await set_batch_state(conn, batch_id, expected=["draft"], new="open", now=now)
-        await hold_for_batch(
-            conn,
-            requester_id=batch.requester_id,
-            batch_id=batch_id,
-            amount=cost,
-            actor_id=batch.requester_id,
-            now=now,
-            tz=PARIS,
-        )
-    return batch_id
-
-
-async def make_ready(db: Database, worker_id: int, now: datetime = NOW, minutes: int = 60) -> None:
-    await db.run_write(set_ready, worker_id, now + timedelta(minutes=minutes), now)
-
-
-async def shown(db: Database, assignment: Assignment, now: datetime = NOW) -> Assignment:
-    """Mark a claimed assignment shown (as the handler does after sending) and return it."""
-    assert await db.run_write(
-        mark_shown,
-        assignment.id,
-        chat_id=assignment.worker_id,
-        message_id=assignment.id,
-        prompt_message_id=None,
-        shown_at=now,
-        deadline=now + timedelta(seconds=assignment.time_limit),
-    )
-    found = await db.run_read(active_assignment_of, assignment.worker_id)
-    assert found is not None
-    return found
-
-
-async def workers(db: Database, ids: Sequence[int], now: datetime = NOW) -> None:
-    for worker_id in ids:
-        await register_worker(db, worker_id, now)
-        await make_ready(db, worker_id, now)
-
+from storage.users import mark_unreachable
+from tests.builders import (
+    NOW,
+    PARIS,
+    POLICY,
+    make_ready,
+    publish_batch,
+    register_worker,
+    workers,
+)
 
 # -- slots ----------------------------------------------------------------------------------
 

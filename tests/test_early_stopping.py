@@ -21,9 +21,17 @@ from storage.assignments import Assignment, get_assignment
 from storage.batches import get_batch, get_item
 from storage.db import Database
 from storage.quality import gold_scores
+from tests.builders import (
+    LABELS,
+    NOW,
+    PARIS,
+    offer,
+    policy,
+    publish_batch,
+    publish_with_gold,
+    workers,
+)
 from tests.conftest import REQUESTER_ID
-from tests.test_dispatch import NOW, PARIS, publish_batch, workers
-from tests.test_gold import LABELS, offer, policy, publish_with_gold
 
 LATER = NOW + timedelta(seconds=4)
 QUALITY = QualityRules()  # the defaults: 0.95 for labels, 0.9 for transcriptions

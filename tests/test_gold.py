@@ -5,8 +5,7 @@ appeals lifted by an admin only, audited. Stories on a real SQLite file.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,100 +13,33 @@ import pytest
 
 from bot import answers
 from bot.appeals import decide, file_appeal
-from bot.dispatch import Policy
 from bot.errors import InvalidInput, PermissionDenied
 from bot.gold import QualityRules, worker_stats
-from bot.ledger import balance, escrow_account, hold_for_batch, top_up
+from bot.ledger import balance, escrow_account
 from bot.payouts import check_invariants
 from bot.quality import QualityPolicy, SpeedPolicy
-from storage.assignments import Assignment, assignments_of_worker, claim_next, open_slots
+from storage.assignments import assignments_of_worker, open_slots
 from storage.availability import paused_types
-from storage.batches import BatchSettings, NewBatch, NewItem, get_batch, items_of, set_batch_state
-from storage.batches import insert_draft as insert_batch
+from storage.batches import get_batch, items_of
 from storage.db import Database
 from storage.quality import gold_scores, server_secret, type_pauses
 from storage.users import grant_role
-from tests.conftest import ADMIN_ID, REQUESTER_ID, sql_rows
-from tests.test_dispatch import NOW, PARIS, png_bytes, shown, store_media, workers
+from tests.builders import (
+    LABELS,
+    NOW,
+    PARIS,
+    offer,
+    policy,
+    publish_with_gold,
+    workers,
+)
+from tests.conftest import ADMIN_ID, sql_rows
 
-LABELS = ("car", "bicycle", "person", "dog", "tree")
 SLOW = timedelta(seconds=3)  # a plausible answer time
 
 
 def rules(**options: Any) -> QualityRules:
     return QualityRules(**options)
-
-
-def policy(quality: QualityRules) -> Policy:
-    return Policy(monthly_cap=25_000, zone=PARIS, quality=quality)
-
-
-async def publish_with_gold(
-    db: Database,
-    data_dir: Path,
-    *,
-    ordinary: int,
-    gold: Sequence[Any],
-    answers_per_item: int = 2,
-    reward: int = 4,
-    labels: Sequence[str] = LABELS,
-    now: datetime = NOW,
-    seed: int = 500,
-) -> int:
-    """An open batch with ``ordinary`` items, then one gold item per answer in ``gold``."""
-    items = [
-        NewItem(
-            source_path=f"item{position}.png",
-            media=store_media(data_dir, png_bytes(seed + position), "image"),
-            gold_answer=answer,
-        )
-        for position, answer in enumerate([None] * ordinary + list(gold))
-    ]
-    batch = NewBatch(
-        requester_id=REQUESTER_ID,
-        settings=BatchSettings(
-            type="image_tag",
-            title="Gold scenes",
-            instructions="Pick what you see.",
-            labels=tuple(labels),
-            multiple=False,
-            seconds_per_task=5,
-            reward=reward,
-            answers_per_item=answers_per_item,
-            time_limit=30,
-        ),
-        below_floor=False,
-    )
-    cost = len(items) * answers_per_item * reward
-    await top_up(
-        db,
-        requester_id=REQUESTER_ID,
-        amount=cost,
-        actor_id=ADMIN_ID,
-        key=f"topup:gold:{seed}",
-        now=now,
-        tz=PARIS,
-    )
-    async with db.write() as conn:
-        batch_id = await insert_batch(conn, batch, items, now)
-        assert await set_batch_state(conn, batch_id, expected=["draft"], new="open", now=now)
-        await hold_for_batch(
-            conn,
-            requester_id=REQUESTER_ID,
-            batch_id=batch_id,
-            amount=cost,
-            actor_id=REQUESTER_ID,
-            now=now,
-            tz=PARIS,
-        )
-    return batch_id
-
-
-async def offer(db: Database, worker_id: int, quality: QualityRules) -> Assignment | None:
-    claim = await db.run_write(
-        claim_next, worker_id=worker_id, now=NOW, max_reward=10_000, pick_gold=quality.gold_picker()
-    )
-    return None if claim is None else await shown(db, claim)
 
 
 async def answer(

@@ -10,8 +10,7 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,139 +47,27 @@ from bot.rewards import (
     send_bonus,
 )
 from storage.assignments import claim_next
-from storage.batches import BatchSettings, BatchType, NewBatch, NewItem, get_batch
+from storage.batches import NewItem, get_batch
 from storage.db import Database, to_db_time
 from storage.results import get_alert
-from tests.conftest import ADMIN_ID, REQUESTER_ID, sql_rows
-from tests.test_dispatch import (
+from tests.builders import (
     NOW,
+    OTHER_REQUESTER,
     PARIS,
-    ogg_bytes,
-    open_funded_batch,
+    chunk_items,
+    half_floor_batch,
+    image_items,
+    item_ids,
+    open_batch,
     png_bytes,
     register_worker,
     store_media,
+    submit,
 )
+from tests.conftest import ADMIN_ID, REQUESTER_ID
 
-OTHER_REQUESTER = 7002
 FLOOR = 1_000  # cents an hour: MIN_HOURLY_RATE 10.00
 CAP = 25_000
-_TOPUPS = iter(range(1, 10_000))
-
-
-# -- helpers shared with the e2e tests --------------------------------------------------------
-
-
-async def open_batch(
-    db: Database,
-    data_dir: Path,
-    items: Sequence[NewItem],
-    *,
-    type: BatchType = "image_tag",
-    labels: Sequence[str] = ("car", "bicycle", "person"),
-    multiple: bool = False,
-    answers_per_item: int = 3,
-    reward: int = 4,
-    requester_id: int = REQUESTER_ID,
-    title: str = "Street scenes",
-    extra_budget: int = 0,
-    now: datetime = NOW,
-) -> int:
-    """An open batch of ``items`` with its most possible cost in escrow (and ``extra_budget``
-    left on the requester's balance)."""
-    batch = NewBatch(
-        requester_id=requester_id,
-        settings=BatchSettings(
-            type=type,
-            title=title,
-            instructions="",
-            labels=tuple(labels),
-            multiple=multiple,
-            seconds_per_task=5,
-            reward=reward,
-            answers_per_item=answers_per_item,
-            time_limit=60,
-        ),
-        below_floor=False,
-    )
-    cost = len(items) * answers_per_item * reward
-    return await open_funded_batch(
-        db,
-        batch,
-        items,
-        cost=cost,
-        budget=cost + extra_budget,
-        topup_key=f"topup:results-test:{next(_TOPUPS)}:{data_dir}",
-        now=now,
-    )
-
-
-def image_items(data_dir: Path, count: int, *, first_seed: int = 500) -> list[NewItem]:
-    return [
-        NewItem(
-            source_path=f"photos/{index}.png",
-            media=store_media(data_dir, png_bytes(first_seed + index), "image"),
-        )
-        for index in range(count)
-    ]
-
-
-def chunk_items(data_dir: Path, path: str, bounds: Sequence[tuple[int, int]]) -> list[NewItem]:
-    """Transcription chunks of one recording, as the intake cuts it."""
-    return [
-        NewItem(
-            source_path=path,
-            media=store_media(data_dir, ogg_bytes(40 + index), "audio"),
-            recording_path=path,
-            start_ms=start,
-            end_ms=end,
-        )
-        for index, (start, end) in enumerate(bounds)
-    ]
-
-
-async def submit(
-    db: Database,
-    batch_id: int,
-    item_id: int,
-    worker_id: int,
-    answer: Any,
-    *,
-    duration_ms: int = 5_000,
-    reward: int | None = None,
-    at: datetime = NOW,
-) -> None:
-    """A submitted answer, as the worker loop stores it (the worker is registered if needed)."""
-    await register_worker(db, worker_id, at)
-    if reward is None:
-        batch = await db.run_read(get_batch, batch_id)
-        assert batch is not None
-        reward = batch.reward
-    async with db.write() as conn:
-        await conn.execute(
-            "INSERT INTO assignments (item_id, batch_id, worker_id, state, reward, time_limit,"
-            " offered_at, shown_at, deadline, answer, duration_ms, ended_at)"
-            " VALUES (?, ?, ?, 'submitted', ?, 60, ?, ?, ?, ?, ?, ?)",
-            (
-                item_id,
-                batch_id,
-                worker_id,
-                reward,
-                to_db_time(at - timedelta(milliseconds=duration_ms)),
-                to_db_time(at - timedelta(milliseconds=duration_ms)),
-                to_db_time(at + timedelta(seconds=60)),
-                json.dumps(answer, ensure_ascii=False),
-                duration_ms,
-                to_db_time(at),
-            ),
-        )
-
-
-async def item_ids(db: Database, batch_id: int) -> list[int]:
-    rows = await sql_rows(
-        db, "SELECT id FROM items WHERE batch_id = ? ORDER BY position", (batch_id,)
-    )
-    return [int(row[0]) for row in rows]
 
 
 def csv_rows(data: bytes) -> list[list[str]]:
@@ -335,22 +222,6 @@ async def test_a_transcription_batch_returns_each_recording_assembled(
 
 
 # -- fair pay ---------------------------------------------------------------------------------
-
-
-async def half_floor_batch(db: Database, tmp_path: Path, *, extra_budget: int) -> int:
-    """10 items x 3 answers at 2 cents, 20 answers of 14.4 s: a median of 5 EUR an hour."""
-    batch_id = await open_batch(
-        db,
-        tmp_path,
-        image_items(tmp_path, 10, first_seed=800),
-        answers_per_item=3,
-        reward=2,
-        extra_budget=extra_budget,
-    )
-    for item in await item_ids(db, batch_id):
-        for worker in (41, 42):
-            await submit(db, batch_id, item, worker, "car", duration_ms=14_400)
-    return batch_id
 
 
 async def test_a_batch_below_the_floor_is_told_once(db: Database, tmp_path: Path) -> None:

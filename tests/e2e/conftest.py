@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 
 import pytest
 
 from bot.app import BotApplication
-from bot.clock import FixedClock
+from bot.clock import FixedClock, ShiftedClock
 from bot.config import Settings
 from bot.payouts import check_invariants
 from sandbox import SandboxServer
+from tests.builders import PARIS
 from tests.conftest import TOKEN
 from tests.e2e.harness import running_bot
+
+THURSDAY_1300_PARIS = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -37,3 +41,21 @@ async def bot(settings: Settings, clock: FixedClock) -> AsyncIterator[BotApplica
             application.bot_data.db, tz=settings.timezone, cap=settings.monthly_cap
         )
         assert problems == [], problems
+
+
+@pytest.fixture
+def shifted() -> ShiftedClock:
+    clock = ShiftedClock()
+    clock.jump_to(THURSDAY_1300_PARIS)
+    return clock
+
+
+@pytest.fixture
+async def app(settings: Settings, shifted: ShiftedClock) -> AsyncIterator[BotApplication]:
+    """The bot on the shifted clock, as the worker loop runs it (a module may override it)."""
+    async with running_bot(settings, clock=shifted) as application:
+        yield application
+        assert (
+            await check_invariants(application.bot_data.db, tz=PARIS, cap=settings.monthly_cap)
+            == []
+        )

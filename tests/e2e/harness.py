@@ -1,15 +1,24 @@
-"""Run the real Application against the sandbox Bot API, the way ``run_polling`` would."""
+"""Run the real Application against the sandbox Bot API, the way ``run_polling`` would.
+
+Also the e2e tests' shared helpers: signing a worker up, publishing a batch while the bot runs,
+waiting for the next task. The fixtures built on them live in ``tests/e2e/conftest.py``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from bot.app import BotApplication, build_application
-from bot.clock import Clock
+from bot.clock import Clock, ShiftedClock
 from bot.config import Settings
+from bot.engine.jobs import request_dispatch
 from bot.gold import QualityRules
 from bot.quality import SpeedPolicy
+from sandbox import BotMessage, SandboxServer, SandboxUser
+from storage.db import Database
+from tests.builders import publish_batch
 
 # Scripted workers answer in milliseconds, which is implausibly fast: their answers are flagged,
 # but a type is never paused for speed unless a test asks for it (more flags than the window).
@@ -41,3 +50,47 @@ async def running_bot(
         await application.shutdown()
         assert application.post_shutdown is not None
         await application.post_shutdown(application)
+
+
+# -- helpers shared by the e2e tests ------------------------------------------------------------
+
+WAIT = 10.0  # generous: a timeout only fails a broken test, it never measures speed
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = WAIT) -> bool:
+    """Poll ``check`` until it holds or ``within`` seconds pass (a generous bound, not a timing)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
+def db_of(app: BotApplication) -> Database:
+    database: Database = app.bot_data.db
+    return database
+
+
+async def sign_up(sandbox: SandboxServer, user_id: int, name: str, lang: str = "en") -> SandboxUser:
+    user = sandbox.user(user_id, first_name=name, language_code=lang)
+    await user.send_command("/start")
+    await user.next_message()
+    await user.press("J'accepte" if lang == "fr" else "I agree")
+    await user.next_message()
+    return user
+
+
+async def publish(app: BotApplication, clock: ShiftedClock, **options: object) -> int:
+    """An open batch with escrow held, then a dispatcher pass as a publish would ask for."""
+    settings = app.bot_data.settings
+    batch_id = await publish_batch(db_of(app), settings.data_dir, clock.now(), **options)  # type: ignore[arg-type]
+    request_dispatch(app)
+    return batch_id
+
+
+async def next_task(user: SandboxUser) -> BotMessage:
+    """The next message or edit that shows a task (it has a Skip button, ⏭)."""
+    message = await user.next_message(timeout=WAIT)
+    assert any("⏭" in text for row in message.buttons for text in row), message
+    return message

@@ -14,9 +14,8 @@ from bot.rewards import check_fair_pay
 from sandbox import SandboxServer
 from storage.batches import get_batch
 from storage.db import Database
+from tests.builders import NOW, PARIS, half_floor_batch
 from tests.conftest import ADMIN_ID, REQUESTER_ID
-from tests.test_dispatch import NOW, PARIS
-from tests.test_results import half_floor_batch
 
 RAISE = "Raise to €0.04 per answer"
 

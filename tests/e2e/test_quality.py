@@ -20,18 +20,17 @@ from bot.payouts import check_invariants
 from bot.quality import QualityPolicy
 from sandbox import BotMessage, SandboxServer, SandboxUser
 from storage.availability import paused_types
+from tests.builders import LABELS, PARIS, publish_batch, publish_with_gold
 from tests.conftest import ADMIN_ID, REQUESTER_ID, sql_rows
-from tests.e2e.harness import ROBOT_QUALITY, running_bot
-from tests.e2e.test_worker_loop import (
+from tests.e2e.harness import (
+    ROBOT_QUALITY,
     WAIT,
     db_of,
     eventually,
     next_task,
+    running_bot,
     sign_up,
 )
-from tests.e2e.test_worker_loop import shifted as shifted
-from tests.test_dispatch import PARIS, publish_batch
-from tests.test_gold import LABELS, publish_with_gold
 
 SMALL = QualityRules(
     pause=QualityPolicy(threshold=0.6, min_gold=2),  # two wrong gold answers are enough

@@ -19,8 +19,7 @@ from bot.config import Settings
 from bot.ledger import balance, requester_account, worker_account
 from sandbox import SandboxServer
 from storage.db import Database
-from tests.conftest import REQUESTER_ID
-from tests.test_results import (
+from tests.builders import (
     OTHER_REQUESTER,
     chunk_items,
     image_items,
@@ -28,6 +27,7 @@ from tests.test_results import (
     open_batch,
     submit,
 )
+from tests.conftest import REQUESTER_ID
 
 
 @pytest.fixture

@@ -11,9 +11,7 @@ import re
 from bot.app import BotApplication
 from bot.clock import ShiftedClock
 from sandbox import SandboxServer
-from tests.e2e.test_worker_loop import WAIT, db_of, next_task, publish, sign_up
-from tests.e2e.test_worker_loop import app as app  # the running bot, as the worker loop runs it
-from tests.e2e.test_worker_loop import shifted as shifted
+from tests.e2e.harness import WAIT, db_of, next_task, publish, sign_up
 
 USER_ROW = re.compile(r"\bFROM users WHERE id\b", re.IGNORECASE)
 MONTH_EARNINGS = re.compile(

@@ -8,84 +8,18 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from bot.app import BotApplication
 from bot.clock import ShiftedClock
 from bot.config import Settings
-from bot.engine.jobs import request_dispatch
 from bot.ledger import balance, worker_account
-from bot.payouts import check_invariants
-from sandbox import BotMessage, SandboxServer, SandboxUser
+from sandbox import SandboxServer, SandboxUser
 from storage.assignments import answers_of_item, assignments_of_batch, assignments_of_worker
 from storage.batches import items_of
-from storage.db import Database
 from storage.users import get_user
-from tests.e2e.harness import running_bot
-from tests.test_dispatch import PARIS, publish_batch
-
-THURSDAY_1300_PARIS = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
-WAIT = 10.0  # generous: a timeout only fails a broken test, it never measures speed
-
-
-@pytest.fixture
-def shifted() -> ShiftedClock:
-    clock = ShiftedClock()
-    clock.jump_to(THURSDAY_1300_PARIS)
-    return clock
-
-
-@pytest.fixture
-async def app(settings: Settings, shifted: ShiftedClock) -> AsyncIterator[BotApplication]:
-    async with running_bot(settings, clock=shifted) as application:
-        yield application
-        assert (
-            await check_invariants(application.bot_data.db, tz=PARIS, cap=settings.monthly_cap)
-            == []
-        )
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = WAIT) -> bool:
-    """Poll ``check`` until it holds or ``within`` seconds pass (a generous bound, not a timing)."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            return False
-        await asyncio.sleep(0.05)
-    return True
-
-
-def db_of(app: BotApplication) -> Database:
-    database: Database = app.bot_data.db
-    return database
-
-
-async def sign_up(sandbox: SandboxServer, user_id: int, name: str, lang: str = "en") -> SandboxUser:
-    user = sandbox.user(user_id, first_name=name, language_code=lang)
-    await user.send_command("/start")
-    await user.next_message()
-    await user.press("J'accepte" if lang == "fr" else "I agree")
-    await user.next_message()
-    return user
-
-
-async def publish(app: BotApplication, clock: ShiftedClock, **options: object) -> int:
-    """An open batch with escrow held, then a dispatcher pass as a publish would ask for."""
-    settings = app.bot_data.settings
-    batch_id = await publish_batch(db_of(app), settings.data_dir, clock.now(), **options)  # type: ignore[arg-type]
-    request_dispatch(app)
-    return batch_id
-
-
-async def next_task(user: SandboxUser) -> BotMessage:
-    """The next message or edit that shows a task (it has a Skip button, ⏭)."""
-    message = await user.next_message(timeout=WAIT)
-    assert any("⏭" in text for row in message.buttons for text in row), message
-    return message
-
+from tests.e2e.harness import WAIT, db_of, eventually, next_task, publish, running_bot, sign_up
 
 # -- the acceptance scenario ----------------------------------------------------------------
 

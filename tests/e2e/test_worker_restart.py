@@ -21,8 +21,8 @@ from sandbox import SandboxServer
 from storage.assignments import active_assignment_of, assignments_of_worker
 from storage.db import Database
 from storage.ledger import transfer_by_key
+from tests.builders import PARIS, publish_batch, register_worker
 from tests.conftest import TOKEN
-from tests.test_dispatch import PARIS, publish_batch, register_worker
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 WORKER = 1101
