@@ -3,17 +3,37 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.9
+UV := $(BIN)/uv
+# Ranges live in pyproject.toml; what is installed is pinned in these lock files (`make lock`).
+LOCK_RUN := requirements/run.lock
+LOCK_DEV := requirements/dev.lock
+STAMP_RUN := $(VENV)/.installed-run
+STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck pytest system-deps bench clean
+.PHONY: run test lint typecheck pytest system-deps bench lock clean
 
-$(STAMP): pyproject.toml
+$(UV):
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
 
-run: $(STAMP)
+$(STAMP_RUN): $(UV) $(LOCK_RUN) pyproject.toml
+	$(UV) pip install --quiet --python $(BIN)/python -r $(LOCK_RUN)
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+$(STAMP): $(UV) $(LOCK_DEV) pyproject.toml
+	$(UV) pip install --quiet --python $(BIN)/python -r $(LOCK_DEV)
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@ $(STAMP_RUN)
+
+# After changing the dependencies in pyproject.toml: pin them again (tests/test_lock.py checks).
+lock: $(UV)
+	$(UV) pip compile --quiet --universal --python-version 3.11 pyproject.toml -o $(LOCK_RUN)
+	$(UV) pip compile --quiet --universal --python-version 3.11 --extra dev pyproject.toml \
+		-o $(LOCK_DEV)
+
+run: $(STAMP_RUN)
 	$(BIN)/python -m bot
 
 test: $(STAMP) lint typecheck pytest
