@@ -7,14 +7,13 @@ in CI (the CI variable set) a missing browser fails the test.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.config import TryIt
-from bot.demo import ALICE, REQUESTER
+from bot.demo import ADMIN, ALICE, REQUESTER, DemoPerson, demo_batches
 from bot.tryit import TryItRun, running
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -28,6 +27,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 WAIT_MS = 15_000
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 if not CHROMIUM.exists() and not os.environ.get("CI"):
     pytest.skip(
@@ -36,7 +36,7 @@ if not CHROMIUM.exists() and not os.environ.get("CI"):
         allow_module_level=True,
     )
 
-from playwright.async_api import Page, async_playwright, expect  # noqa: E402
+from playwright.async_api import FilePayload, Page, async_playwright, expect  # noqa: E402
 
 
 @pytest.fixture
@@ -62,45 +62,86 @@ async def page(tryit: TryItRun) -> AsyncIterator[Page]:
             await browser.close()
 
 
-async def test_alice_answers_a_photo_task_and_the_requester_sees_her_menu(
-    page: Page, tryit: TryItRun
-) -> None:
-    await page.locator(f".user[data-user-id='{ALICE.id}']").click()
-    await expect(page.locator("#chat-name")).to_have_text("Alice")
+async def test_worker_requester_and_admin_each_do_their_job(page: Page, tryit: TryItRun) -> None:
+    """A walk through the page: a worker answers, a requester publishes, an admin looks."""
+    await _worker_answers_a_photo_task(page)
+    await _shot(page, "tryit-worker.png")
+    await _requester_publishes_a_zip(page)
+    await _shot(page, "tryit-requester.png")
+    await _admin_opens_payouts(page)
+    await _shot(page, "tryit-admin.png")
+    assert tryit.server.invalid_calls == []
 
-    await page.locator("#text").fill("/start")
+
+async def _open_chat(page: Page, person: DemoPerson) -> None:
+    await page.locator(f".user[data-user-id='{person.id}']").click()
+    await expect(page.locator("#chat-name")).to_have_text(person.first_name)
+
+
+async def _send(page: Page, text: str) -> None:
+    await page.locator("#text").fill(text)
     await page.locator("#send").click()
-    await expect(page.locator(".msg.user .text", has_text="/start")).to_be_visible()
-    await expect(page.locator(".msg.bot .text", has_text="Welcome back, Alice")).to_be_visible()
+    await expect(page.locator(".msg.user .text", has_text=text).last).to_be_visible()
 
-    # The bot pushed Alice a photo task: its labels are inline buttons; one tap answers it.
+
+async def _worker_answers_a_photo_task(page: Page) -> None:
+    await _open_chat(page, ALICE)
+    await _send(page, "/ready")
+    await expect(page.locator(".msg.bot .text", has_text="You are ready until")).to_be_visible()
+
+    # A photo task is in Alice's chat: its labels are inline buttons; one tap answers it.
     task = page.locator(".msg.bot.photo").first
     await expect(task.locator("img")).to_be_visible()
     assert await task.locator("img").evaluate("img => img.naturalWidth") > 0
     task_id = await task.get_attribute("data-id")
     before = await task.locator(".text").inner_text()
     await task.locator(".inline-btn", has_text="square").click()
+    # The toast is the callback answer: the credit, at once.
     toast = page.locator("#toast")
     await expect(toast).to_be_visible()
-    await expect(toast).to_contain_text(re.compile(r"\S"))
-    # The same message is edited in place (the answer credited, the next shape in it).
+    await expect(toast).to_contain_text("credited")
+    # The same message turned into the next task (edited in place, never a second message).
     answered = page.locator(f".msg.bot[data-id='{task_id}']")
     await expect(answered.locator(".meta")).to_contain_text("edited")
     await expect(answered.locator(".text")).not_to_have_text(before)
+    await expect(answered.locator(".text")).to_contain_text("Shapes")
+    await expect(answered.locator(".inline-btn", has_text="circle")).to_be_visible()
     await expect(page.locator(f".msg.bot[data-id='{task_id}']")).to_have_count(1)
 
-    # The requester's chat has the requester's command menu (setMyCommands for that chat).
-    await page.locator(f".user[data-user-id='{REQUESTER.id}']").click()
-    await expect(page.locator("#chat-name")).to_have_text(REQUESTER.first_name)
+
+async def _requester_publishes_a_zip(page: Page) -> None:
+    await _open_chat(page, REQUESTER)
+    # Her command menu is the requester's (setMyCommands for her chat).
     await page.locator("#menu-button").click()
     menu = page.locator("#command-menu")
-    await expect(menu).to_be_visible()
     await expect(menu.locator(".command", has_text="/newbatch")).to_be_visible()
     await expect(menu.locator(".command", has_text="/balance")).to_be_visible()
-    await menu.locator(".command", has_text="/balance").click()
-    await expect(page.locator(".msg.user .text", has_text="/balance")).to_be_visible()
-    await expect(page.locator(".msg.bot")).to_have_count(1)
-    assert tryit.server.invalid_calls == []
+    await page.locator("#menu-button").click()
+
+    title, archive = demo_batches()[0]
+    upload: FilePayload = {"name": "shapes.zip", "mimeType": "application/zip", "buffer": archive}
+    await page.locator("#file-input").set_input_files(files=[upload])
+    summary = page.locator(".msg.bot", has=page.locator(".inline-btn", has_text="Publish")).last
+    await expect(summary).to_contain_text(title)
+    await summary.locator(".inline-btn", has_text="Publish").click()
+    await expect(page.locator(".msg.bot .text", has_text="is open to workers")).to_be_visible()
+
+
+async def _admin_opens_payouts(page: Page) -> None:
+    await _open_chat(page, ADMIN)
+    await _send(page, "/payouts")
+    await expect(
+        page.locator(".msg.bot .text", has_text="No statement awaits a step")
+    ).to_be_visible()
+
+
+async def _shot(page: Page, name: str) -> None:
+    """A screenshot of one role's chat; written to docs/screenshots/ with UPDATE_SCREENSHOTS=1."""
+    shot = await page.screenshot(type="png")
+    assert shot.startswith(b"\x89PNG")
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        (SCREENSHOTS / name).write_bytes(shot)
 
 
 async def test_the_page_fits_a_phone(page: Page, tryit: TryItRun) -> None:
