@@ -28,14 +28,14 @@ from bot.context import BotContext, Services
 from bot.engine.jobs import start_task_loop
 from bot.handlers import availability as availability_handlers
 from bot.handlers import batches as batch_handlers
-from bot.handlers import money, newbatch, payouts, roles, start
+from bot.handlers import money, newbatch, onboarding, payouts, roles, start
 from bot.handlers import quality as quality_handlers
 from bot.handlers import results as result_handlers
 from bot.handlers import tasks as task_handlers
 from bot.handlers.errors import on_error
 from bot.heartbeat import Heartbeat
 from bot.i18n import Catalogue
-from bot.telegram_ui import DISCARD, PUBLISH, publish_menus
+from bot.telegram_ui import DISCARD, ONBOARD_LANGUAGE, PUBLISH, publish_menus
 from bot.updates import PerUserProcessor
 from storage.db import Database
 from storage.users import mark_update_processed, sync_configured_roles
@@ -140,6 +140,10 @@ def register_handlers(application: BotApplication) -> None:
             ),
             CallbackQueryHandler(start.consent, pattern=rf"^{start.CONSENT} "),
             CallbackQueryHandler(start.language_button, pattern=rf"^{start.LANGUAGE} "),
+            # Onboarding after consent: language, time zone, when free (one tap each).
+            CallbackQueryHandler(onboarding.language_chosen, pattern=rf"^{ONBOARD_LANGUAGE} "),
+            CallbackQueryHandler(onboarding.zone_chosen, pattern=rf"^{onboarding.ZONE} "),
+            CallbackQueryHandler(onboarding.free_chosen, pattern=rf"^{onboarding.FREE} "),
             # Worker task loop: availability commands, task buttons, a worker blocking the bot.
             CommandHandler("task", availability_handlers.task),
             CommandHandler("ready", availability_handlers.ready),
