@@ -28,6 +28,7 @@ from bot.context import BotContext, Services
 from bot.engine.jobs import start_task_loop
 from bot.handlers import availability as availability_handlers
 from bot.handlers import batches as batch_handlers
+from bot.handlers import floor as floor_handlers
 from bot.handlers import money, newbatch, onboarding, payouts, roles, start
 from bot.handlers import quality as quality_handlers
 from bot.handlers import results as result_handlers
@@ -217,6 +218,8 @@ async def _post_init(application: BotApplication) -> None:
     application.job_queue.run_once(payouts.catch_up, when=0, name="close-catch-up")
     # Batches paying below the floor, as measured, are told to their requester and the admins.
     result_handlers.schedule_fair_pay(application)
+    # The floor is kept: rewards raised and earlier answers topped up from the requester's budget.
+    floor_handlers.schedule_floor(application)
     # Task timers live in the database: re-arm them, then start the dispatcher.
     await start_task_loop(application)
 
