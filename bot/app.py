@@ -29,6 +29,7 @@ from bot.engine.jobs import start_task_loop
 from bot.handlers import availability as availability_handlers
 from bot.handlers import batches as batch_handlers
 from bot.handlers import floor as floor_handlers
+from bot.handlers import history as history_handlers
 from bot.handlers import money, newbatch, onboarding, payouts, roles, start
 from bot.handlers import quality as quality_handlers
 from bot.handlers import results as result_handlers
@@ -97,6 +98,7 @@ def register_handlers(application: BotApplication) -> None:
             CommandHandler("topup", money.topup),
             CommandHandler("balance", money.balance),
             CommandHandler("earnings", money.earnings),
+            CommandHandler("history", history_handlers.history),
             CommandHandler("closemonth", payouts.closemonth),
             CommandHandler("payouts", payouts.payouts),
             CommandHandler("exportpayouts", payouts.exportpayouts),

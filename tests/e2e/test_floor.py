@@ -129,3 +129,12 @@ async def test_a_batch_under_the_floor_ends_with_everyone_paid_the_floor(
     # A further pass finds nothing owed: each answer is topped up once.
     request_floor_check(app)
     assert await db.run_read(topups_of_batch, batch_id) == topups
+
+    # /history shows the batch as Ana did it, top-ups included, and when the month is paid.
+    await ana.send_command("/history")
+    lines = (await _told(ana, "Your recent batches:")).splitlines()
+    head = f"• #{batch_id} «Street scenes»: 6 answer(s), €0.36 in about 2 min, €"
+    assert lines[1].startswith(head)
+    assert float(lines[1].removeprefix(head).removesuffix(" an hour")) >= floor / 100
+    assert lines[3] == "January 2026: €0.36 earned so far."
+    assert lines[4].startswith("How you are paid: on 1 February 2026 the month's statement")
