@@ -59,6 +59,7 @@ def test_amounts_and_dates_follow_the_locale(catalogue: Catalogue) -> None:
     assert english.money(1240) == "€12.40"
     moment = datetime(2026, 3, 31, 22, 30, tzinfo=UTC)  # 00:30 on 1 April in Paris
     assert french.time(moment) == "00:30"
-    assert french.date(date(2026, 4, 1)) == "1 avril 2026"
+    assert french.date(date(2026, 4, 1)) == "1er avril 2026"
+    assert french.date(date(2026, 4, 2)) == "2 avril 2026"
     assert english.date(date(2026, 4, 1)) == "1 April 2026"
     assert french("language.set") == "Langue réglée sur le français."
