@@ -28,14 +28,16 @@ from bot.context import BotContext, Services
 from bot.engine.jobs import start_task_loop
 from bot.handlers import availability as availability_handlers
 from bot.handlers import batches as batch_handlers
-from bot.handlers import money, newbatch, payouts, roles, start
+from bot.handlers import floor as floor_handlers
+from bot.handlers import history as history_handlers
+from bot.handlers import money, newbatch, onboarding, payouts, roles, start
 from bot.handlers import quality as quality_handlers
 from bot.handlers import results as result_handlers
 from bot.handlers import tasks as task_handlers
 from bot.handlers.errors import on_error
 from bot.heartbeat import Heartbeat
 from bot.i18n import Catalogue
-from bot.telegram_ui import DISCARD, PUBLISH, publish_menus
+from bot.telegram_ui import DISCARD, ONBOARD_LANGUAGE, PUBLISH, publish_menus
 from bot.updates import PerUserProcessor
 from storage.db import Database
 from storage.users import mark_update_processed, sync_configured_roles
@@ -96,6 +98,7 @@ def register_handlers(application: BotApplication) -> None:
             CommandHandler("topup", money.topup),
             CommandHandler("balance", money.balance),
             CommandHandler("earnings", money.earnings),
+            CommandHandler("history", history_handlers.history),
             CommandHandler("closemonth", payouts.closemonth),
             CommandHandler("payouts", payouts.payouts),
             CommandHandler("exportpayouts", payouts.exportpayouts),
@@ -140,6 +143,10 @@ def register_handlers(application: BotApplication) -> None:
             ),
             CallbackQueryHandler(start.consent, pattern=rf"^{start.CONSENT} "),
             CallbackQueryHandler(start.language_button, pattern=rf"^{start.LANGUAGE} "),
+            # Onboarding after consent: language, time zone, when free (one tap each).
+            CallbackQueryHandler(onboarding.language_chosen, pattern=rf"^{ONBOARD_LANGUAGE} "),
+            CallbackQueryHandler(onboarding.zone_chosen, pattern=rf"^{onboarding.ZONE} "),
+            CallbackQueryHandler(onboarding.free_chosen, pattern=rf"^{onboarding.FREE} "),
             # Worker task loop: availability commands, task buttons, a worker blocking the bot.
             CommandHandler("task", availability_handlers.task),
             CommandHandler("ready", availability_handlers.ready),
@@ -213,6 +220,8 @@ async def _post_init(application: BotApplication) -> None:
     application.job_queue.run_once(payouts.catch_up, when=0, name="close-catch-up")
     # Batches paying below the floor, as measured, are told to their requester and the admins.
     result_handlers.schedule_fair_pay(application)
+    # The floor is kept: rewards raised and earlier answers topped up from the requester's budget.
+    floor_handlers.schedule_floor(application)
     # Task timers live in the database: re-arm them, then start the dispatcher.
     await start_task_loop(application)
 

@@ -26,6 +26,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("help", None),
     Command("language", None),
     Command("earnings", "worker"),
+    Command("history", "worker"),
     Command("balance", "requester"),
     Command("newbatch", "requester"),
     Command("batches", "requester"),

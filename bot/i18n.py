@@ -137,5 +137,7 @@ class Translator:
         return format_date(dt.date(year, number, 1), "LLLL yyyy", locale=self.locale)
 
     def date(self, day: dt.date) -> str:
-        """A calendar date in long form, e.g. ``1 mars 2026``."""
+        """A calendar date in long form, e.g. ``2 mars 2026``; French writes the first ``1er``."""
+        if self.language == "fr" and day.day == 1:
+            return format_date(day, "d'er' MMMM y", locale=self.locale)
         return format_date(day, "long", locale=self.locale)

@@ -87,6 +87,18 @@ async def translator_for(services: Services, user_id: int) -> Translator:
     return services.translator(user.language if user else "en", user.timezone if user else None)
 
 
+# Onboarding's first step (shown by the consent handler, answered by handlers/onboarding) ------
+
+ONBOARD_LANGUAGE = "obl"
+
+
+def onboarding_language_keyboard(t: Translator) -> InlineKeyboardMarkup:
+    """Français / English, the first one-tap choice after consent."""
+    return keyboard(
+        [[(t(f"language.name.{code}"), callback(ONBOARD_LANGUAGE, code))] for code in LANGUAGES]
+    )
+
+
 # Refusals ----------------------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel.messages.pofile import read_po
 
 from bot.i18n import LANGUAGES, Catalogue, Translator, language_for, placeholders
 
@@ -59,6 +60,22 @@ def test_amounts_and_dates_follow_the_locale(catalogue: Catalogue) -> None:
     assert english.money(1240) == "€12.40"
     moment = datetime(2026, 3, 31, 22, 30, tzinfo=UTC)  # 00:30 on 1 April in Paris
     assert french.time(moment) == "00:30"
-    assert french.date(date(2026, 4, 1)) == "1 avril 2026"
+    assert french.date(date(2026, 4, 1)) == "1er avril 2026"
+    assert french.date(date(2026, 4, 2)) == "2 avril 2026"
     assert english.date(date(2026, 4, 1)) == "1 April 2026"
     assert french("language.set") == "Langue réglée sur le français."
+
+
+def test_each_feature_file_has_the_same_keys_and_placeholders_in_both_languages() -> None:
+    """Per ``.po`` file, so a message added to one language's file is added to the other's."""
+    folders = {lang: ROOT / "bot" / "locales" / lang / "LC_MESSAGES" for lang in LANGUAGES}
+    names = {lang: sorted(p.name for p in folder.glob("*.po")) for lang, folder in folders.items()}
+    assert names["fr"] == names["en"]
+    for name in names["en"]:
+        read = {}
+        for lang, folder in folders.items():
+            with (folder / name).open("rb") as handle:
+                read[lang] = {str(m.id): str(m.string) for m in read_po(handle) if m.id}
+        assert read["fr"].keys() == read["en"].keys(), name
+        for key, english in read["en"].items():
+            assert placeholders(read["fr"][key]) == placeholders(english), (name, key)

@@ -11,7 +11,13 @@ from bot import people
 from bot.commands import Command, command_named, commands_for
 from bot.context import Actor, BotContext
 from bot.i18n import LANGUAGES
-from bot.telegram_ui import callback, callback_args, keyboard, message_of
+from bot.telegram_ui import (
+    callback,
+    callback_args,
+    keyboard,
+    message_of,
+    onboarding_language_keyboard,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +36,9 @@ async def start(update: Update, context: BotContext) -> None:
             t("start.welcome_back", name=actor.user.first_name) + "\n\n" + help_text(actor)
         )
         return
+    if actor.has("admin") or actor.has("requester"):
+        await _start_staff(update, actor)
+        return
     settings = context.services.settings
     text = "\n\n".join(
         [
@@ -39,6 +48,15 @@ async def start(update: Update, context: BotContext) -> None:
         ]
     )
     button = keyboard([[(t("start.consent_button"), callback(CONSENT, "yes"))]])
+    await message_of(update).reply_text(text, reply_markup=button)
+
+
+async def _start_staff(update: Update, actor: Actor) -> None:
+    """Requesters and admins: their own tools and id, and the worker's sign-up only on request."""
+    t = actor.t
+    role = "admin" if actor.has("admin") else "requester"
+    text = t(f"start.staff.{role}", name=actor.user.first_name) + "\n\n" + help_text(actor)
+    button = keyboard([[(t("start.staff.also_work"), callback(CONSENT, "yes"))]])
     await message_of(update).reply_text(text, reply_markup=button)
 
 
@@ -56,7 +74,10 @@ async def consent(update: Update, context: BotContext) -> None:
         await query.answer(t("start.already_registered"))
         return
     await query.answer(t("start.consent_thanks"))
-    await query.edit_message_text(t("start.registered") + "\n\n" + t("start.next_steps"))
+    await query.edit_message_text(
+        t("start.registered") + "\n\n" + t("onboarding.language"),
+        reply_markup=onboarding_language_keyboard(t),
+    )
 
 
 async def help_command(update: Update, context: BotContext) -> None:
@@ -76,8 +97,9 @@ def help_text(actor: Actor) -> str:
         lines.append("")
         lines.append(t(f"help.section.{role or 'everyone'}"))
         lines.extend(_command_line(actor, command) for command in group)
-    if not actor.user.registered:
+    if not actor.user.registered and not (actor.has("admin") or actor.has("requester")):
         lines.extend(["", t("help.not_registered")])
+    lines.extend(["", t("help.your_id", id=actor.user.id)])
     return "\n".join(lines)
 
 

@@ -398,7 +398,7 @@ async def test_availability_quiet_hours_and_time_zone_commands(
     await lea.press("23:00-09:00", message=view)
     assert "23:00-09:00" in ((await lea.next_message()).text or "")
     await lea.send_command("/quiet off")
-    assert "Plus d'heures de calme" in ((await lea.next_message()).text or "")
+    assert "Plus d'heures calmes" in ((await lea.next_message()).text or "")
 
     await lea.send_command("/timezone Nowhere/Atlantis")
     assert "Nowhere/Atlantis" in ((await lea.next_message()).text or "")

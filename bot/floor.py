@@ -1,0 +1,175 @@
+"""Domain room of the kept fair-pay floor (no Telegram): measured time sets the pay.
+
+While a batch runs, the median time of its answers sets its effective rate (Prolific's rule,
+FIELD-NOTES). A pass over a batch, in one write transaction:
+
+1. once it has ``min_answers`` answers, the reward rises to what pays ``MIN_HOURLY_RATE`` at the
+   median time, the extra escrow for the answer slots left held from the requester's budget;
+2. every answer not yet topped up gets a top-up from the requester's budget (key
+   ``topup:answer:ID``, a ``bonus`` transfer, within the monthly cap) to the larger of the
+   batch's reward and what pays the floor at the answer's own measured time, so each worker's
+   effective rate on every batch ends at or above the floor;
+3. when the budget cannot cover both, nothing moves and an open batch pauses (the requester is
+   told once, when it pauses; resuming with budget lets the next pass pay).
+
+One top-up per answer, ever: its target already pays the floor at the answer's own time, so a
+later raise of the batch's reward (for answers to come) owes it nothing more.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.errors import CapExceeded
+from bot.fairpay import reward_for_floor
+from bot.ledger import NewTransfer, escrow_account, grant_bonus, post, requester_account
+from storage import floor as sql
+from storage import ledger as ledger_sql
+from storage import results as results_sql
+from storage.batches import Batch, get_batch, set_batch_state
+from storage.db import Database, WriteTx
+
+log = logging.getLogger(__name__)
+
+MIN_ANSWERS_FOR_RAISE = 10
+
+
+def answer_target(reward_now: int, floor: int, duration_ms: int) -> int:
+    """What one answer should have paid in all: the batch's reward now, or the floor at the
+    answer's own measured time when that is more."""
+    return max(reward_now, reward_for_floor(floor, duration_ms))
+
+
+def raised_reward(reward: int, floor: int, durations: list[int], min_answers: int) -> int:
+    """The reward for answers to come: the floor at the median time once measured enough."""
+    if len(durations) < min_answers:
+        return reward
+    return max(reward, reward_for_floor(floor, statistics.median(durations)))
+
+
+@dataclass
+class FloorNews:
+    """What one pass did to one batch: who to tell and what."""
+
+    batch: Batch
+    old_reward: int
+    new_reward: int
+    extra_escrow: int = 0
+    topups: dict[int, int] = field(default_factory=dict)  # worker id: cents
+    topup_answers: dict[int, int] = field(default_factory=dict)  # worker id: answers
+    paused_short: int = 0  # cents missing when the batch paused for want of budget
+    over_cap: tuple[int, ...] = ()
+
+    @property
+    def topped(self) -> int:
+        return sum(self.topups.values())
+
+
+async def enforce_floor(
+    db: Database,
+    *,
+    floor: int,
+    now: datetime,
+    tz: ZoneInfo,
+    cap: int,
+    min_answers: int = MIN_ANSWERS_FOR_RAISE,
+) -> list[FloorNews]:
+    """One pass over every batch that may owe its workers something; what changed, per batch.
+
+    One write transaction per batch (the money of one batch never waits on another's)."""
+    async with db.read() as tx:
+        batch_ids = await sql.batches_to_enforce(tx, floor=floor)
+    news: list[FloorNews] = []
+    for batch_id in batch_ids:
+        async with db.write() as wtx:
+            found = await _enforce_batch(wtx, batch_id, floor, now, tz, cap, min_answers)
+        if found is not None:
+            news.append(found)
+    return news
+
+
+async def _enforce_batch(
+    tx: WriteTx,
+    batch_id: int,
+    floor: int,
+    now: datetime,
+    tz: ZoneInfo,
+    cap: int,
+    min_answers: int,
+) -> FloorNews | None:
+    batch = await get_batch(tx, batch_id)
+    if batch is None:
+        return None
+    reward = batch.reward
+    if batch.state in ("open", "paused"):
+        durations = [d for _, d in await results_sql.timed_answers(tx, batch_id)]
+        reward = raised_reward(batch.reward, floor, durations, min_answers)
+    slots = await results_sql.remaining_slots(tx, batch_id) if reward > batch.reward else 0
+    extra = slots * (reward - batch.reward)
+    owed = [
+        (answer, answer_target(reward, floor, answer.duration_ms) - answer.reward)
+        for answer in await sql.untopped_answers(tx, batch_id)
+    ]
+    owed = [(answer, amount) for answer, amount in owed if amount > 0]
+    needed = extra + sum(amount for _, amount in owed)
+    if needed == 0 and reward == batch.reward:
+        return None
+    account = requester_account(batch.requester_id)
+    balance = await ledger_sql.account_balance(tx, account)
+    if balance < needed:
+        paused = await set_batch_state(tx, batch_id, expected=["open"], new="paused", now=now)
+        if not paused:
+            return None  # already paused (told then) or ended: the next pass tries again
+        return FloorNews(batch, batch.reward, batch.reward, paused_short=needed - balance)
+    news = FloorNews(batch, batch.reward, reward, extra_escrow=extra)
+    if reward > batch.reward:
+        await _hold_raise(tx, batch, reward, extra, now, tz)
+    over: list[int] = []
+    for answer, amount in owed:
+        try:
+            await grant_bonus(
+                tx,
+                from_account=account,
+                worker_id=answer.worker_id,
+                amount=amount,
+                key=sql.topup_key(answer.assignment_id),
+                actor_id=batch.requester_id,
+                at=now,
+                tz=tz,
+                cap=cap,
+                memo=f"fair-pay top-up, batch {batch_id}",
+            )
+        except CapExceeded:  # the monthly cap still holds: this answer stays as it is
+            over.append(answer.worker_id)
+            continue
+        news.topups[answer.worker_id] = news.topups.get(answer.worker_id, 0) + amount
+        news.topup_answers[answer.worker_id] = news.topup_answers.get(answer.worker_id, 0) + 1
+    news.over_cap = tuple(sorted(set(over)))
+    return news
+
+
+async def _hold_raise(
+    tx: WriteTx, batch: Batch, reward: int, extra: int, now: datetime, tz: ZoneInfo
+) -> None:
+    """Hold the extra escrow for the slots left and set the new reward, together."""
+    if extra > 0:
+        number = await results_sql.raise_holds(tx, batch.id) + 1
+        hold = NewTransfer(
+            "hold",
+            extra,
+            requester_account(batch.requester_id),
+            escrow_account(batch.id),
+            f"hold:batch:{batch.id}:raise:{number}",
+            batch.requester_id,
+            now,
+            f"fair-pay floor kept: reward {reward}",
+        )
+        await post(tx, hold, tz=tz)
+    await results_sql.set_reward(tx, batch.id, reward)
+    log.info(
+        "batch %s reward raised from %s to %s to keep the floor", batch.id, batch.reward, reward
+    )

@@ -1,0 +1,69 @@
+"""Storage room of the kept fair-pay floor: answers that may need a top-up, and top-ups paid.
+
+A top-up is a ``bonus`` transfer from the requester to the worker under the key
+``topup:answer:ASSIGNMENT_ID`` (one per answer, ever).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.db import Tx
+
+TOPUP_KEY_PREFIX = "topup:answer:"
+
+
+def topup_key(assignment_id: int) -> str:
+    """The idempotency key of one answer's fair-pay top-up."""
+    return f"{TOPUP_KEY_PREFIX}{assignment_id}"
+
+
+@dataclass(frozen=True)
+class PaidAnswer:
+    """A submitted answer with what it paid and how long it took."""
+
+    assignment_id: int
+    worker_id: int
+    reward: int  # cents credited for the answer itself
+    duration_ms: int
+
+
+# Submitted answers with a duration and no top-up yet.
+_UNTOPPED = """
+FROM assignments a JOIN batches b ON b.id = a.batch_id
+WHERE a.state = 'submitted' AND a.duration_ms IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM transfers t
+                  WHERE t.idempotency_key = :prefix || a.id)
+"""
+
+
+async def batches_to_enforce(tx: Tx, *, floor: int) -> list[int]:
+    """Batches that may owe something: open or paused ones with answers, and any batch with an
+    answer paying under the floor at its own duration or under the batch's current reward."""
+    found = await tx.fetch_all(
+        "SELECT DISTINCT a.batch_id" + _UNTOPPED + " AND (b.state IN ('open', 'paused')"
+        " OR a.reward < b.reward OR a.reward * 3600000 < :floor * a.duration_ms)"
+        " ORDER BY a.batch_id",
+        {"prefix": TOPUP_KEY_PREFIX, "floor": floor},
+    )
+    return [int(row[0]) for row in found]
+
+
+async def untopped_answers(tx: Tx, batch_id: int) -> list[PaidAnswer]:
+    """A batch's submitted answers with a duration and no top-up yet, in answer order."""
+    found = await tx.fetch_all(
+        "SELECT a.id, a.worker_id, a.reward, a.duration_ms" + _UNTOPPED + " AND a.batch_id = :batch"
+        " ORDER BY a.id",
+        {"prefix": TOPUP_KEY_PREFIX, "batch": batch_id},
+    )
+    return [PaidAnswer(int(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in found]
+
+
+async def topups_of_batch(tx: Tx, batch_id: int) -> dict[int, int]:
+    """Top-up cents per assignment id of a batch (for history and measured rates)."""
+    found = await tx.fetch_all(
+        "SELECT a.id, t.amount FROM assignments a JOIN transfers t"
+        " ON t.idempotency_key = ? || a.id WHERE a.batch_id = ?",
+        (TOPUP_KEY_PREFIX, batch_id),
+    )
+    return {int(r[0]): int(r[1]) for r in found}
