@@ -130,11 +130,12 @@ def fixed_overlap(
 
 # --- transcripts ------------------------------------------------------------------------------
 
-WORDS = (
+VOCABULARY = (
     "le la les un une de du des et est sont dans sur avec pour par pas plus tout bien "
     "maison rue ville train gare matin soir jour nuit temps pluie soleil vent mer port "
     "prix kilo litre boite paquet sucre farine lait pain beurre sel huile eau vin"
-).split()
+)
+WORDS = tuple(VOCABULARY.split(" "))
 SENTENCES = 200
 
 

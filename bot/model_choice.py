@@ -85,7 +85,7 @@ def choose_model(problem: Problem, settings: Settings) -> Choice:
             totals[model] += _log_likelihood(fit(training, model, settings), held, seen, settings)
     if not count:
         return Choice("full", {model: 0.0 for model in MODELS})
-    scores = {model: total / count for model, total in totals.items()}
+    scores: dict[str, float] = {model: total / count for model, total in totals.items()}
     best = max(MODELS, key=lambda model: scores[model])  # ties to full, the first
     return Choice(best, scores)
 
