@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from bot.aggregation import StopDecision, Vote, dawid_skene, label_class_count, should_stop
 from bot.batch_settings import BatchSettings
 from bot.errors import InvalidInput, Problem
+from bot.model_choice import best_dawid_skene
 from bot.quality import LabelSet, is_implausibly_fast, label_gold_score
 from bot.tasks.base import (
     LABEL_SEPARATOR,
@@ -143,7 +144,8 @@ class LabelTask(TaskType):
 
     # -- aggregation --------------------------------------------------------------------------
     def aggregate(self, settings: BatchSettings, items: Sequence[ItemAnswers]) -> Aggregated:
-        """Dawid-Skene over the whole batch; gold items keep their known answer."""
+        """Dawid-Skene over the whole batch, the model chosen by held-out answers
+        (``bot/model_choice.py``); gold items keep their known answer."""
         votes = {
             item.item_id: [Vote(g.worker_id, result_labels(g.answer)) for g in item.answers]
             for item in items
@@ -155,7 +157,11 @@ class LabelTask(TaskType):
         }
         if not any(votes.values()):
             return Aggregated({}, {})
-        fitted = dawid_skene(votes, gold=gold, multiple=settings.multiple)
+        fitted = (
+            dawid_skene(votes, gold=gold, multiple=True)
+            if settings.multiple
+            else best_dawid_skene(votes, gold=gold)
+        )
         results = {
             item_id: ItemAggregate(
                 label_text(found.answer, settings.labels), found.confidence, found.agreement

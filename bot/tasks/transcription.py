@@ -1,11 +1,11 @@
-"""Task types, transcription: type what a clip says; recordings cut into chunks, ROVER results."""
+"""Task types, transcription: type what a clip says; recordings in chunks, weighted ROVER."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from bot.aggregation import StopDecision, rover_transcript, should_stop_text
+from bot.aggregation import StopDecision, should_stop_text
 from bot.batch_settings import BatchSettings, BatchType
 from bot.errors import InvalidInput, Problem
 from bot.quality import is_implausibly_fast, transcription_gold_score
@@ -20,6 +20,7 @@ from bot.tasks.base import (
     StopThresholds,
     TaskType,
 )
+from bot.text_consensus import TextAnswer, weighted_rover_batch
 
 if TYPE_CHECKING:
     from bot.i18n import Translator
@@ -102,23 +103,21 @@ class Transcription(TaskType):
 
     # -- aggregation --------------------------------------------------------------------------
     def aggregate(self, settings: BatchSettings, items: Sequence[ItemAnswers]) -> Aggregated:
-        """ROVER per item; a worker's accuracy is their mean score (1 - WER) against the gold
-        text of gold items and against the voted text of items with at least two answers."""
-        results: dict[int, ItemAggregate] = {}
-        scores: dict[int, list[float]] = {}
-        for item in items:
-            texts = [str(g.answer) for g in item.answers]
-            voted = rover_transcript(texts) if texts else None
-            reference = item.gold
-            if reference is None and voted is not None and len(item.answers) >= 2:
-                reference = voted.text
-            if reference is not None:
-                for given in item.answers:
-                    score = transcription_gold_score(str(reference), str(given.answer))
-                    scores.setdefault(given.worker_id, []).append(score)
-            if voted is not None:
-                results[item.item_id] = ItemAggregate(voted.text, voted.confidence, voted.agreement)
-        return Aggregated(results, {worker: sum(s) / len(s) for worker, s in scores.items()})
+        """ROVER per item, typists weighted by their accuracy over the batch
+        (``bot/text_consensus.py``): mean 1 - WER against the gold text of gold items and against
+        the voted text of items with at least two answers."""
+        fitted = weighted_rover_batch(
+            {
+                item.item_id: [TextAnswer(g.worker_id, str(g.answer)) for g in item.answers]
+                for item in items
+            },
+            {item.item_id: str(item.gold) for item in items if item.gold is not None},
+        )
+        results = {
+            item_id: ItemAggregate(voted.text, voted.confidence, voted.agreement)
+            for item_id, voted in fitted.items.items()
+        }
+        return Aggregated(results, fitted.worker_accuracy)
 
     def enough(
         self,
