@@ -17,6 +17,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    PreCheckoutQueryHandler,
     TypeHandler,
     filters,
 )
@@ -28,14 +29,14 @@ from bot.context import BotContext, Services
 from bot.engine.jobs import start_task_loop
 from bot.handlers import availability as availability_handlers
 from bot.handlers import batches as batch_handlers
-from bot.handlers import money, newbatch, payouts, roles, start
+from bot.handlers import funding, money, newbatch, payout_details, payouts, roles, sepa, start
 from bot.handlers import quality as quality_handlers
 from bot.handlers import results as result_handlers
 from bot.handlers import tasks as task_handlers
 from bot.handlers.errors import on_error
 from bot.heartbeat import Heartbeat
 from bot.i18n import Catalogue
-from bot.telegram_ui import DISCARD, PUBLISH, publish_menus
+from bot.telegram_ui import DISCARD, PUBLISH, SEPA_MAKE, SEPA_PAID, publish_menus
 from bot.updates import PerUserProcessor
 from storage.db import Database
 from storage.users import mark_update_processed, sync_configured_roles
@@ -101,6 +102,14 @@ def register_handlers(application: BotApplication) -> None:
             CommandHandler("exportpayouts", payouts.exportpayouts),
             CommandHandler("health", payouts.health),
             CallbackQueryHandler(payouts.approve_button, pattern=rf"^{payouts.APPROVE} "),
+            # Issue 15: requesters fund themselves (Telegram Payments; the pre-checkout is
+            # answered at once), workers give payout details, admins pay a month by SEPA file.
+            CommandHandler("fund", funding.fund_command),
+            PreCheckoutQueryHandler(funding.pre_checkout),
+            MessageHandler(filters.SUCCESSFUL_PAYMENT, funding.successful_payment),
+            payout_details.conversation(),
+            CallbackQueryHandler(sepa.make_button, pattern=rf"^{SEPA_MAKE} "),
+            CallbackQueryHandler(sepa.paid_button, pattern=rf"^{SEPA_PAID} "),
             # Hold and Mark paid ask for a line of text: a conversation per admin, before the
             # catch-alls so the admin's answer is not taken for an unknown message.
             payouts.payout_conversation(),

@@ -27,6 +27,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("language", None),
     Command("earnings", "worker"),
     Command("balance", "requester"),
+    Command("fund", "requester"),
+    Command("template", "requester"),
     Command("newbatch", "requester"),
     Command("batches", "requester"),
     Command("batch", "requester"),
@@ -50,6 +52,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("timezone", "worker"),
     Command("stats", "worker"),
     Command("appeal", "worker"),
+    Command("payoutdetails", "worker"),
 )
 
 _BY_NAME = {command.name: command for command in COMMANDS}

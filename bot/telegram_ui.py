@@ -30,6 +30,7 @@ from bot.context import Actor, BotContext, Services
 from bot.errors import InvalidInput, UserError
 from bot.i18n import LANGUAGES, Translator
 from bot.intake.prepare import PreparedBatch, prepare_batch
+from bot.payouts import Statement
 from bot.texts import refusal, summary_text
 
 log = logging.getLogger(__name__)
@@ -239,3 +240,38 @@ async def publish_chat_menu(bot: Bot, services: Services, user_id: int) -> None:
         await bot.set_my_commands(_menu(t, roles), scope=BotCommandScopeChat(user_id))
     except (BadRequest, Forbidden) as exc:  # a chat that never wrote to the bot
         log.info("no command menu for chat %s: %s", user_id, exc)
+
+
+# Payouts shared by the admin's handlers: telling a worker, the SEPA offer ------------------------
+
+SEPA_MAKE = "sepa_make"
+SEPA_PAID = "sepa_paid"
+
+
+async def tell_worker_statement(context: BotContext, statement: Statement) -> None:
+    """Tell a worker their statement took a step (approved, held with the reason, paid)."""
+    services = context.services
+    worker = await people.find_user(services.db, statement.worker_id)
+    if worker is None:
+        return
+    t = services.translator(worker.language, worker.timezone)
+    text = t(
+        f"statement.told.{statement.state}",
+        month=t.month(statement.month),
+        amount=t.money(statement.amount),
+        reason=statement.hold_reason or "",
+        reference=statement.reference or "",
+    )
+    try:
+        await context.bot.send_message(statement.worker_id, text)
+    except Forbidden:
+        log.info(
+            "worker %s blocked the bot; statement %s news not delivered", worker.id, statement.id
+        )
+
+
+def sepa_offer(t: Translator, services: Services, month: str) -> InlineKeyboardMarkup | None:
+    """The SEPA file button under a payouts CSV, when the platform's bank account is set."""
+    if services.settings.sepa_debtor is None:
+        return None
+    return keyboard([[(t("sepa.button.make"), callback(SEPA_MAKE, month))]])
