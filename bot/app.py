@@ -22,6 +22,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import log_privacy
 from bot.clock import Clock, SystemClock
 from bot.compute import Compute, install
 from bot.config import Settings
@@ -51,6 +52,7 @@ def build_application(
     settings: Settings, *, clock: Clock | None = None, rate_limit: bool = True
 ) -> BotApplication:
     """Build the bot; storage opens in ``post_init`` and closes in ``post_shutdown``."""
+    log_privacy.install()  # no whole IBAN in any log record (PTB logs updates at DEBUG)
     context_types = ContextTypes(context=BotContext, bot_data=Services)
     builder = (
         ApplicationBuilder()
