@@ -119,6 +119,7 @@ def register_handlers(application: BotApplication) -> None:
             # users' messages are taken, before the catch-alls); a ZIP document starts a batch.
             # Checking media may take long: those handlers do not block other users' updates.
             newbatch.conversation(),
+            CommandHandler("template", batch_handlers.template_command),
             CommandHandler("batches", batch_handlers.batches_command),
             CommandHandler("batch", batch_handlers.batch_command),
             CommandHandler("pausebatch", batch_handlers.pausebatch_command),

@@ -9,15 +9,18 @@ says why.
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.error import BadRequest
 
 from bot import batches
 from bot.batches import Progress
 from bot.context import Actor, BotContext
 from bot.engine.jobs import request_dispatch
+from bot.template import TEMPLATE_NAME, template_zip
 from bot.i18n import Translator
 from bot.telegram_ui import (
     DISCARD,
@@ -67,6 +70,17 @@ async def zip_document(update: Update, context: BotContext) -> None:
     data = await download(context, document.file_id, document.file_size)
     batch_id = await draft_from(context, actor, data, origin="zip")
     await send_summary(message, context, actor, batch_id)
+
+
+@refusals_told
+async def template_command(update: Update, context: BotContext) -> None:
+    """``/template``: an example ZIP with a commented ``batch.toml``, valid as it is."""
+    actor = await context.actor(update)
+    creator_of(actor)
+    data = await asyncio.to_thread(template_zip)
+    await message_of(update).reply_document(
+        InputFile(io.BytesIO(data), filename=TEMPLATE_NAME), caption=actor.t("template.caption")
+    )
 
 
 # Publish and discard ---------------------------------------------------------------------------
