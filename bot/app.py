@@ -37,7 +37,15 @@ from bot.handlers import tasks as task_handlers
 from bot.handlers.errors import on_error
 from bot.heartbeat import Heartbeat
 from bot.i18n import Catalogue
-from bot.telegram_ui import DISCARD, PUBLISH, SEPA_MAKE, SEPA_PAID, publish_menus
+from bot.telegram_ui import (
+    DISCARD,
+    PICK,
+    PUBLISH,
+    SEPA_MAKE,
+    SEPA_PAID,
+    pick_handler,
+    publish_menus,
+)
 from bot.updates import PerUserProcessor
 from storage.db import Database
 from storage.users import mark_update_processed, sync_configured_roles
@@ -128,6 +136,19 @@ def register_handlers(application: BotApplication) -> None:
             # Results and extra pay: /results, /bonus, the fair-pay Raise button (owner only).
             CommandHandler("results", result_handlers.results_command),
             CommandHandler("bonus", result_handlers.bonus_command),
+            # A command that needs a batch id, given none, offers the batches as buttons.
+            CallbackQueryHandler(
+                pick_handler(
+                    {
+                        "batch": batch_handlers.batch_command,
+                        "pausebatch": batch_handlers.pausebatch_command,
+                        "resumebatch": batch_handlers.resumebatch_command,
+                        "cancelbatch": batch_handlers.cancelbatch_command,
+                        "results": result_handlers.results_command,
+                    }
+                ),
+                pattern=rf"^{PICK} ",
+            ),
             CallbackQueryHandler(
                 result_handlers.raise_button, pattern=rf"^{result_handlers.RAISE} "
             ),

@@ -20,10 +20,11 @@ from bot import batches
 from bot.batches import Progress
 from bot.context import Actor, BotContext
 from bot.engine.jobs import request_dispatch
-from bot.template import TEMPLATE_NAME, template_zip
 from bot.i18n import Translator
 from bot.telegram_ui import (
     DISCARD,
+    PICK,
+    PICK_LIMIT,
     PUBLISH,
     button_batch_id,
     callback,
@@ -33,10 +34,12 @@ from bot.telegram_ui import (
     draft_from,
     keyboard,
     message_of,
+    offer_batch_choice,
     refusals_told,
     send_summary,
     viewer_of,
 )
+from bot.template import TEMPLATE_NAME, template_zip
 from bot.texts import batch_line_text
 
 log = logging.getLogger(__name__)
@@ -155,7 +158,11 @@ async def batches_command(update: Update, context: BotContext) -> None:
         + [batch_line_text(t, line, viewer.is_admin) for line in lines]
         + ["", t("batches.list.footer")]
     )
-    await message_of(update).reply_text(text[:4096])
+    rows = [
+        [(t("batches.button.open", id=line.batch.id), callback(PICK, "batch", line.batch.id))]
+        for line in lines[:PICK_LIMIT]
+    ]
+    await message_of(update).reply_text(text[:4096], reply_markup=keyboard(rows))
 
 
 def progress_text(t: Translator, progress: Progress) -> str:
@@ -203,10 +210,15 @@ def progress_text(t: Translator, progress: Progress) -> str:
 def progress_buttons(t: Translator, progress: Progress) -> InlineKeyboardMarkup | None:
     batch_id, state = progress.batch.id, progress.batch.state
     cancel = (t("batches.button.cancel"), callback(CANCEL_ASK, batch_id))
+    results = [(t("batches.button.results"), callback(PICK, "results", batch_id))]
     if state == "open":
-        return keyboard([[(t("batches.button.pause"), callback(PAUSE, batch_id)), cancel]])
+        return keyboard([[(t("batches.button.pause"), callback(PAUSE, batch_id)), cancel], results])
     if state == "paused":
-        return keyboard([[(t("batches.button.resume"), callback(RESUME, batch_id)), cancel]])
+        return keyboard(
+            [[(t("batches.button.resume"), callback(RESUME, batch_id)), cancel], results]
+        )
+    if state in ("done", "cancelled"):
+        return keyboard([results])
     return None
 
 
@@ -215,6 +227,8 @@ async def batch_command(update: Update, context: BotContext) -> None:
     """``/batch ID``: progress, escrow and the median answer time, with Pause/Resume/Cancel."""
     actor = await context.actor(update)
     viewer = viewer_of(actor)
+    if await offer_batch_choice(update, context, "batch"):
+        return
     batch_id = batches.parse_batch_id(context.args, "batch")
     found = await batches.progress(context.services.db, batch_id, viewer)
     if found.batch.state == "draft" and found.batch.requester_id == actor.user.id:
@@ -247,6 +261,8 @@ async def _refresh_progress(
 async def pausebatch_command(update: Update, context: BotContext) -> None:
     """``/pausebatch ID``: stop offering the batch's tasks."""
     actor = await context.actor(update)
+    if await offer_batch_choice(update, context, "pausebatch"):
+        return
     batch_id = batches.parse_batch_id(context.args, "pausebatch")
     services = context.services
     await batches.pause(services.db, batch_id, viewer_of(actor), now=services.clock.now())
@@ -257,6 +273,8 @@ async def pausebatch_command(update: Update, context: BotContext) -> None:
 async def resumebatch_command(update: Update, context: BotContext) -> None:
     """``/resumebatch ID``: offer the batch's tasks again."""
     actor = await context.actor(update)
+    if await offer_batch_choice(update, context, "resumebatch"):
+        return
     batch_id = batches.parse_batch_id(context.args, "resumebatch")
     services = context.services
     await batches.resume(services.db, batch_id, viewer_of(actor), now=services.clock.now())
@@ -277,6 +295,8 @@ def _cancelled_text(t: Translator, cancelled: batches.Cancelled) -> str:
 async def cancelbatch_command(update: Update, context: BotContext) -> None:
     """``/cancelbatch ID``: cancel, and return the unspent escrow to the requester."""
     actor = await context.actor(update)
+    if await offer_batch_choice(update, context, "cancelbatch"):
+        return
     batch_id = batches.parse_batch_id(context.args, "cancelbatch")
     services = context.services
     cancelled = await batches.cancel(

@@ -167,6 +167,7 @@ async def test_a_sepa_file_is_valid_paid_in_one_step_and_pays_each_statement_onc
     # Validated against the pain.001.001.03 schema, independently of sepaxml's own check.
     xmlschema.XMLSchema(str(SCHEMA)).validate(xml.decode("utf-8"))
     document = xmlschema.XMLSchema(str(SCHEMA)).to_dict(xml.decode("utf-8"))
+    assert isinstance(document, dict)
     header = document["CstmrCdtTrfInitn"]["GrpHdr"]
     assert (header["NbOfTxs"], str(header["CtrlSum"])) == ("2", "20.00")
     assert ANA_IBAN.encode() in xml
