@@ -1,5 +1,5 @@
 -- The requester's and admin's side (issue 15): invoices and payments through Telegram Payments,
--- workers' payout details, SEPA payment files, and pseudonyms a requester excluded.
+-- workers' payout details, and SEPA payment files.
 
 -- An invoice sent by /fund; its id is the invoice payload ("fund:ID").
 CREATE TABLE invoices (
@@ -48,12 +48,4 @@ CREATE TABLE sepa_file_statements (
     statement_id INTEGER NOT NULL REFERENCES statements (id),
     amount INTEGER NOT NULL,
     PRIMARY KEY (file_id, statement_id)
-);
-
--- A worker (known to the requester by pseudonym) kept out of a requester's future batches.
-CREATE TABLE excluded_workers (
-    requester_id INTEGER NOT NULL,
-    worker_id INTEGER NOT NULL,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (requester_id, worker_id)
 );
