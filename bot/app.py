@@ -17,10 +17,12 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    PreCheckoutQueryHandler,
     TypeHandler,
     filters,
 )
 
+from bot import log_privacy
 from bot.clock import Clock, SystemClock
 from bot.compute import Compute, install
 from bot.config import Settings
@@ -29,15 +31,34 @@ from bot.engine.jobs import start_task_loop
 from bot.handlers import availability as availability_handlers
 from bot.handlers import batches as batch_handlers
 from bot.handlers import floor as floor_handlers
+from bot.handlers import (
+    funding,
+    money,
+    newbatch,
+    onboarding,
+    payout_details,
+    payouts,
+    roles,
+    sepa,
+    start,
+)
 from bot.handlers import history as history_handlers
-from bot.handlers import money, newbatch, onboarding, payouts, roles, start
 from bot.handlers import quality as quality_handlers
 from bot.handlers import results as result_handlers
 from bot.handlers import tasks as task_handlers
 from bot.handlers.errors import on_error
 from bot.heartbeat import Heartbeat
 from bot.i18n import Catalogue
-from bot.telegram_ui import DISCARD, ONBOARD_LANGUAGE, PUBLISH, publish_menus
+from bot.telegram_ui import (
+    DISCARD,
+    ONBOARD_LANGUAGE,
+    PICK,
+    PUBLISH,
+    SEPA_MAKE,
+    SEPA_PAID,
+    pick_handler,
+    publish_menus,
+)
 from bot.updates import PerUserProcessor
 from storage.db import Database
 from storage.users import mark_update_processed, sync_configured_roles
@@ -52,6 +73,7 @@ def build_application(
     settings: Settings, *, clock: Clock | None = None, rate_limit: bool = True
 ) -> BotApplication:
     """Build the bot; storage opens in ``post_init`` and closes in ``post_shutdown``."""
+    log_privacy.install()  # no whole IBAN in any log record (PTB logs updates at DEBUG)
     context_types = ContextTypes(context=BotContext, bot_data=Services)
     builder = (
         ApplicationBuilder()
@@ -104,6 +126,14 @@ def register_handlers(application: BotApplication) -> None:
             CommandHandler("exportpayouts", payouts.exportpayouts),
             CommandHandler("health", payouts.health),
             CallbackQueryHandler(payouts.approve_button, pattern=rf"^{payouts.APPROVE} "),
+            # Issue 15: requesters fund themselves (Telegram Payments; the pre-checkout is
+            # answered at once), workers give payout details, admins pay a month by SEPA file.
+            CommandHandler("fund", funding.fund_command),
+            PreCheckoutQueryHandler(funding.pre_checkout),
+            MessageHandler(filters.SUCCESSFUL_PAYMENT, funding.successful_payment),
+            payout_details.conversation(),
+            CallbackQueryHandler(sepa.make_button, pattern=rf"^{SEPA_MAKE} "),
+            CallbackQueryHandler(sepa.paid_button, pattern=rf"^{SEPA_PAID} "),
             # Hold and Mark paid ask for a line of text: a conversation per admin, before the
             # catch-alls so the admin's answer is not taken for an unknown message.
             payouts.payout_conversation(),
@@ -111,6 +141,7 @@ def register_handlers(application: BotApplication) -> None:
             # users' messages are taken, before the catch-alls); a ZIP document starts a batch.
             # Checking media may take long: those handlers do not block other users' updates.
             newbatch.conversation(),
+            CommandHandler("template", batch_handlers.template_command),
             CommandHandler("batches", batch_handlers.batches_command),
             CommandHandler("batch", batch_handlers.batch_command),
             CommandHandler("pausebatch", batch_handlers.pausebatch_command),
@@ -119,6 +150,19 @@ def register_handlers(application: BotApplication) -> None:
             # Results and extra pay: /results, /bonus, the fair-pay Raise button (owner only).
             CommandHandler("results", result_handlers.results_command),
             CommandHandler("bonus", result_handlers.bonus_command),
+            # A command that needs a batch id, given none, offers the batches as buttons.
+            CallbackQueryHandler(
+                pick_handler(
+                    {
+                        "batch": batch_handlers.batch_command,
+                        "pausebatch": batch_handlers.pausebatch_command,
+                        "resumebatch": batch_handlers.resumebatch_command,
+                        "cancelbatch": batch_handlers.cancelbatch_command,
+                        "results": result_handlers.results_command,
+                    }
+                ),
+                pattern=rf"^{PICK} ",
+            ),
             CallbackQueryHandler(
                 result_handlers.raise_button, pattern=rf"^{result_handlers.RAISE} "
             ),

@@ -28,6 +28,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("earnings", "worker"),
     Command("history", "worker"),
     Command("balance", "requester"),
+    Command("fund", "requester"),
+    Command("template", "requester"),
     Command("newbatch", "requester"),
     Command("batches", "requester"),
     Command("batch", "requester"),
@@ -51,6 +53,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("timezone", "worker"),
     Command("stats", "worker"),
     Command("appeal", "worker"),
+    Command("payoutdetails", "worker"),
 )
 
 _BY_NAME = {command.name: command for command in COMMANDS}

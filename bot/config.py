@@ -15,6 +15,7 @@ from dotenv import dotenv_values
 
 from bot.errors import ConfigError, InvalidInput
 from bot.money import parse_amount
+from bot.payout_details import parse_bic, parse_iban
 
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{5,}$")
 
@@ -34,9 +35,25 @@ class Settings:
     min_hourly_rate: int = 1_000
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))
     log_level: str = "INFO"
+    # Telegram Payments (/fund): empty means admins top budgets up by hand.
+    payment_provider_token: str = ""
+    # The platform's account a SEPA payment file is debited from (/exportpayouts); None: no file.
+    sepa_debtor: SepaDebtor | None = None
 
     def __repr__(self) -> str:
         return f"Settings(api={self.telegram_api_url!r}, database={str(self.database_path)!r})"
+
+
+@dataclass(frozen=True)
+class SepaDebtor:
+    """The platform's bank account, debtor of the SEPA payment files; IBAN checked at start."""
+
+    name: str
+    iban: str
+    bic: str | None = None
+
+    def __repr__(self) -> str:
+        return f"SepaDebtor(name={self.name!r}, iban=<masked>)"
 
 
 TRY_IT_MODES = ("auto", "on", "off")
@@ -114,6 +131,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         min_hourly_rate=_amount("MIN_HOURLY_RATE", environ.get("MIN_HOURLY_RATE", "10.00")),
         timezone=_timezone(environ.get("TIMEZONE", "Europe/Paris")),
         log_level=_log_level(environ.get("LOG_LEVEL", "INFO")),
+        payment_provider_token=environ.get("PAYMENT_PROVIDER_TOKEN", "").strip(),
+        sepa_debtor=_sepa_debtor(environ),
     )
 
 
@@ -176,3 +195,23 @@ def _log_level(value: str) -> str:
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("LOG_LEVEL", f"must be DEBUG, INFO, WARNING or ERROR, not {value!r}")
     return level
+
+
+def _sepa_debtor(environ: Mapping[str, str]) -> SepaDebtor | None:
+    """``SEPA_DEBTOR_NAME``, ``SEPA_DEBTOR_IBAN`` and optional ``SEPA_DEBTOR_BIC``, or None."""
+    name = environ.get("SEPA_DEBTOR_NAME", "").strip()
+    iban = environ.get("SEPA_DEBTOR_IBAN", "").strip()
+    bic = environ.get("SEPA_DEBTOR_BIC", "").strip() or None
+    if not name and not iban:
+        return None
+    if not name:
+        raise ConfigError("SEPA_DEBTOR_NAME", "is missing while SEPA_DEBTOR_IBAN is set")
+    try:
+        account = parse_iban(iban)
+        checked_bic = parse_bic(bic) if bic else None
+    except InvalidInput as error:
+        bic_refused = error.message_key == "payoutdetails.bic_invalid"
+        variable = "SEPA_DEBTOR_BIC" if bic_refused else "SEPA_DEBTOR_IBAN"
+        reason = error.message_key.rsplit(".", 1)[-1]
+        raise ConfigError(variable, f"is not a valid {variable[12:]} ({reason})") from None
+    return SepaDebtor(name=name, iban=account, bic=checked_bic)

@@ -159,27 +159,40 @@ async def mark_paid(
         current = await _load(tx, statement_id)
         if current.state == "paid" and current.reference == reference:
             return Step(current, changed=False, previous_state=current.state)
-        check_step(current, "paid")
-        payout = NewTransfer(
-            "payout",
-            current.amount,
-            worker_account(current.worker_id),
-            BANK,
-            f"payout:{current.id}",
-            actor_id,
-            now,
-            reference,
-        )
-        posted = await post(tx, payout, tz=tz)
-        return await _move(
-            tx,
-            current,
-            "paid",
-            actor_id=actor_id,
-            now=now,
-            detail=reference,
-            payout_transfer_id=posted.transfer.id,
-        )
+        return await pay_in(tx, current, reference=reference, actor_id=actor_id, now=now, tz=tz)
+
+
+async def pay_in(
+    tx: WriteTx,
+    current: Statement,
+    *,
+    reference: str,
+    actor_id: int,
+    now: datetime,
+    tz: ZoneInfo,
+) -> Step:
+    """The paid step inside the caller's transaction (one statement, or a whole SEPA file)."""
+    check_step(current, "paid")
+    payout = NewTransfer(
+        "payout",
+        current.amount,
+        worker_account(current.worker_id),
+        BANK,
+        f"payout:{current.id}",
+        actor_id,
+        now,
+        reference,
+    )
+    posted = await post(tx, payout, tz=tz)
+    return await _move(
+        tx,
+        current,
+        "paid",
+        actor_id=actor_id,
+        now=now,
+        detail=reference,
+        payout_transfer_id=posted.transfer.id,
+    )
 
 
 def _required_text(text: str, missing_key: str, limit: int) -> str:

@@ -30,6 +30,7 @@ from bot.context import Actor, BotContext, Services
 from bot.errors import InvalidInput, UserError
 from bot.i18n import LANGUAGES, Translator
 from bot.intake.prepare import PreparedBatch, prepare_batch
+from bot.payouts import Statement
 from bot.texts import refusal, summary_text
 
 log = logging.getLogger(__name__)
@@ -251,3 +252,100 @@ async def publish_chat_menu(bot: Bot, services: Services, user_id: int) -> None:
         await bot.set_my_commands(_menu(t, roles), scope=BotCommandScopeChat(user_id))
     except (BadRequest, Forbidden) as exc:  # a chat that never wrote to the bot
         log.info("no command menu for chat %s: %s", user_id, exc)
+
+
+# Payouts shared by the admin's handlers: telling a worker, the SEPA offer ------------------------
+
+SEPA_MAKE = "sepa_make"
+SEPA_PAID = "sepa_paid"
+
+
+async def tell_worker_statement(context: BotContext, statement: Statement) -> None:
+    """Tell a worker their statement took a step (approved, held with the reason, paid)."""
+    services = context.services
+    worker = await people.find_user(services.db, statement.worker_id)
+    if worker is None:
+        return
+    t = services.translator(worker.language, worker.timezone)
+    text = t(
+        f"statement.told.{statement.state}",
+        month=t.month(statement.month),
+        amount=t.money(statement.amount),
+        reason=statement.hold_reason or "",
+        reference=statement.reference or "",
+    )
+    try:
+        await context.bot.send_message(statement.worker_id, text)
+    except Forbidden:
+        log.info(
+            "worker %s blocked the bot; statement %s news not delivered", worker.id, statement.id
+        )
+
+
+def sepa_offer(t: Translator, services: Services, month: str) -> InlineKeyboardMarkup | None:
+    """The SEPA file button under a payouts CSV, when the platform's bank account is set."""
+    if services.settings.sepa_debtor is None:
+        return None
+    return keyboard([[(t("sepa.button.make"), callback(SEPA_MAKE, month))]])
+
+
+# Commands that need a batch id, given none: the choice as buttons --------------------------------
+
+PICK = "bpick"
+PICK_LIMIT = 8
+"""Batches offered as buttons (newest first); more are reached with ``/batches``."""
+
+# Which batches each command may act on (None: any state).
+PICKABLE: dict[str, tuple[str, ...] | None] = {
+    "batch": None,
+    "pausebatch": ("open",),
+    "resumebatch": ("paused",),
+    "cancelbatch": ("draft", "open", "paused"),
+    "results": ("open", "paused", "done", "cancelled"),
+}
+
+BatchCommand = Callable[[Update, BotContext], Coroutine[Any, Any, Any]]
+
+
+async def offer_batch_choice(update: Update, context: BotContext, command: str) -> bool:
+    """``/command`` with no id: offer the viewer's batches as buttons; False when an id was given.
+
+    Each button's data is ``"bpick COMMAND ID"``; the press runs the command with that id, and
+    the command checks the batch again, as it does for a typed id.
+    """
+    if context.args:
+        return False
+    actor = await context.actor(update)
+    lines = await batches.list_batches(context.services.db, viewer_of(actor))
+    states = PICKABLE.get(command)
+    fitting = [line.batch for line in lines if states is None or line.batch.state in states]
+    t = actor.t
+    if not fitting:
+        await message_of(update).reply_text(t("pick.none", command=command))
+        return True
+    rows = [
+        [(f"#{batch.id} {batch.title}"[:40], callback(PICK, command, batch.id))]
+        for batch in fitting[:PICK_LIMIT]
+    ]
+    await message_of(update).reply_text(
+        t("pick.which", command=command), reply_markup=keyboard(rows)
+    )
+    return True
+
+
+def pick_handler(commands: dict[str, BatchCommand]) -> BatchCommand:
+    """The ``bpick`` button: run the chosen command with the chosen batch id."""
+
+    async def pick(update: Update, context: BotContext) -> None:
+        command, raw_id = callback_args(update, PICK, 2)
+        handler = commands.get(command)
+        if handler is None or not raw_id.isdigit():
+            raise InvalidInput("error.bad_button")
+        query = update.callback_query
+        assert query is not None
+        context.args = [raw_id]
+        # The command unwrapped: its refusal is told here, as an alert on the press.
+        await getattr(handler, "__wrapped__", handler)(update, context)
+        await query.answer()
+
+    return refusals_told(pick)

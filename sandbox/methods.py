@@ -33,10 +33,11 @@ from sandbox.files import (
 )
 from sandbox.formatting import format_text
 from sandbox.models import JSON, CallbackAnswer
+from sandbox.payments import PaymentMethods
 from sandbox.state import ChatState, SandboxState, now
 
 
-class BotApi(AccountMethods):
+class BotApi(AccountMethods, PaymentMethods):
     """Dispatches a Call to its handler; handlers raise ApiError for refused calls."""
 
     def __init__(self, state: SandboxState) -> None:
@@ -63,6 +64,8 @@ class BotApi(AccountMethods):
             "answerCallbackQuery": self.answer_callback_query,
             "sendChatAction": self.send_chat_action,
             "getFile": self.get_file,
+            "sendInvoice": self.send_invoice,
+            "answerPreCheckoutQuery": self.answer_pre_checkout_query,
         }
         for name in ACCEPTED:
             self._handlers[name] = self._accept

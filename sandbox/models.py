@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 JSON = dict[str, Any]
-MessageKind = Literal["text", "photo", "voice", "audio", "document"]
+MessageKind = Literal["text", "photo", "voice", "audio", "document", "invoice"]
 
 
 class ApiCall(NamedTuple):
@@ -85,6 +85,8 @@ class BotMessage:
         file_name: str | None = None
         if raw.get("photo"):
             kind, file_id = "photo", raw["photo"][-1]["file_id"]
+        elif raw.get("invoice"):
+            kind = "invoice"
         else:
             for candidate in ("voice", "audio", "document"):
                 media = raw.get(candidate)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sandbox.files import FileIdSend, FileStore, UploadRecord
 from sandbox.models import JSON, ApiCall, BotMessage, CallbackAnswer, InvalidCall
+from sandbox.payments import PaymentBook
 from sandbox.ratelimit import RateLimit, RateLimiter
 
 # Update types Telegram leaves out unless allowed_updates names them.
@@ -226,6 +227,7 @@ class SandboxState:
         self.blocked_calls: list[ApiCall] = []
         self.uploads: list[UploadRecord] = []
         self.sends_by_file_id: list[FileIdSend] = []
+        self.payments = PaymentBook()
         self.limiter: RateLimiter | None = None
         # Every change a person watching the chats would see (the web chat follows these).
         self.revision = 0

@@ -10,6 +10,7 @@ from typing import Any
 from sandbox.files import FileKind, StoredFile, ogg_duration
 from sandbox.formatting import utf16_len
 from sandbox.models import JSON, BotMessage, CallbackAnswer
+from sandbox.payments import PRE_CHECKOUT_SECONDS, PaymentOutcome, pay, repeat_payment
 from sandbox.state import ChatState, SandboxState, now
 
 MessageRef = BotMessage | Mapping[str, Any] | int
@@ -301,6 +302,23 @@ class SandboxUser:
         self._state.updates.push_payload("edited_message", copy.deepcopy(edited))
         self._state.touch(chat.id)
         return copy.deepcopy(edited)
+
+    # -- payments -------------------------------------------------------------------------
+
+    async def pay(
+        self, invoice: MessageRef, *, wait: float = PRE_CHECKOUT_SECONDS
+    ) -> PaymentOutcome:
+        """Pay an invoice the bot sent with a test card (``sandbox/payments.py``)."""
+        return await pay(
+            self._state, self._chat, _message_id(invoice), post=self._post_content, wait=wait
+        )
+
+    def repeat_payment(self, outcome: PaymentOutcome) -> JSON:
+        """Telegram delivering the same ``successful_payment`` again, as a new message."""
+        return repeat_payment(outcome, post=self._post_content)
+
+    def _post_content(self, content: JSON) -> JSON:
+        return self._post(content, None)
 
     # -- buttons --------------------------------------------------------------------------
 

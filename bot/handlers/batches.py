@@ -9,9 +9,11 @@ says why.
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.error import BadRequest
 
 from bot import batches
@@ -21,6 +23,8 @@ from bot.engine.jobs import request_dispatch
 from bot.i18n import Translator
 from bot.telegram_ui import (
     DISCARD,
+    PICK,
+    PICK_LIMIT,
     PUBLISH,
     button_batch_id,
     callback,
@@ -30,10 +34,12 @@ from bot.telegram_ui import (
     draft_from,
     keyboard,
     message_of,
+    offer_batch_choice,
     refusals_told,
     send_summary,
     viewer_of,
 )
+from bot.template import TEMPLATE_NAME, template_zip
 from bot.texts import batch_line_text
 
 log = logging.getLogger(__name__)
@@ -67,6 +73,17 @@ async def zip_document(update: Update, context: BotContext) -> None:
     data = await download(context, document.file_id, document.file_size)
     batch_id = await draft_from(context, actor, data, origin="zip")
     await send_summary(message, context, actor, batch_id)
+
+
+@refusals_told
+async def template_command(update: Update, context: BotContext) -> None:
+    """``/template``: an example ZIP with a commented ``batch.toml``, valid as it is."""
+    actor = await context.actor(update)
+    creator_of(actor)
+    data = await asyncio.to_thread(template_zip)
+    await message_of(update).reply_document(
+        InputFile(io.BytesIO(data), filename=TEMPLATE_NAME), caption=actor.t("template.caption")
+    )
 
 
 # Publish and discard ---------------------------------------------------------------------------
@@ -141,7 +158,11 @@ async def batches_command(update: Update, context: BotContext) -> None:
         + [batch_line_text(t, line, viewer.is_admin) for line in lines]
         + ["", t("batches.list.footer")]
     )
-    await message_of(update).reply_text(text[:4096])
+    rows = [
+        [(t("batches.button.open", id=line.batch.id), callback(PICK, "batch", line.batch.id))]
+        for line in lines[:PICK_LIMIT]
+    ]
+    await message_of(update).reply_text(text[:4096], reply_markup=keyboard(rows))
 
 
 def progress_text(t: Translator, progress: Progress) -> str:
@@ -189,10 +210,15 @@ def progress_text(t: Translator, progress: Progress) -> str:
 def progress_buttons(t: Translator, progress: Progress) -> InlineKeyboardMarkup | None:
     batch_id, state = progress.batch.id, progress.batch.state
     cancel = (t("batches.button.cancel"), callback(CANCEL_ASK, batch_id))
+    results = [(t("batches.button.results"), callback(PICK, "results", batch_id))]
     if state == "open":
-        return keyboard([[(t("batches.button.pause"), callback(PAUSE, batch_id)), cancel]])
+        return keyboard([[(t("batches.button.pause"), callback(PAUSE, batch_id)), cancel], results])
     if state == "paused":
-        return keyboard([[(t("batches.button.resume"), callback(RESUME, batch_id)), cancel]])
+        return keyboard(
+            [[(t("batches.button.resume"), callback(RESUME, batch_id)), cancel], results]
+        )
+    if state in ("done", "cancelled"):
+        return keyboard([results])
     return None
 
 
@@ -201,6 +227,8 @@ async def batch_command(update: Update, context: BotContext) -> None:
     """``/batch ID``: progress, escrow and the median answer time, with Pause/Resume/Cancel."""
     actor = await context.actor(update)
     viewer = viewer_of(actor)
+    if await offer_batch_choice(update, context, "batch"):
+        return
     batch_id = batches.parse_batch_id(context.args, "batch")
     found = await batches.progress(context.services.db, batch_id, viewer)
     if found.batch.state == "draft" and found.batch.requester_id == actor.user.id:
@@ -233,6 +261,8 @@ async def _refresh_progress(
 async def pausebatch_command(update: Update, context: BotContext) -> None:
     """``/pausebatch ID``: stop offering the batch's tasks."""
     actor = await context.actor(update)
+    if await offer_batch_choice(update, context, "pausebatch"):
+        return
     batch_id = batches.parse_batch_id(context.args, "pausebatch")
     services = context.services
     await batches.pause(services.db, batch_id, viewer_of(actor), now=services.clock.now())
@@ -243,6 +273,8 @@ async def pausebatch_command(update: Update, context: BotContext) -> None:
 async def resumebatch_command(update: Update, context: BotContext) -> None:
     """``/resumebatch ID``: offer the batch's tasks again."""
     actor = await context.actor(update)
+    if await offer_batch_choice(update, context, "resumebatch"):
+        return
     batch_id = batches.parse_batch_id(context.args, "resumebatch")
     services = context.services
     await batches.resume(services.db, batch_id, viewer_of(actor), now=services.clock.now())
@@ -263,6 +295,8 @@ def _cancelled_text(t: Translator, cancelled: batches.Cancelled) -> str:
 async def cancelbatch_command(update: Update, context: BotContext) -> None:
     """``/cancelbatch ID``: cancel, and return the unspent escrow to the requester."""
     actor = await context.actor(update)
+    if await offer_batch_choice(update, context, "cancelbatch"):
+        return
     batch_id = batches.parse_batch_id(context.args, "cancelbatch")
     services = context.services
     cancelled = await batches.cancel(

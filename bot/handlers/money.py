@@ -6,8 +6,10 @@ from telegram import Update
 
 from bot.context import Actor, BotContext
 from bot.errors import InvalidInput
+from bot.funding import receipts
 from bot.ledger import Transfer, requester_summary, top_up, worker_account, worker_earnings
 from bot.money import parse_amount
+from bot.payout_details import has_details
 from bot.people import find_user, roles_of
 from bot.telegram_ui import message_of
 
@@ -85,7 +87,25 @@ async def balance(update: Update, context: BotContext) -> None:
         )
     else:
         lines.append(t("balance.no_transfers"))
+    lines += await _receipt_lines(actor, context)
     await message_of(update).reply_text("\n".join(lines))
+
+
+async def _receipt_lines(actor: Actor, context: BotContext) -> list[str]:
+    """The requester's last Telegram payments, as receipts (issue 15)."""
+    t = actor.t
+    paid = await receipts(context.services.db, actor.user.id)
+    if not paid:
+        return []
+    return ["", t("balance.receipts")] + [
+        t(
+            "balance.receipt_line",
+            when=t.datetime(p.created_at),
+            amount=t.money(p.amount),
+            charge=p.telegram_charge_id,
+        )
+        for p in paid
+    ]
 
 
 async def earnings(update: Update, context: BotContext) -> None:
@@ -121,6 +141,10 @@ async def earnings(update: Update, context: BotContext) -> None:
         )
         if statement.state == "held" and statement.hold_reason:
             lines.append(t("earnings.hold_reason", reason=statement.hold_reason))
+        if statement.state == "approved" and not await has_details(
+            context.services.db, actor.user.id
+        ):
+            lines.append(t("earnings.details_missing"))
     if report.recent_credits:
         lines.extend(["", t("earnings.recent")])
         account = worker_account(actor.user.id)

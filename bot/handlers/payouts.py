@@ -42,7 +42,14 @@ from bot.payouts import (
 )
 from bot.people import find_user, ids_with_role
 from bot.rewards import platform_health
-from bot.telegram_ui import callback, callback_args, keyboard, message_of
+from bot.telegram_ui import (
+    callback,
+    callback_args,
+    keyboard,
+    message_of,
+    sepa_offer,
+    tell_worker_statement,
+)
 from bot.texts import health_lines
 
 log = logging.getLogger(__name__)
@@ -231,24 +238,7 @@ async def _refresh(update: Update, actor: Actor, statement: Statement) -> None:
 
 
 async def _tell_worker(context: BotContext, statement: Statement) -> None:
-    services = context.services
-    worker = await find_user(services.db, statement.worker_id)
-    if worker is None:
-        return
-    t = services.translator(worker.language, worker.timezone)
-    text = t(
-        f"statement.told.{statement.state}",
-        month=t.month(statement.month),
-        amount=t.money(statement.amount),
-        reason=statement.hold_reason or "",
-        reference=statement.reference or "",
-    )
-    try:
-        await context.bot.send_message(statement.worker_id, text)
-    except Forbidden:
-        log.info(
-            "worker %s blocked the bot; statement %s news not delivered", worker.id, statement.id
-        )
+    await tell_worker_statement(context, statement)
 
 
 def _statement_id(raw: str) -> int:
@@ -270,6 +260,7 @@ async def exportpayouts(update: Update, context: BotContext) -> None:
     await message_of(update).reply_document(
         InputFile(io.BytesIO(data), filename=f"payouts-{month}.csv"),
         caption=actor.t("exportpayouts.caption", month=actor.t.month(month), count=len(statements)),
+        reply_markup=sepa_offer(actor.t, context.services, month),
     )
 
 

@@ -24,6 +24,7 @@ from bot.telegram_ui import (
     callback,
     keyboard,
     message_of,
+    offer_batch_choice,
     refusals_told,
     viewer_of,
 )
@@ -43,6 +44,8 @@ async def results_command(update: Update, context: BotContext) -> None:
     """``/results ID``: results.csv, results.json and, for transcription, transcripts.zip."""
     actor = await context.actor(update)
     viewer = viewer_of(actor)
+    if await offer_batch_choice(update, context, "results"):
+        return
     batch_id = parse_batch_id(context.args, "results")
     services = context.services
     now = services.clock.now()
