@@ -40,10 +40,14 @@ def settings(sandbox: SandboxServer, make_settings: Callable[..., Settings]) -> 
     )
 
 
-async def _register(user: SandboxUser) -> None:
+async def _register(user: SandboxUser, *, staff: bool = False) -> None:
+    """A worker consents; staff (an admin) take tasks too from their own /start."""
     await user.send_command("/start")
     await user.next_message()
-    await user.press("J'accepte" if user.language_code == "fr" else "I agree")
+    if staff:
+        await user.press("Also take tasks as a worker")
+    else:
+        await user.press("J'accepte" if user.language_code == "fr" else "I agree")
     await user.next_message()
 
 
@@ -222,7 +226,7 @@ async def test_an_admin_cannot_mark_paid_a_file_holding_their_own_statement(
     admin = sandbox.user(ADMIN_ID, first_name="Ada", language_code="en")
     ana = sandbox.user(1001, first_name="Ana", language_code="en")
     await _register(ana)
-    await _register(admin)
+    await _register(admin, staff=True)
     await _approved_march(bot, {1001: 1000, ADMIN_ID: 400})
     await _give_details(ana, "Ana Martin", ANA_IBAN)
     await _give_details(admin, "Ada Admin", BOB_IBAN)
