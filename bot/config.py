@@ -34,6 +34,7 @@ class Settings:
     min_hourly_rate: int = 1_000
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))
     log_level: str = "INFO"
+    messages_per_second: float = 30.0  # the outbox's overall budget (bot/engine/outbox.py)
 
     def __repr__(self) -> str:
         return f"Settings(api={self.telegram_api_url!r}, database={str(self.database_path)!r})"
@@ -114,7 +115,21 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         min_hourly_rate=_amount("MIN_HOURLY_RATE", environ.get("MIN_HOURLY_RATE", "10.00")),
         timezone=_timezone(environ.get("TIMEZONE", "Europe/Paris")),
         log_level=_log_level(environ.get("LOG_LEVEL", "INFO")),
+        messages_per_second=_rate(environ.get("TELEGRAM_MESSAGES_PER_SECOND", "30")),
     )
+
+
+def _rate(value: str) -> float:
+    """Messages a second for the outbox: a positive number (30 for Telegram's default)."""
+    try:
+        rate = float(value.strip())
+    except ValueError:
+        rate = 0.0
+    if not 0 < rate <= 1_000_000:
+        raise ConfigError(
+            "TELEGRAM_MESSAGES_PER_SECOND", f"must be a positive number of messages, not {value!r}"
+        )
+    return rate
 
 
 def parse_database_url(url: str) -> Path:
