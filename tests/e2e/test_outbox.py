@@ -30,14 +30,17 @@ async def test_no_timer_runs_while_a_task_waits_in_the_outbox(
     assert await eventually(claimed_and_queued)
     waiting = await db.run_read(active_assignment_of, 1301)
     assert waiting is not None
-    assert waiting.deadline is None and waiting.shown_at is None  # no timer while it waits
+    assert waiting.deadline is None  # no timer while it waits
+    assert waiting.shown_at is None
     jobs = app.job_queue.get_jobs_by_name(f"deadline:{waiting.id}") if app.job_queue else ()
     assert not jobs
     claimed_at = shifted.now()
 
     message = await next_task(ana)  # delivered once the outbox rests no more
     shown = await db.run_read(get_assignment, waiting.id)
-    assert shown is not None and shown.shown_at is not None and shown.deadline is not None
+    assert shown is not None
+    assert shown.shown_at is not None
+    assert shown.deadline is not None
     assert shown.shown_at >= claimed_at  # the timer started at delivery, not at the claim
     assert (shown.deadline - shown.shown_at).total_seconds() == 20
     assert "⏭" in str(message.buttons)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 from telegram.error import RetryAfter
 
@@ -15,7 +16,7 @@ from bot.engine.budget import Limits, Pace
 from bot.engine.outbox import Outbox, Priority
 
 
-def _recorder(log: list[tuple[str, float]], name: str):  # type: ignore[no-untyped-def]
+def _recorder(log: list[tuple[str, float]], name: str) -> Callable[[], Awaitable[None]]:
     async def deliver() -> None:
         log.append((name, time.monotonic()))
 
@@ -99,7 +100,8 @@ async def test_a_429_rests_the_whole_outbox_and_the_delivery_is_tried_again() ->
     outbox.submit(2, _recorder(log, "other chat"), Priority.NEXT_TASK)
     await _drained(outbox, log, 2)
     await outbox.stop()
-    assert tries == 2 and outbox.retries == 1
+    assert tries == 2
+    assert outbox.retries == 1
     assert all(at >= refused_at + 0.8 for _, at in log)  # nothing went out while it rested
 
 
