@@ -119,6 +119,13 @@ class Outbox:
         self._overall.take(now, cost)
         self._pace(chat_id).take(now, cost)
 
+    async def direct_turn(self, chat_id: int) -> None:
+        """A direct reply waits for its own chat's pace only (never for other users' messages),
+        then is charged to the overall budget."""
+        while (wait := self._pace(chat_id).wait(time.monotonic())) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(wait)  # the pace says exactly how long
+        self.charge(chat_id)
+
     def rest(self, seconds: float) -> None:
         """Telegram said 429: nothing goes out for ``seconds``."""
         log.warning("Telegram asked the bot to wait %s s (429); the outbox rests", seconds)

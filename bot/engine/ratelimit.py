@@ -2,14 +2,17 @@
 budget counts every call that carries a ``chat_id``.
 
 Calls made by an outbox delivery were counted when the outbox started them. A call made
-anywhere else (a handler's direct reply to the user's own command) is charged to the same budget
-without waiting, so later deliveries leave room for it; a 429 on any call makes the whole
-outbox rest for ``retry_after``. ``answerCallbackQuery`` carries no ``chat_id`` and Telegram
+anywhere else (a handler's direct reply to the user's own command) waits only for its own chat's
+pace (about one a second: that user's updates are handled in order anyway, nobody else waits)
+and is charged to the overall budget, so later deliveries leave room for it; a 429 on any call
+makes the whole outbox rest for ``retry_after``, and a direct reply is tried again after it.
+``answerCallbackQuery`` carries no ``chat_id`` and Telegram
 does not count it: it always goes at once. This replaces PTB's ``AIORateLimiter``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -18,6 +21,8 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot.engine.outbox import IN_DELIVERY, Outbox, retry_seconds
+
+DIRECT_TRIES = 3  # a direct reply refused with 429 is tried again after retry_after
 
 
 class OutboxLimiter(BaseRateLimiter[int]):
@@ -42,11 +47,16 @@ class OutboxLimiter(BaseRateLimiter[int]):
         rate_limit_args: int | None,
     ) -> bool | JSONDict | list[JSONDict]:
         chat_id = data.get("chat_id")
-        if isinstance(chat_id, int) and not IN_DELIVERY.get():
-            self.outbox.charge(chat_id)
-        try:
-            return await callback(*args, **kwargs)
-        except RetryAfter as error:
-            if not IN_DELIVERY.get():  # a delivery's 429 is the outbox's own to handle
-                self.outbox.rest(retry_seconds(error))
-            raise
+        direct = isinstance(chat_id, int) and not IN_DELIVERY.get()
+        for attempt in range(DIRECT_TRIES):
+            if direct:
+                await self.outbox.direct_turn(chat_id)  # type: ignore[arg-type]
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as error:
+                if not direct or attempt == DIRECT_TRIES - 1:
+                    raise  # a delivery's 429 is the outbox's own to handle
+                seconds = retry_seconds(error)
+                self.outbox.rest(seconds)
+                await asyncio.sleep(seconds)
+        raise AssertionError("unreachable")
