@@ -8,7 +8,6 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
@@ -27,7 +26,11 @@ from bot.clock import Clock, SystemClock
 from bot.compute import Compute, install
 from bot.config import Settings
 from bot.context import BotContext, Services
+from bot.engine.alerts import AdminAlerts
+from bot.engine.budget import UNLIMITED, Limits
 from bot.engine.jobs import start_task_loop
+from bot.engine.outbox import Outbox
+from bot.engine.ratelimit import OutboxLimiter
 from bot.handlers import availability as availability_handlers
 from bot.handlers import batches as batch_handlers
 from bot.handlers import floor as floor_handlers
@@ -82,17 +85,17 @@ def build_application(
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .context_types(context_types)
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         .concurrent_updates(PerUserProcessor())  # each user's updates in order, users at once
     )
-    if rate_limit:
-        # Telegram allows about 30 messages a second overall; retries smooth bursts (FIELD-NOTES).
-        application: BotApplication = builder.rate_limiter(
-            AIORateLimiter(overall_max_rate=30, max_retries=3)
-        ).build()
-    else:
-        application = builder.build()
+    # One outbox keeps Telegram's limits for every rate-limited call (decision record 0011);
+    # its limiter replaces PTB's AIORateLimiter and counts direct replies in the same budget.
+    limits = Limits(per_second=settings.messages_per_second) if rate_limit else UNLIMITED
+    outbox = Outbox(limits)
+    application: BotApplication = builder.rate_limiter(OutboxLimiter(outbox)).build()
     services: Services = application.bot_data
+    services.outbox = outbox
     services.configure(settings, Catalogue.load(), clock or SystemClock())
     register_handlers(application)
     return application
@@ -246,6 +249,9 @@ async def _post_init(application: BotApplication) -> None:
     install(services.compute)
     services.heartbeat = Heartbeat()
     services.heartbeat.start()
+    services.outbox.start()
+    services.alerts = AdminAlerts(services, services.outbox, application.bot.send_message)
+    services.outbox.on_failure = lambda kind, _error: _alert(services, kind)
     services.db = await Database.open(settings.database_path)
     applied = await services.db.migrate()
     if applied:
@@ -270,8 +276,20 @@ async def _post_init(application: BotApplication) -> None:
     await start_task_loop(application)
 
 
+def _alert(services: Services, kind: str) -> None:
+    if services.alerts is not None:
+        services.alerts.report(kind, "outbox")
+
+
+async def _post_stop(application: BotApplication) -> None:
+    """Queued messages get a few seconds to go out while the bot can still send them."""
+    services: Services = application.bot_data
+    await services.outbox.stop(drain=3.0)
+
+
 async def _post_shutdown(application: BotApplication) -> None:
     services: Services = application.bot_data
+    await services.outbox.stop(drain=0.0)
     if services.heartbeat is not None:
         await services.heartbeat.stop()
         services.heartbeat = None

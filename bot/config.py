@@ -39,6 +39,7 @@ class Settings:
     payment_provider_token: str = ""
     # The platform's account a SEPA payment file is debited from (/exportpayouts); None: no file.
     sepa_debtor: SepaDebtor | None = None
+    messages_per_second: float = 30.0  # the outbox's overall budget (bot/engine/outbox.py)
 
     def __repr__(self) -> str:
         return f"Settings(api={self.telegram_api_url!r}, database={str(self.database_path)!r})"
@@ -133,7 +134,21 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         log_level=_log_level(environ.get("LOG_LEVEL", "INFO")),
         payment_provider_token=environ.get("PAYMENT_PROVIDER_TOKEN", "").strip(),
         sepa_debtor=_sepa_debtor(environ),
+        messages_per_second=_rate(environ.get("TELEGRAM_MESSAGES_PER_SECOND", "30")),
     )
+
+
+def _rate(value: str) -> float:
+    """Messages a second for the outbox: a positive number (30 for Telegram's default)."""
+    try:
+        rate = float(value.strip())
+    except ValueError:
+        rate = 0.0
+    if not 0 < rate <= 1_000_000:
+        raise ConfigError(
+            "TELEGRAM_MESSAGES_PER_SECOND", f"must be a positive number of messages, not {value!r}"
+        )
+    return rate
 
 
 def parse_database_url(url: str) -> Path:

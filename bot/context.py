@@ -4,7 +4,7 @@ runtime state)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from telegram import Update
@@ -13,13 +13,18 @@ from telegram.ext import CallbackContext, ExtBot
 from bot.clock import Clock, SystemClock
 from bot.compute import Compute
 from bot.config import Settings
+from bot.engine.outbox import Outbox
 from bot.engine.runtime import TaskRuntime
 from bot.errors import PermissionDenied
 from bot.gold import QualityRules
 from bot.heartbeat import Heartbeat
 from bot.i18n import Catalogue, Translator, language_for
+from bot.intake.gate import IntakeGate
 from storage.db import Database
 from storage.users import Role, User, get_user, roles_of, touch_user
+
+if TYPE_CHECKING:
+    from bot.engine.alerts import AdminAlerts
 
 
 class Services:
@@ -38,6 +43,11 @@ class Services:
         self.quality: QualityRules = QualityRules()
         # The worker loop's in-memory state (locks, message views, busy workers): one per app.
         self.runtime: TaskRuntime = TaskRuntime()
+        # Every rate-limited send or edit goes through the outbox (bot/engine/outbox.py);
+        # build_application sets its budget, post_init starts it.
+        self.outbox: Outbox = Outbox()
+        self.alerts: AdminAlerts | None = None  # grouped admin alerts, made in post_init
+        self.intake: IntakeGate = IntakeGate()  # uploads checked at once, per user and overall
         # Started in post_init, stopped in post_shutdown (bot.app).
         self.compute: Compute | None = None
         self.heartbeat: Heartbeat | None = None

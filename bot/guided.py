@@ -11,12 +11,12 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import Literal
 
 from bot.errors import InvalidInput
-from bot.intake.archive import ZipLimits, read_zip
+from bot.intake.archive import MB, ZipLimits, open_zip, read_zip
 from bot.intake.audio import is_audio_name
 from bot.intake.images import is_image_name
 from bot.intake.manifest import (
@@ -197,8 +197,13 @@ def assemble_zip(
     """One batch ZIP: the manifest, each sent file, and the members of each sent ZIP.
 
     A sent ZIP is read through the safe reader (its hostile members are refused by name, as in
-    a direct upload); its files go into a folder named after it, so names never collide.
+    a direct upload); its files go into a folder named after it, so names never collide. The
+    batch's budget (``max_total_bytes``) counts every sent file and every ZIP's declared content
+    before anything is expanded, and each ZIP is then read within what is left of it.
     """
+    limits = limits or ZipLimits()
+    check_total(uploads, limits)
+    left = limits.max_total_bytes - sum(len(u.data) for u in uploads if u.kind != "zip")
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
         archive.writestr(MANIFEST_NAME, manifest(answers))
@@ -207,6 +212,28 @@ def assemble_zip(
                 archive.writestr(upload.name, upload.data)
                 continue
             folder = upload.name[:-4] if upload.name.lower().endswith(".zip") else upload.name
-            for member in read_zip(upload.data, limits):
+            for member in read_zip(upload.data, replace(limits, max_total_bytes=max(1, left))):
                 archive.writestr(f"{folder}/{member.path}", member.data)
+                left -= len(member.data)  # a ZIP whose headers lied cannot pass the budget
     return out.getvalue()
+
+
+def _declared(upload: Upload, limits: ZipLimits) -> int:
+    """What a sent file adds to the batch: its size, or a ZIP's declared content (headers only)."""
+    if upload.kind != "zip":
+        return len(upload.data)
+    with open_zip(upload.data, limits) as archive:
+        return sum(member.size for member in archive.members)
+
+
+def check_total(uploads: Sequence[Upload], limits: ZipLimits) -> int:
+    """The batch's size across every sent file, from the headers (nothing expanded); refused with
+    the sizes when it passes ``limits.max_total_bytes``."""
+    total = sum(_declared(upload, limits) for upload in uploads)
+    if total > limits.max_total_bytes:
+        raise InvalidInput(
+            "crowd.uploads_too_large",
+            size=-(-total // MB),
+            limit=limits.max_total_bytes // MB,
+        )
+    return total

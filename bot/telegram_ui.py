@@ -29,7 +29,8 @@ from bot.commands import commands_for
 from bot.context import Actor, BotContext, Services
 from bot.errors import InvalidInput, UserError
 from bot.i18n import LANGUAGES, Translator
-from bot.intake.prepare import PreparedBatch, prepare_batch
+from bot.intake.gate import prepare_off_loop
+from bot.intake.prepare import PreparedBatch
 from bot.payouts import Statement
 from bot.texts import refusal, summary_text
 
@@ -205,13 +206,21 @@ async def send_summary(message: Message, context: BotContext, actor: Actor, batc
 async def draft_from(
     context: BotContext, actor: Actor, data: bytes, *, origin: batches.Origin
 ) -> int:
-    """Check an upload (``BatchRejected`` names every problem) and store it as a draft."""
+    """Check an upload (``BatchRejected`` names every problem) and store it as a draft.
+
+    Uploads wait their turn at the intake gate (the requester is told when they must wait) and
+    are checked off the event loop (``bot/intake/gate.py``).
+    """
     services = context.services
-    prepared: PreparedBatch = await prepare_batch(
-        data,
-        data_dir=services.settings.data_dir,
-        min_hourly_rate=services.settings.min_hourly_rate,
-    )
+    ahead = services.intake.ahead(actor.user.id)
+    if ahead:
+        await context.bot.send_message(actor.user.id, actor.t("crowd.upload_queued", ahead=ahead))
+    async with services.intake.turn(actor.user.id):
+        prepared: PreparedBatch = await prepare_off_loop(
+            data,
+            data_dir=services.settings.data_dir,
+            min_hourly_rate=services.settings.min_hourly_rate,
+        )
     return await batches.create_draft(
         services.db,
         prepared,

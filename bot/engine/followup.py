@@ -1,27 +1,37 @@
 """Engine room, what follows a worker's action: the next task after an answer or a skip (in as
 few calls as possible), the ticks of a multiple-choice task, a pause, and the news an answer
-brings (a paused type, items completed early, a batch done)."""
+brings (a paused type, items completed early, a batch done).
+
+Everything here is decided in the database first (the answer credited, the next task claimed),
+the press is confirmed at once, and every rate-limited call is queued in the outbox
+(``bot/engine/outbox.py``): a handler never awaits one."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from telegram import CallbackQuery, Message
-from telegram.error import Forbidden, TelegramError
 
 from bot import answers, people
 from bot.context import Actor, BotContext, Services
-from bot.dispatch import next_for, push_status
+from bot.dispatch import Offer, next_for, push_status
 from bot.engine.delivery import BotApplication, edit_keyboard, markup_of, services_of
 from bot.engine.jobs import (
     cancel_deadline,
     edit_task_message,
     policy_of,
+    queue_edit,
+    queue_task,
+    queue_text,
     request_dispatch,
     show_task,
     worker_unreachable,
 )
+from bot.engine.outbox import Priority
 from bot.engine.render import answered_caption, credited_text, task_buttons
+from bot.engine.telegram_errors import answer_query
 from bot.errors import CapExceeded
 from bot.i18n import Translator
 from bot.telegram_ui import translator_for
@@ -60,7 +70,19 @@ async def status_line(
     return t(f"tasks.status.{status}")
 
 
-async def follow_up(
+@dataclass(frozen=True)
+class FollowUp:
+    """What follows a worker's action, decided (the next task claimed) but not yet sent."""
+
+    worker_id: int
+    old: MessageRef
+    ended_caption: str
+    header: str | None
+    offer: Offer | None
+    priority: Priority
+
+
+async def plan_follow_up(
     application: BotApplication,
     worker_id: int,
     old: MessageRef,
@@ -70,16 +92,13 @@ async def follow_up(
     t: Translator | None = None,
     worker: User | None = None,
     cap_left: int | None = None,
-) -> bool:
-    """Offer the next task after an answer or a skip, spending as few calls as possible.
+    priority: Priority = Priority.NEXT_TASK,
+) -> FollowUp:
+    """Claim the next task after an answer or a skip, or say in the old caption why none follows.
 
-    ``old`` is (chat, message id, is a photo) of the task just ended. A photo task becomes the
-    next photo task in one ``editMessageMedia``; otherwise the old message shows how it ended
-    and the next task comes as a new message. True when a next task was shown. ``t``, ``worker``
-    and ``cap_left``, when the caller has them (an answer), are not read again.
+    ``t``, ``worker`` and ``cap_left``, when the caller has them (an answer), are not read again.
     """
     services = services_of(application)
-    chat_id, message_id, is_photo = old
     offer = await next_for(
         services.db,
         policy_of(services),
@@ -88,23 +107,65 @@ async def follow_up(
         user=worker,
         left=cap_left,
     )
-    if t is None:
-        t = await translator_for(services, worker_id)
-    async with services.runtime.message_lock(chat_id, message_id):
-        if offer is not None and is_photo and offer.item.media_kind == "image":
-            if await show_task(application, offer, replace=(chat_id, message_id), header=header):
-                return True
-            offer = None  # released by show_task; the old message still shows the old task
-        status = (
-            ""
-            if offer is not None
-            else "\n\n"
-            + await status_line(services, t, worker_id, worker=worker, cap_left=cap_left)
-        )
-        await edit_task_message(application, chat_id, message_id, ended_caption + status)
     if offer is None:
-        return False
-    return await show_task(application, offer, header=header)
+        if t is None:
+            t = await translator_for(services, worker_id)
+        status = await status_line(services, t, worker_id, worker=worker, cap_left=cap_left)
+        ended_caption += "\n\n" + status
+    return FollowUp(worker_id, old, ended_caption, header, offer, priority)
+
+
+def send_follow_up(application: BotApplication, plan: FollowUp) -> bool:
+    """Queue what a plan decided, in as few calls as possible; True when a next task is queued.
+
+    A photo task becomes the next photo task in one ``editMessageMedia``; otherwise the old
+    message shows how it ended and the next task comes as a new message (two deliveries of the
+    same chat, which the outbox keeps in order).
+    """
+    chat_id, message_id, is_photo = plan.old
+    offer = plan.offer
+    if offer is not None and is_photo and offer.item.media_kind == "image":
+        services_of(application).outbox.submit(
+            chat_id, _replacing(application, plan, offer), plan.priority, what="next task"
+        )
+        return True
+    if chat_id:
+        queue_edit(application, (chat_id, message_id), plan.ended_caption, plan.priority)
+    if offer is not None:
+        queue_task(application, offer, plan.priority, header=plan.header)
+    return offer is not None
+
+
+def _replacing(
+    application: BotApplication, plan: FollowUp, offer: Offer
+) -> Callable[[], Awaitable[None]]:
+    chat_id, message_id, _ = plan.old
+    queued = services_of(application).clock.now()
+
+    async def deliver() -> None:
+        async with services_of(application).runtime.message_lock(chat_id, message_id):
+            if not await show_task(
+                application, offer, replace=(chat_id, message_id), header=plan.header, queued=queued
+            ):  # the old message still shows the old task
+                await edit_task_message(application, chat_id, message_id, plan.ended_caption)
+
+    return deliver
+
+
+async def follow_up(
+    application: BotApplication,
+    worker_id: int,
+    old: MessageRef,
+    *,
+    ended_caption: str,
+    header: str | None,
+    priority: Priority = Priority.NEXT_TASK,
+) -> bool:
+    """Claim and queue what follows (``plan_follow_up`` then ``send_follow_up``)."""
+    plan = await plan_follow_up(
+        application, worker_id, old, ended_caption=ended_caption, header=header, priority=priority
+    )
+    return send_follow_up(application, plan)
 
 
 # -- answers ---------------------------------------------------------------------------------------
@@ -119,7 +180,8 @@ async def submit_by_button(
     label: int | None = None,
     from_draft: bool = False,
 ) -> None:
-    """Store and credit a button answer, confirm it on the button, then show the next task."""
+    """Store and credit a button answer, claim the next task, confirm the press (saying the
+    next task is coming), then queue what follows: no rate-limited call is awaited here."""
     services = context.services
     t = actor.t
     with services.runtime.handling(actor.user.id):
@@ -134,24 +196,27 @@ async def submit_by_button(
                 from_draft=from_draft,
             )
         except CapExceeded as error:
-            await query.answer(refusal(t, error)[:200], show_alert=True)
+            await answer_query(query, refusal(t, error), alert=True)
             chat_id, message_id, _ = message_ref(query.message)
             if chat_id:
-                async with services.runtime.message_lock(chat_id, message_id):
-                    await edit_task_message(
-                        context.application, chat_id, message_id, t("tasks.released_cap")
-                    )
+                queue_edit(
+                    context.application,
+                    (chat_id, message_id),
+                    t("tasks.released_cap"),
+                    Priority.NEXT_TASK,
+                )
             return
-        await query.answer(credited_text(t, credited)[:200])
-        await after_answer(
-            context, actor.user.id, message_ref(query.message), t, credited, actor.user
-        )
+        plan = await after_answer(context, message_ref(query.message), t, credited, actor.user)
+        coming = plan is not None and plan.offer is not None
+        text = credited_text(t, credited)
+        await answer_query(query, text + (" " + t("crowd.next_coming") if coming else ""))
+        await tell_after_answer(context.application, actor.user.id, t, credited, plan)
 
 
 async def submit_text(
     context: BotContext, message: Message, actor: Actor, assignment: Assignment
 ) -> None:
-    """Store and credit a transcription, then show the next task (or say why none follows).
+    """Store and credit a transcription, then queue the next task (or say why none follows).
 
     The caller marks the worker busy; a refusal (``UserError``) goes to the caller.
     """
@@ -167,60 +232,58 @@ async def submit_text(
         text=message.text,
     )
     old = (assignment.chat_id or 0, assignment.message_id or 0, False)
-    shown = await after_answer(context, actor.user.id, old, t, credited, actor.user)
+    plan = await after_answer(context, old, t, credited, actor.user)
+    shown = await tell_after_answer(context.application, actor.user.id, t, credited, plan)
     if not shown:
         status = await status_line(
             services, t, actor.user.id, worker=actor.user, cap_left=credited.cap_left
         )
-        await message.reply_text(credited_text(t, credited) + "\n\n" + status)
+        queue_text(
+            context.application,
+            message.chat_id,
+            credited_text(t, credited) + "\n\n" + status,
+            Priority.NEXT_TASK,
+        )
 
 
 async def after_answer(
     context: BotContext,
-    worker_id: int,
     old: MessageRef,
     t: Translator,
     credited: answers.Credited,
-    worker: User | None = None,
-) -> bool:
-    """After a credited answer: stop its timer, wake the dispatcher, tell what the answer
-    changed and show the next task. True when a next task was shown."""
+    worker: User,
+) -> FollowUp | None:
+    """After a credited answer: stop its timer, wake the dispatcher, claim the next task."""
     application = context.application
     cancel_deadline(application, credited.assignment.id)
     request_dispatch(application)  # the item may now be complete; others may be waiting
-    await _tell_pauses(application, worker_id, t, credited)
-    try:
-        return await _follow_answer(application, worker_id, old, t, credited, worker)
-    finally:
-        await _tell_item_and_batch_end(application, credited)
+    if not old[0]:
+        return None
+    return await plan_follow_up(
+        application,
+        worker.id,
+        old,
+        ended_caption=answered_caption(t, credited),
+        header=t("tasks.header.credited", amount=t.money(credited.amount)),
+        t=t,
+        worker=worker,
+        cap_left=credited.cap_left,
+    )
 
 
-async def _follow_answer(
+async def tell_after_answer(
     application: BotApplication,
     worker_id: int,
-    old: MessageRef,
     t: Translator,
     credited: answers.Credited,
-    worker: User | None,
+    plan: FollowUp | None,
 ) -> bool:
-    if not old[0]:
-        return False
-    ended = answered_caption(t, credited)
-    header = t("tasks.header.credited", amount=t.money(credited.amount))
-    try:
-        return await follow_up(
-            application,
-            worker_id,
-            old,
-            ended_caption=ended,
-            header=header,
-            t=t,
-            worker=worker,
-            cap_left=credited.cap_left,
-        )
-    except TelegramError as exc:  # the answer is stored and paid; only the display failed
-        log.warning("follow-up after assignment %s failed: %s", credited.assignment.id, exc)
-        return False
+    """Queue what an answer changed (a pause, the next task, items and batches ended); True
+    when a next task is queued."""
+    _tell_pauses(application, worker_id, t, credited)
+    shown = plan is not None and send_follow_up(application, plan)
+    await _tell_item_and_batch_end(application, credited)
+    return shown
 
 
 # -- ticks, skips and pauses -----------------------------------------------------------------------
@@ -229,18 +292,23 @@ async def _follow_answer(
 async def show_ticks(
     context: BotContext, t: Translator, batch: Batch, assignment_id: int, message: object
 ) -> None:
-    """Show the ticked labels of a multiple-choice task under its message (if still open)."""
+    """Queue the ticked labels of a multiple-choice task under its message (if still open)."""
     services = context.services
     chat_id, message_id, _ = message_ref(message)
     if not chat_id:
         return
-    async with services.runtime.message_lock(chat_id, message_id):
-        current = await services.db.run_read(get_assignment, assignment_id)
-        if current is None or not current.open_at(services.clock.now()):
-            return
-        markup = markup_of(task_buttons(t, batch, assignment_id, current.draft))
-        if not await edit_keyboard(context.application, chat_id, message_id, markup):
-            await worker_unreachable(context.application, chat_id)
+    application = context.application
+
+    async def deliver() -> None:
+        async with services.runtime.message_lock(chat_id, message_id):
+            current = await services.db.run_read(get_assignment, assignment_id)
+            if current is None or not current.open_at(services.clock.now()):
+                return
+            markup = markup_of(task_buttons(t, batch, assignment_id, current.draft))
+            if not await edit_keyboard(application, chat_id, message_id, markup):
+                await worker_unreachable(application, chat_id)
+
+    services.outbox.submit(chat_id, deliver, Priority.NEXT_TASK, what="ticks")
 
 
 async def after_skip(
@@ -254,16 +322,13 @@ async def after_skip(
     old = message_ref(message)
     if not old[0]:
         return
-    try:
-        await follow_up(
-            application,
-            worker_id,
-            old,
-            ended_caption=t("tasks.skipped", title=title),
-            header=t("tasks.header.skipped"),
-        )
-    except TelegramError as exc:
-        log.warning("follow-up after skipping %s failed: %s", skipped.id, exc)
+    await follow_up(
+        application,
+        worker_id,
+        old,
+        ended_caption=t("tasks.skipped", title=title),
+        header=t("tasks.header.skipped"),
+    )
 
 
 async def after_pause(
@@ -275,24 +340,18 @@ async def after_pause(
     request_dispatch(application)
     chat_id, message_id, _ = message_ref(message)
     if chat_id:
-        async with context.services.runtime.message_lock(chat_id, message_id):
-            await edit_task_message(application, chat_id, message_id, t("tasks.paused"))
+        queue_edit(application, (chat_id, message_id), t("tasks.paused"), Priority.NEXT_TASK)
 
 
 # -- quality news after an answer: a paused type, an item completed early, a batch done ----------
 
 
-async def _tell_pauses(
+def _tell_pauses(
     application: BotApplication, worker_id: int, t: Translator, credited: answers.Credited
 ) -> None:
     """The worker is told at once why a type was paused, with the numbers, and what to do."""
     for notice in credited.quality.pauses:
-        try:
-            await application.bot.send_message(worker_id, pause_notice_text(t, notice))
-        except Forbidden:
-            await worker_unreachable(application, worker_id)
-        except TelegramError as exc:
-            log.warning("could not tell worker %s about a pause: %s", worker_id, exc)
+        queue_text(application, worker_id, pause_notice_text(t, notice), Priority.NEXT_TASK)
 
 
 async def _tell_item_and_batch_end(application: BotApplication, credited: answers.Credited) -> None:
@@ -307,16 +366,14 @@ async def _tell_item_and_batch_end(application: BotApplication, credited: answer
         is_photo = item is not None and item.media_kind == "image"
         wt = await translator_for(services, released.worker_id)
         with services.runtime.handling(released.worker_id):
-            try:
-                await follow_up(
-                    application,
-                    released.worker_id,
-                    (released.chat_id, released.message_id, is_photo),
-                    ended_caption=wt("quality.item_completed", title=credited.batch.title),
-                    header=wt("quality.header.item_completed"),
-                )
-            except TelegramError as exc:
-                log.warning("follow-up after releasing %s failed: %s", released.id, exc)
+            await follow_up(
+                application,
+                released.worker_id,
+                (released.chat_id, released.message_id, is_photo),
+                ended_caption=wt("quality.item_completed", title=credited.batch.title),
+                header=wt("quality.header.item_completed"),
+                priority=Priority.PUSH,
+            )
     end = credited.quality.batch_end
     if end is None:
         return
@@ -333,10 +390,7 @@ async def _tell_item_and_batch_end(application: BotApplication, credited: answer
         spent=rt.money(end.spent),
         refunded=rt.money(end.refunded),
     )
-    try:
-        await application.bot.send_message(requester, text)
-    except TelegramError as exc:
-        log.warning("could not tell requester %s that batch %s ended: %s", requester, end, exc)
+    queue_text(application, requester, text, Priority.NOTICE, worker=False)
 
 
 async def _known_translator(services: Services, user_id: int) -> Translator | None:

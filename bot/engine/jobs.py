@@ -3,17 +3,20 @@ refresh (PTB's JobQueue, STYLE.md 5).
 
 Timers live in the database; the JobQueue job ``deadline:ID`` fires at each deadline and is
 re-armed at start. The dispatcher runs every few seconds and once right after each event.
+A claimed task is queued in the outbox (``bot/engine/outbox.py``); its timer starts (the
+deadline is stored) only when its turn comes and it is sent, and a task that waited in the queue
+longer than ``MAX_QUEUE_WAIT`` goes back to the pool.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardMarkup
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import JobQueue
 
 from bot import answers
@@ -26,7 +29,9 @@ from bot.engine.delivery import (
     send_task,
     services_of,
 )
+from bot.engine.outbox import Priority
 from bot.engine.render import task_buttons, task_caption
+from bot.tasks import task_type
 from bot.telegram_ui import translator_for
 from storage.assignments import (
     active_assignment_of,
@@ -46,6 +51,7 @@ TIMER_TICK = 5.0  # how often the timer job looks for captions to refresh
 TIMER_REFRESH = timedelta(seconds=15)  # a task message is refreshed at most this often...
 TIMER_MIN_LIMIT = 60  # ...and only for tasks of a minute or more
 TIMER_BUDGET = 10  # most refresh edits per tick (2 a second), leaving room for real tasks
+MAX_QUEUE_WAIT = timedelta(seconds=45)  # a task queued longer than this goes back to the pool
 
 
 def job_queue(application: BotApplication) -> JobQueue[Any]:
@@ -61,55 +67,92 @@ def policy_of(services: Services) -> Policy:
 # -- showing a task ------------------------------------------------------------------------------
 
 
+def queue_task(
+    application: BotApplication,
+    offer: Offer,
+    priority: Priority,
+    *,
+    header: str | None = None,
+) -> None:
+    """Queue a claimed task in the outbox as a new message; its timer starts when it is sent."""
+    services = services_of(application)
+    queued = services.clock.now()
+    prompt = task_type(offer.batch.type).reply_prompt(services.translator(offer.language))
+    services.outbox.submit(
+        offer.worker_id,
+        lambda: show_task(application, offer, header=header, queued=queued),
+        priority,
+        cost=1 if prompt is None else 2,
+        what="task",
+    )
+
+
 async def show_task(
     application: BotApplication,
     offer: Offer,
     *,
     replace: tuple[int, int] | None = None,
     header: str | None = None,
+    queued: datetime | None = None,
 ) -> bool:
-    """Deliver a claimed task, start its timer (deadline stored) and arm its deadline job.
+    """Deliver a claimed task (the outbox's turn): start its timer, arm its deadline job, send.
 
     ``replace``: a photo task message (chat, message id) to turn into this task with
-    ``editMessageMedia`` (the caller holds its lock; only for an image item). On a 403 the worker
-    becomes unreachable; on any failure the slot is released. True when the task is shown.
+    ``editMessageMedia`` (the caller holds its lock; only for an image item). A task ``queued``
+    longer than ``MAX_QUEUE_WAIT`` ago goes back to the pool unsent. On a 403 the worker becomes
+    unreachable; on any other failure the slot is released; a 429 goes to the outbox, which
+    tries again. True when the task is shown.
     """
     services = services_of(application)
     assignment, batch, item = offer.assignment, offer.batch, offer.item
-    t = services.translator(offer.language, offer.timezone)
     now = services.clock.now()
+    if queued is not None and now - queued > MAX_QUEUE_WAIT:
+        log.info("assignment %s waited too long in the outbox; given back", assignment.id)
+        await answers.release(services.db, assignment.id, "not_shown", now)
+        request_dispatch(application)
+        return False
+    t = services.translator(offer.language, offer.timezone)
     deadline = now + timedelta(seconds=assignment.time_limit)
     caption = task_caption(t, batch, assignment, deadline, header=header)
     markup = markup_of(task_buttons(t, batch, assignment.id))
-    chat_id = offer.worker_id
-    # The deadline is stored and armed before sending: a bot killed mid-send still ends it.
+    # The deadline is stored and armed just before sending: a bot killed mid-send still ends it.
     if not await services.db.run_write(start_timer, assignment.id, shown_at=now, deadline=deadline):
         log.info("assignment %s ended before it was shown", assignment.id)
         return False
     arm_deadline(application, assignment.id, deadline)
     try:
         message, prompt_id = await send_task(
-            application, t, chat_id, batch, item, caption, markup, replace=replace
+            application, t, offer.worker_id, batch, item, caption, markup, replace=replace
         )
-    except Forbidden:
-        cancel_deadline(application, assignment.id)
-        await answers.release(services.db, assignment.id, "unreachable", services.clock.now())
-        await worker_unreachable(application, chat_id)
-        return False
+    except RetryAfter:
+        cancel_deadline(application, assignment.id)  # the outbox rests, then sends it again
+        raise
     except TelegramError as exc:
-        log.error("could not show assignment %s to %s: %s", assignment.id, chat_id, exc)
-        cancel_deadline(application, assignment.id)
-        await answers.release(services.db, assignment.id, "send_failed", services.clock.now())
+        await _not_shown(application, offer, exc)
         return False
     if not await services.db.run_write(
         record_messages,
         assignment.id,
-        chat_id=chat_id,
+        chat_id=offer.worker_id,
         message_id=message.message_id,
         prompt_message_id=prompt_id,
     ):  # ended meanwhile (answered in a flash, the worker blocked the bot, ...)
         log.info("assignment %s ended while it was being shown", assignment.id)
     return True
+
+
+async def _not_shown(application: BotApplication, offer: Offer, error: TelegramError) -> None:
+    """A task Telegram refused: its slot goes back (a worker who blocked the bot: unreachable)."""
+    services = services_of(application)
+    assignment_id = offer.assignment.id
+    cancel_deadline(application, assignment_id)
+    if isinstance(error, Forbidden):
+        await answers.release(services.db, assignment_id, "unreachable", services.clock.now())
+        await worker_unreachable(application, offer.worker_id)
+        return
+    log.warning("could not show assignment %s to %s: %s", assignment_id, offer.worker_id, error)
+    await answers.release(services.db, assignment_id, "send_failed", services.clock.now())
+    request_dispatch(application)
 
 
 async def edit_task_message(
@@ -162,17 +205,8 @@ async def dispatch_job(context: BotContext) -> None:
             offers = await dispatch_pass(
                 services.db, policy_of(services), services.clock.now(), busy=runtime.busy
             )
-            if offers:
-                results = await asyncio.gather(
-                    *(show_task(application, offer) for offer in offers), return_exceptions=True
-                )
-                for offer, result in zip(offers, results, strict=True):
-                    if isinstance(result, BaseException):
-                        log.error(
-                            "showing assignment %s failed",
-                            offer.assignment.id,
-                            exc_info=result,
-                        )
+            for offer in offers:  # the longest waiting first; each timer starts when sent
+                queue_task(application, offer, Priority.PUSH)
             if not runtime.dispatch_again:
                 break
 
@@ -217,19 +251,59 @@ async def deadline_job(context: BotContext) -> None:
     t = await translator_for(services, assignment.worker_id)
     batch = await services.db.run_read(get_batch, assignment.batch_id)
     if assignment.chat_id is not None and assignment.message_id is not None and batch:
-        chat_id, message_id = assignment.chat_id, assignment.message_id
-        async with services.runtime.message_lock(chat_id, message_id):
-            await edit_task_message(
-                application, chat_id, message_id, t("tasks.expired", title=batch.title)
-            )
+        queue_edit(
+            application,
+            (assignment.chat_id, assignment.message_id),
+            t("tasks.expired", title=batch.title),
+            Priority.NOTICE,
+        )
     if expired.paused:
-        try:
-            await application.bot.send_message(
-                assignment.worker_id, t("tasks.paused_after_timeouts")
-            )
-        except Forbidden:
-            await worker_unreachable(application, assignment.worker_id)
+        queue_text(application, assignment.worker_id, t("tasks.paused_after_timeouts"))
     request_dispatch(application)
+
+
+# -- edits and notices through the outbox ------------------------------------------------------
+
+
+def queue_edit(
+    application: BotApplication,
+    message: tuple[int, int],
+    caption: str,
+    priority: Priority,
+    markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Queue an edit of a task message (made under its lock when its turn comes)."""
+    chat_id, message_id = message
+
+    async def deliver() -> None:
+        async with services_of(application).runtime.message_lock(chat_id, message_id):
+            await edit_task_message(application, chat_id, message_id, caption, markup)
+
+    services_of(application).outbox.submit(chat_id, deliver, priority, what="edit")
+
+
+def queue_text(
+    application: BotApplication,
+    chat_id: int,
+    text: str,
+    priority: Priority = Priority.NOTICE,
+    *,
+    worker: bool = True,
+) -> None:
+    """Queue a text message; a ``worker`` who blocked the bot becomes unreachable."""
+
+    async def deliver() -> None:
+        try:
+            await application.bot.send_message(chat_id, text)
+        except Forbidden:
+            if worker:
+                await worker_unreachable(application, chat_id)
+            else:
+                log.info("%s blocked the bot; message not delivered", chat_id)
+        except BadRequest as exc:
+            log.info("message to %s not delivered: %s", chat_id, exc)
+
+    services_of(application).outbox.submit(chat_id, deliver, priority, what="notice")
 
 
 # -- the visible timer ---------------------------------------------------------------------------
@@ -240,6 +314,8 @@ async def timer_job(context: BotContext) -> None:
     application = context.application
     services = context.services
     runtime = services.runtime
+    if services.outbox.waiting:  # a nicety: never queued behind tasks people wait for
+        return
     now = services.clock.now()
     due = await services.db.run_read(
         refreshable,
@@ -255,9 +331,18 @@ async def timer_job(context: BotContext) -> None:
             continue
         if edits >= TIMER_BUDGET:
             break
-        if await _refresh_timer(application, assignment.id):
-            runtime.refreshed[assignment.id] = now
-            edits += 1
+        runtime.refreshed[assignment.id] = now
+        edits += 1
+        services.outbox.submit(
+            assignment.worker_id,
+            _refresher(application, assignment.id),
+            Priority.NOTICE,
+            what="timer",
+        )
+
+
+def _refresher(application: BotApplication, assignment_id: int) -> Callable[[], Awaitable[bool]]:
+    return lambda: _refresh_timer(application, assignment_id)
 
 
 async def _refresh_timer(application: BotApplication, assignment_id: int) -> bool:

@@ -1,5 +1,7 @@
 """Handler room of failures, the global error handler: log first, then tell the user in their
-language (``bot.texts.refusal``), and the admins."""
+language (``bot.texts.refusal``), and the admins (grouped per kind, through the outbox at the
+lowest priority: ``bot/engine/alerts.py``). Telegram's expected errors are handled where they
+happen (``bot/engine/telegram_errors.py``); one that still arrives here is only logged."""
 
 from __future__ import annotations
 
@@ -10,9 +12,9 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.context import BotContext, load_actor
+from bot.engine.telegram_errors import expected
 from bot.errors import UserError
 from bot.i18n import Translator, language_for
-from bot.people import find_user, ids_with_role
 from bot.texts import refusal
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,9 @@ async def on_error(update: object, context: BotContext) -> None:
         t = await _translator(update, context)
         await _tell_user(update, context, refusal(t, error))
         return
+    if error is not None and expected(error):
+        log.info("update %s: %s", update.update_id, error)
+        return
     if isinstance(error, (TimedOut, NetworkError, RetryAfter)) and not isinstance(
         error, BadRequest | Forbidden
     ):
@@ -39,7 +44,7 @@ async def on_error(update: object, context: BotContext) -> None:
     log.error("unexpected error %s on update %s", reference, update.update_id, exc_info=error)
     t = await _translator(update, context)
     await _tell_user(update, context, t.render("error.internal", {"reference": reference}))
-    await _tell_admins(context, reference, type(error).__name__)
+    _tell_admins(context, reference, type(error).__name__)
 
 
 async def _translator(update: Update, context: BotContext) -> Translator:
@@ -60,19 +65,9 @@ async def _tell_user(update: Update, context: BotContext, text: str) -> None:
         log.info("could not tell user about an error: %s", exc)
 
 
-async def _tell_admins(context: BotContext, reference: str, kind: str) -> None:
-    services = context.services
-    try:
-        admins = await ids_with_role(services.db, "admin")
-    except Exception:
-        log.exception("cannot list admins to report error %s", reference)
+def _tell_admins(context: BotContext, reference: str, kind: str) -> None:
+    alerts = context.services.alerts
+    if alerts is None:
+        log.warning("no admin alerts yet; error %s (%s) only logged", reference, kind)
         return
-    for admin_id in admins:
-        admin = await find_user(services.db, admin_id)
-        t = services.translator(admin.language if admin else "en")
-        try:
-            await context.bot.send_message(
-                admin_id, t("error.admin_report", reference=reference, kind=kind)
-            )
-        except (BadRequest, Forbidden):
-            log.info("admin %s could not be told about error %s", admin_id, reference)
+    alerts.report(kind, reference)

@@ -31,10 +31,13 @@ async def running_bot(
 ) -> AsyncIterator[BotApplication]:
     """Start the bot with long polling, as production does, and stop it cleanly afterwards.
 
-    ``run_polling`` calls ``post_init`` after ``initialize`` and ``post_shutdown`` after
-    ``shutdown``; a test driving the pieces itself must call them too (FIELD-NOTES).
+    ``run_polling`` calls ``post_init`` after ``initialize``, ``post_stop`` after ``stop`` and
+    ``post_shutdown`` after ``shutdown``; a test driving the pieces itself must call them too
+    (FIELD-NOTES).
     """
-    application = build_application(settings, clock=clock)
+    # The sandbox of these tests has no flood control: the outbox keeps no budget either (its
+    # pacing is tested in tests/engine/test_outbox.py and measured by bench/crowd.py).
+    application = build_application(settings, clock=clock, rate_limit=False)
     application.bot_data.quality = quality
     await application.initialize()
     assert application.post_init is not None
@@ -47,6 +50,8 @@ async def running_bot(
     finally:
         await application.updater.stop()
         await application.stop()
+        assert application.post_stop is not None
+        await application.post_stop(application)
         await application.shutdown()
         assert application.post_shutdown is not None
         await application.post_shutdown(application)

@@ -1,0 +1,62 @@
+"""The outbox end to end (issue 10): a task's timer starts when its message is delivered.
+
+The outbox is made to rest (as after a 429) while the dispatcher claims a task: the claim is in
+the database, but no deadline is stored and no deadline job runs until the message goes out.
+"""
+
+from __future__ import annotations
+
+from bot.app import BotApplication
+from bot.clock import ShiftedClock
+from sandbox import SandboxServer
+from storage.assignments import active_assignment_of, get_assignment
+from tests.e2e.harness import db_of, eventually, next_task, publish, sign_up
+
+
+async def test_no_timer_runs_while_a_task_waits_in_the_outbox(
+    sandbox: SandboxServer, app: BotApplication, shifted: ShiftedClock
+) -> None:
+    ana = await sign_up(sandbox, 1301, "Ana")
+    await ana.send_command("/ready")
+    await ana.next_message()
+    outbox = app.bot_data.outbox
+    outbox.rest(2.0)  # nothing leaves the outbox for 2 s
+    await publish(app, shifted, items=2, reward=4, time_limit=20)
+    db = db_of(app)
+
+    async def claimed_and_queued() -> bool:
+        return outbox.waiting > 0 and await db.run_read(active_assignment_of, 1301) is not None
+
+    assert await eventually(claimed_and_queued)
+    waiting = await db.run_read(active_assignment_of, 1301)
+    assert waiting is not None
+    assert waiting.deadline is None  # no timer while it waits
+    assert waiting.shown_at is None
+    jobs = app.job_queue.get_jobs_by_name(f"deadline:{waiting.id}") if app.job_queue else ()
+    assert not jobs
+    claimed_at = shifted.now()
+
+    message = await next_task(ana)  # delivered once the outbox rests no more
+    shown = await db.run_read(get_assignment, waiting.id)
+    assert shown is not None
+    assert shown.shown_at is not None
+    assert shown.deadline is not None
+    assert shown.shown_at >= claimed_at  # the timer started at delivery, not at the claim
+    assert (shown.deadline - shown.shown_at).total_seconds() == 20
+    assert "⏭" in str(message.buttons)
+
+
+async def test_a_press_is_confirmed_saying_the_next_task_is_coming(
+    sandbox: SandboxServer, app: BotApplication, shifted: ShiftedClock
+) -> None:
+    bea = await sign_up(sandbox, 1302, "Bea")
+    await bea.send_command("/ready")
+    await bea.next_message()
+    await publish(app, shifted, items=2, reward=4, time_limit=20)
+    message = await next_task(bea)
+    app.bot_data.outbox.rest(2.0)  # the next task waits in the outbox; the press does not
+    confirmation = await bea.press("car", message=message)
+    assert "credited" in (confirmation.text or "")
+    assert "next task is on its way" in (confirmation.text or "")
+    assert sandbox.calls_to("editMessageMedia") == []  # confirmed before any limited call
+    assert "⏭" in str((await next_task(bea)).buttons)

@@ -1,0 +1,136 @@
+"""The outbox (bot/engine/outbox.py): budget, priorities, per-chat order, 429s, direct replies.
+
+Deliveries here are plain coroutines that note when they ran; what is checked is the order and
+the count of calls within a window, never a duration of our own code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from telegram.error import RetryAfter
+
+from bot.engine.budget import Limits, Pace
+from bot.engine.outbox import Outbox, Priority
+
+
+def _recorder(log: list[tuple[str, float]], name: str) -> Callable[[], Awaitable[None]]:
+    async def deliver() -> None:
+        log.append((name, time.monotonic()))
+
+    return deliver
+
+
+async def _drained(outbox: Outbox, log: list[tuple[str, float]], count: int) -> None:
+    for _ in range(400):
+        if len(log) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"only {len(log)} of {count} deliveries ran")
+
+
+def test_pace_lets_a_burst_through_then_one_per_interval() -> None:
+    pace = Pace(rate=2.0, burst=3)
+    for _ in range(3):
+        assert pace.wait(0.0) == 0.0
+        pace.take(0.0)
+    assert pace.wait(0.0) == 0.5
+    assert pace.wait(0.5) == 0.0
+    assert pace.wait(0.0, cost=2) == 1.0
+
+
+async def test_higher_priority_goes_first_and_the_longest_waiting_within_one() -> None:
+    outbox = Outbox(Limits(per_second=1000, per_chat_per_second=1000, burst=1))
+    log: list[tuple[str, float]] = []
+    now = time.monotonic()
+    outbox.submit(1, _recorder(log, "alert"), Priority.ALERT)
+    outbox.submit(2, _recorder(log, "notice"), Priority.NOTICE)
+    outbox.submit(3, _recorder(log, "push, waiting 1 s"), Priority.PUSH, since=now - 1)
+    outbox.submit(4, _recorder(log, "push, waiting 5 s"), Priority.PUSH, since=now - 5)
+    outbox.submit(5, _recorder(log, "next task"), Priority.NEXT_TASK)
+    outbox.start()
+    await _drained(outbox, log, 5)
+    await outbox.stop()
+    assert [name for name, _ in log] == [
+        "next task",
+        "push, waiting 5 s",
+        "push, waiting 1 s",
+        "notice",
+        "alert",
+    ]
+
+
+async def test_the_overall_and_per_chat_budgets_hold() -> None:
+    outbox = Outbox(Limits(per_second=20, per_chat_per_second=5, chat_burst=2, burst=2))
+    log: list[tuple[str, float]] = []
+    for n in range(30):
+        outbox.submit(n % 3, _recorder(log, f"chat {n % 3} #{n}"), Priority.PUSH)
+    outbox.start()
+    await _drained(outbox, log, 30)
+    await outbox.stop()
+    times = [at for _, at in log]
+    # Overall: at most burst + rate * t calls in any window of t seconds (a little slack).
+    for i, start in enumerate(times):
+        within = [at for at in times[i:] if at - start <= 0.5]
+        assert len(within) <= 2 + 20 * 0.5 + 1
+    # Each chat's own messages go in the order submitted, at most 2 + 5/s.
+    for chat in range(3):
+        mine = [name for name, _ in log if name.startswith(f"chat {chat} ")]
+        assert mine == [f"chat {chat} #{n}" for n in range(chat, 30, 3)]
+
+
+async def test_a_429_rests_the_whole_outbox_and_the_delivery_is_tried_again() -> None:
+    outbox = Outbox(Limits(per_second=1000, per_chat_per_second=1000, burst=10, chat_burst=10))
+    log: list[tuple[str, float]] = []
+    tries = 0
+
+    async def refused_once() -> None:
+        nonlocal tries
+        tries += 1
+        if tries == 1:
+            raise RetryAfter(1)
+        log.append(("retried", time.monotonic()))
+
+    outbox.submit(1, refused_once, Priority.NEXT_TASK)
+    outbox.start()
+    await asyncio.sleep(0.1)
+    refused_at = time.monotonic()
+    outbox.submit(2, _recorder(log, "other chat"), Priority.NEXT_TASK)
+    await _drained(outbox, log, 2)
+    await outbox.stop()
+    assert tries == 2
+    assert outbox.retries == 1
+    assert all(at >= refused_at + 0.8 for _, at in log)  # nothing went out while it rested
+
+
+async def test_a_direct_reply_is_charged_to_the_budget() -> None:
+    outbox = Outbox(Limits(per_second=1000, per_chat_per_second=2, chat_burst=1, burst=10))
+    log: list[tuple[str, float]] = []
+    outbox.start()
+    charged_at = time.monotonic()
+    outbox.charge(7)  # a handler replied to chat 7 directly
+    outbox.submit(7, _recorder(log, "after the reply"), Priority.NEXT_TASK)
+    await _drained(outbox, log, 1)
+    await outbox.stop()
+    assert log[0][1] - charged_at >= 0.4  # the chat's 2/s left room for the reply
+
+
+async def test_a_failing_delivery_is_reported_and_the_chat_goes_on() -> None:
+    failures: list[str] = []
+    outbox = Outbox(UNLIMITED_FOR_TESTS, on_failure=lambda kind, _e: failures.append(kind))
+    log: list[tuple[str, float]] = []
+
+    async def broken() -> None:
+        raise ValueError("a bug")
+
+    outbox.submit(1, broken, Priority.NOTICE, what="notice")
+    outbox.submit(1, _recorder(log, "next"), Priority.NOTICE)
+    outbox.start()
+    await _drained(outbox, log, 1)
+    await outbox.stop()
+    assert failures == ["outbox notice: ValueError"]
+
+
+UNLIMITED_FOR_TESTS = Limits(per_second=1000, per_chat_per_second=1000, burst=10, chat_burst=10)
