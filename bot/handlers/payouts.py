@@ -21,6 +21,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.callback_data import parse_id
 from bot.context import Actor, BotContext, Services
 from bot.errors import InvalidInput
 from bot.ledger import parse_month
@@ -252,9 +253,7 @@ async def _tell_worker(context: BotContext, statement: Statement) -> None:
 
 
 def _statement_id(raw: str) -> int:
-    if not raw.isdigit():
-        raise InvalidInput("error.bad_button")
-    return int(raw)
+    return parse_id(raw, "error.bad_button")
 
 
 async def exportpayouts(update: Update, context: BotContext) -> None:
