@@ -196,9 +196,15 @@ async def _load(tx: WriteTx, statement_id: int, actor_id: int | None = None) -> 
     statement = await sql.statement_by_id(tx, statement_id)
     if statement is None:
         raise NotFound("payouts.statement_not_found", statement_id=statement_id)
-    if actor_id is not None and statement.worker_id == actor_id:
-        raise PermissionDenied("admin.four_eyes.statement", statement_id=statement_id)
+    if actor_id is not None:
+        check_reviewer(statement, actor_id)
     return statement
+
+
+def check_reviewer(statement: Statement, actor_id: int) -> None:
+    """Four-eyes: ``PermissionDenied`` when the admin is the statement's worker."""
+    if statement.worker_id == actor_id:
+        raise PermissionDenied("admin.four_eyes.statement", statement_id=statement.id)
 
 
 def check_step(statement: Statement, wanted: StatementState) -> None:

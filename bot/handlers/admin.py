@@ -286,9 +286,9 @@ async def warn_single_admin(services: Services, bot: Bot) -> None:
         "only %d admin configured: payouts to an admin and ledger corrections need a second one",
         len(admins),
     )
-    if admins:
-        user = await find_user(services.db, admins[0])
-        t = services.translator(user.language if user else "en", user.timezone if user else None)
+    user = await find_user(services.db, admins[0]) if admins else None
+    if user is not None:  # only an admin who wrote to the bot has a chat to write in
+        t = services.translator(user.language, user.timezone)
         try:
             await bot.send_message(admins[0], t("admin.single_admin"))
         except TelegramError as exc:

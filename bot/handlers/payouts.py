@@ -31,6 +31,7 @@ from bot.payouts import (
     approve,
     catch_up_closes,
     check_invariants,
+    check_reviewer,
     check_step,
     close_month,
     close_previous_month,
@@ -144,7 +145,8 @@ async def ask_for_text(update: Update, context: BotContext) -> int:
     actor = await context.actor(update)
     actor.require("admin")
     statement = await get_statement(context.services.db, _statement_id(raw_id))
-    check_step(statement, "held" if prefix == HOLD else "paid")  # before asking for any text
+    check_reviewer(statement, actor.user.id)  # four-eyes, before asking for any text
+    check_step(statement, "held" if prefix == HOLD else "paid")
     assert context.user_data is not None
     context.user_data[_PENDING] = (prefix, statement.id)
     t = actor.t
