@@ -189,6 +189,8 @@ def register_handlers(application: BotApplication) -> None:
                 quality_handlers.unblock_button, pattern=rf"^{quality_handlers.UNBLOCK} "
             ),
             ChatMemberHandler(task_handlers.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+            # A press with data no pattern above took (forged, or a bare prefix) is answered.
+            CallbackQueryHandler(start.unknown_button),
             MessageHandler(filters.COMMAND, start.unknown_command),
             MessageHandler(filters.ALL, start.unknown_message),
         ]
