@@ -31,10 +31,8 @@ from bot.engine.budget import UNLIMITED, Limits
 from bot.engine.jobs import start_task_loop
 from bot.engine.outbox import Outbox
 from bot.engine.ratelimit import OutboxLimiter
-from bot.handlers import availability as availability_handlers
-from bot.handlers import batches as batch_handlers
-from bot.handlers import floor as floor_handlers
 from bot.handlers import (
+    admin,
     funding,
     money,
     newbatch,
@@ -45,6 +43,9 @@ from bot.handlers import (
     sepa,
     start,
 )
+from bot.handlers import availability as availability_handlers
+from bot.handlers import batches as batch_handlers
+from bot.handlers import floor as floor_handlers
 from bot.handlers import history as history_handlers
 from bot.handlers import quality as quality_handlers
 from bot.handlers import results as result_handlers
@@ -52,6 +53,7 @@ from bot.handlers import tasks as task_handlers
 from bot.handlers.errors import on_error
 from bot.heartbeat import Heartbeat
 from bot.i18n import Catalogue
+from bot.moderation import follow_configuration
 from bot.telegram_ui import (
     DISCARD,
     ONBOARD_LANGUAGE,
@@ -60,11 +62,12 @@ from bot.telegram_ui import (
     SEPA_MAKE,
     SEPA_PAID,
     pick_handler,
+    publish_chat_menu,
     publish_menus,
 )
 from bot.updates import PerUserProcessor
 from storage.db import Database
-from storage.users import mark_update_processed, sync_configured_roles
+from storage.users import mark_update_processed
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +122,20 @@ def register_handlers(application: BotApplication) -> None:
             CommandHandler("help", start.help_command),
             CommandHandler("language", start.language),
             CommandHandler("grant", roles.grant),
+            # Admin tools (bot/handlers/admin.py): blocks, roles taken back, a user's file, the
+            # audit log, four-eyes ledger corrections (Confirm only by another admin).
+            CommandHandler("revoke", admin.revoke_command),
+            CommandHandler("block", admin.block_command),
+            CommandHandler("unblock", admin.unblock_command),
+            CommandHandler("user", admin.user_command),
+            CommandHandler("audit", admin.audit_command),
+            CommandHandler("correct", admin.correct_command),
+            CallbackQueryHandler(
+                admin.confirm_correction_button, pattern=rf"^{admin.CONFIRM_CORRECTION} "
+            ),
+            CallbackQueryHandler(
+                admin.cancel_correction_button, pattern=rf"^{admin.CANCEL_CORRECTION} "
+            ),
             # Money: budgets, earnings, monthly payouts (admin steps re-check the role).
             CommandHandler("topup", money.topup),
             CommandHandler("balance", money.balance),
@@ -224,7 +241,12 @@ def register_handlers(application: BotApplication) -> None:
             CallbackQueryHandler(
                 quality_handlers.keep_button, pattern=rf"^{quality_handlers.KEEP} "
             ),
+            CallbackQueryHandler(
+                quality_handlers.unblock_button, pattern=rf"^{quality_handlers.UNBLOCK} "
+            ),
             ChatMemberHandler(task_handlers.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+            # A press with data no pattern above took (forged, or a bare prefix) is answered.
+            CallbackQueryHandler(start.unknown_button),
             MessageHandler(filters.COMMAND, start.unknown_command),
             MessageHandler(filters.ALL, start.unknown_message),
         ]
@@ -256,14 +278,19 @@ async def _post_init(application: BotApplication) -> None:
     applied = await services.db.migrate()
     if applied:
         log.info("applied migrations %s", applied)
-    async with services.db.write() as tx:
-        await sync_configured_roles(
-            tx,
-            admin_ids=settings.admin_ids,
-            requester_ids=settings.requester_ids,
-            now=services.clock.now(),
-        )
+    # Roles follow ADMIN_IDS and REQUESTER_IDS (those granted with /grant stay).
+    taken_back = await follow_configuration(
+        services.db,
+        admin_ids=settings.admin_ids,
+        requester_ids=settings.requester_ids,
+        now=services.clock.now(),
+    )
+    for user_id, role in taken_back:
+        log.info("user %s no longer configured as %s: role taken back", user_id, role)
     await publish_menus(application.bot, services)
+    for user_id in sorted({user_id for user_id, _ in taken_back}):
+        await publish_chat_menu(application.bot, services, user_id)
+    await admin.warn_single_admin(services, application.bot)
     # Months whose close was missed while the bot was down are closed now; then the monthly job.
     assert application.job_queue is not None
     payouts.schedule_monthly_close(services, application.job_queue)

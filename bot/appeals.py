@@ -14,6 +14,7 @@ from typing import Literal
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from storage.audit import write_audit
 from storage.db import Database
+from storage.moderation import clear_block
 from storage.quality import Appeal as Appeal
 from storage.quality import (
     create_appeal,
@@ -62,16 +63,21 @@ async def decide(
     task_type: str | None,
     now: datetime,
 ) -> Decision:
-    """Lift one paused type (or keep the pauses) and close the appeal, audited, at most once."""
+    """Lift one paused type, or the block (``task_type`` None), or keep them, and close the
+    appeal, audited, at most once."""
     async with db.write() as tx:
         if "admin" not in await roles_of(tx, admin_id):
             raise PermissionDenied("error.role_required", role="admin")
         appeal = await fetch_appeal(tx, appeal_id)
         if appeal is None:
             raise NotFound("quality.appeal.unknown")
-        if outcome == "lifted":
-            if task_type is None:
-                raise InvalidInput("error.bad_button")
+        if outcome == "lifted" and task_type is None:
+            # Lifting a block: the worker is unblocked (audited as an unblock too).
+            if not await clear_block(tx, appeal.worker_id, now):
+                raise InvalidInput("quality.appeal.not_paused_now")
+            detail = {"user_id": appeal.worker_id, "appeal_id": appeal_id}
+            await write_audit(tx, actor_id=admin_id, action="unblock", detail=detail, now=now)
+        elif outcome == "lifted" and task_type is not None:
             lifted = await lift_type_pause(tx, appeal.worker_id, task_type, by=admin_id, now=now)
             if lifted is None:
                 raise InvalidInput("quality.appeal.not_paused_now")

@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from bot.callback_data import parse_whole
 from bot.errors import InvalidInput
 
 MINUTES_PER_DAY = 24 * 60
@@ -37,8 +38,8 @@ _GROUPS: dict[str, frozenset[int]] = {
     "weekends": frozenset({5, 6}),
     "week-end": frozenset({5, 6}),
 }
-_TIME = re.compile(r"^(?P<h>\d{1,2})(?:[:h.](?P<m>\d{2}))?h?$")
-_RANGE = re.compile(r"^(?P<start>[\dh:.]+)-(?P<end>[\dh:.]+)$")
+_TIME = re.compile(r"^(?P<h>[0-9]{1,2})(?:[:h.](?P<m>[0-9]{2}))?h?$")
+_RANGE = re.compile(r"^(?P<start>[0-9h:.]+)-(?P<end>[0-9h:.]+)$")
 
 DEFAULT_READY_MINUTES = 30
 MAX_READY_MINUTES = 12 * 60
@@ -213,9 +214,9 @@ def parse_ready_minutes(args: Sequence[str]) -> int:
     if not args:
         return DEFAULT_READY_MINUTES
     word = args[0].strip().lower().removesuffix("min").removesuffix("m")
-    if not word.isdigit() or not 1 <= int(word) <= MAX_READY_MINUTES:
-        raise InvalidInput("availability.ready_usage", most=MAX_READY_MINUTES)
-    return int(word)
+    return parse_whole(
+        word, 1, MAX_READY_MINUTES, "availability.ready_usage", most=MAX_READY_MINUTES
+    )
 
 
 def toggle_windows(current: Sequence[Window], preset: Sequence[Window]) -> tuple[Window, ...]:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from bot.callback_data import parse_id
 from bot.errors import InsufficientFunds, InvalidInput, NotFound
 from bot.intake.prepare import PreparedBatch
 from bot.intake.pricing import default_reward, most_possible_cost
@@ -84,12 +85,9 @@ async def visible_batch(
 
 def parse_batch_id(args: Sequence[str] | None, command: str) -> int:
     """The ``ID`` of ``/command ID``; ``InvalidInput`` (``batches.usage``) otherwise."""
-    if not args or len(args) != 1 or not args[0].lstrip("#").isdigit():
+    if not args or len(args) != 1:
         raise InvalidInput("batches.usage", command=command)
-    value = int(args[0].lstrip("#"))
-    if not 0 < value < 2**63:
-        raise InvalidInput("batches.usage", command=command)
-    return value
+    return parse_id(args[0], "batches.usage", command=command)
 
 
 # Drafts ----------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import Literal
 
+from bot.callback_data import parse_whole
 from bot.errors import InvalidInput
 from bot.intake.archive import MB, ZipLimits, open_zip, read_zip
 from bot.intake.audio import is_audio_name
@@ -107,11 +108,8 @@ def default_labels(batch_type: BatchType) -> tuple[str, ...] | None:
 
 def parse_number(text: str, bounds: tuple[int, int], key: str) -> int:
     """A whole number within ``bounds``; ``InvalidInput`` naming the bounds otherwise."""
-    value = text.strip()
     low, high = bounds
-    if not value.isdigit() or not low <= int(value) <= high:
-        raise InvalidInput(key, min=low, max=high)
-    return int(value)
+    return parse_whole(text, low, high, key, min=low, max=high)
 
 
 def parse_seconds(text: str) -> int:

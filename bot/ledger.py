@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from bot.errors import CapExceeded, InsufficientFunds, InvalidInput, LedgerError
+from bot.errors import CapExceeded, InsufficientFunds, InvalidInput, LedgerError, PermissionDenied
 from storage import ledger as sql
 from storage.audit import write_audit
 from storage.db import Database, WriteTx
@@ -221,7 +221,12 @@ async def top_up(
     tz: ZoneInfo,
     memo: str = "",
 ) -> Posted:
-    """An admin adds budget, ``bank`` to ``requester:ID``, audited; a known key changes nothing."""
+    """An admin adds budget, ``bank`` to ``requester:ID``, audited; a known key changes nothing.
+
+    Four-eyes: an admin never tops up their own requester account (``PermissionDenied``).
+    """
+    if requester_id == actor_id:
+        raise PermissionDenied("admin.four_eyes.topup")
     new = NewTransfer(
         "topup", amount, BANK, requester_account(requester_id), key, actor_id, now, memo
     )
@@ -339,6 +344,33 @@ async def correct(
     Floors apply as to any transfer. A correction is not earnings: it counts neither for the cap
     nor in statements; pay extra earnings with ``grant_bonus``.
     """
+    async with db.write() as tx:
+        return await post_correction(
+            tx,
+            debit_account=debit_account,
+            credit_account=credit_account,
+            amount=amount,
+            reason=reason,
+            actor_id=actor_id,
+            key=key,
+            now=now,
+            tz=tz,
+        )
+
+
+async def post_correction(
+    tx: WriteTx,
+    *,
+    debit_account: str,
+    credit_account: str,
+    amount: int,
+    reason: str,
+    actor_id: int,
+    key: str,
+    now: datetime,
+    tz: ZoneInfo,
+) -> Posted:
+    """``correct`` inside the caller's write transaction (a confirmed pending correction)."""
     for account in (debit_account, credit_account):
         parse_account(account)
     if not reason.strip():
@@ -346,10 +378,9 @@ async def correct(
     new = NewTransfer(
         "correction", amount, debit_account, credit_account, key, actor_id, now, reason.strip()
     )
-    async with db.write() as tx:
-        posted = await post(tx, new, tz=tz)
-        if posted.created:
-            await _audit_transfer(tx, "ledger.correction", posted.transfer)
+    posted = await post(tx, new, tz=tz)
+    if posted.created:
+        await _audit_transfer(tx, "ledger.correction", posted.transfer)
     return posted
 
 

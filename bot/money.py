@@ -6,7 +6,7 @@ import re
 
 from bot.errors import InvalidInput
 
-_AMOUNT = re.compile(r"^(?P<units>\d{1,9})(?:[.,](?P<cents>\d{1,2}))?$")
+_AMOUNT = re.compile(r"^(?P<units>[0-9]{1,9})(?:[.,](?P<cents>[0-9]{1,2}))?$")
 _SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF"}
 
 

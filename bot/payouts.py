@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.errors import IllegalTransition, InvalidInput, NotFound, StorageError
+from bot.errors import IllegalTransition, InvalidInput, NotFound, PermissionDenied, StorageError
 from bot.ledger import (
     BANK,
     current_month,
@@ -120,7 +120,7 @@ async def catch_up_closes(db: Database, now: datetime, tz: ZoneInfo) -> list[Mon
 async def approve(db: Database, statement_id: int, *, actor_id: int, now: datetime) -> Step:
     """Approve a pending statement, or lift a hold; approving again changes nothing."""
     async with db.write() as tx:
-        current = await _load(tx, statement_id)
+        current = await _load(tx, statement_id, actor_id)
         if current.state == "approved":
             return Step(current, changed=False, previous_state=current.state)
         check_step(current, "approved")
@@ -133,7 +133,7 @@ async def hold(
     """Hold a pending or approved statement with a reason the worker is told; again: no change."""
     reason = _required_text(reason, "payouts.reason_missing", REASON_LIMIT)
     async with db.write() as tx:
-        current = await _load(tx, statement_id)
+        current = await _load(tx, statement_id, actor_id)
         if current.state == "held":
             return Step(current, changed=False, previous_state=current.state)
         check_step(current, "held")
@@ -156,7 +156,7 @@ async def mark_paid(
     """
     reference = _required_text(reference, "payouts.reference_missing", REFERENCE_LIMIT)
     async with db.write() as tx:
-        current = await _load(tx, statement_id)
+        current = await _load(tx, statement_id, actor_id)
         if current.state == "paid" and current.reference == reference:
             return Step(current, changed=False, previous_state=current.state)
         return await pay_in(tx, current, reference=reference, actor_id=actor_id, now=now, tz=tz)
@@ -204,11 +204,20 @@ def _required_text(text: str, missing_key: str, limit: int) -> str:
     return cleaned
 
 
-async def _load(tx: WriteTx, statement_id: int) -> Statement:
+async def _load(tx: WriteTx, statement_id: int, actor_id: int | None = None) -> Statement:
+    """The statement; with ``actor_id``, four-eyes: nobody reviews or pays their own."""
     statement = await sql.statement_by_id(tx, statement_id)
     if statement is None:
         raise NotFound("payouts.statement_not_found", statement_id=statement_id)
+    if actor_id is not None:
+        check_reviewer(statement, actor_id)
     return statement
+
+
+def check_reviewer(statement: Statement, actor_id: int) -> None:
+    """Four-eyes: ``PermissionDenied`` when the admin is the statement's worker."""
+    if statement.worker_id == actor_id:
+        raise PermissionDenied("admin.four_eyes.statement", statement_id=statement.id)
 
 
 def check_step(statement: Statement, wanted: StatementState) -> None:

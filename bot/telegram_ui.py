@@ -24,7 +24,7 @@ from telegram.error import BadRequest, Forbidden
 from bot import batches, people
 from bot.batches import Summary, Viewer
 from bot.callback_data import callback as callback
-from bot.callback_data import numeric_args, split_callback
+from bot.callback_data import numeric_args, parse_id, split_callback
 from bot.commands import commands_for
 from bot.context import Actor, BotContext, Services
 from bot.errors import InvalidInput, UserError
@@ -63,9 +63,7 @@ def callback_ids(update: Update, prefix: str, count: int) -> list[int]:
 def button_batch_id(update: Update, prefix: str) -> int:
     """The batch id of ``"PREFIX BATCH_ID"`` callback data; ``InvalidInput`` if forged."""
     (raw,) = callback_args(update, prefix, 1)
-    if not raw.isdigit() or not 0 < int(raw) < 2**63:
-        raise InvalidInput("error.bad_button")
-    return int(raw)
+    return parse_id(raw, "error.bad_button")
 
 
 def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:

@@ -148,15 +148,30 @@ async def grant_role(
 
 async def sync_configured_roles(
     tx: WriteTx, *, admin_ids: Iterable[int], requester_ids: Iterable[int], now: datetime
-) -> None:
-    """Grant the roles listed in ADMIN_IDS and REQUESTER_IDS (configuration never revokes)."""
+) -> list[tuple[int, Role]]:
+    """Grant the roles listed in ADMIN_IDS and REQUESTER_IDS; take back an admin or requester
+    role that configuration gave (``granted_by`` NULL) from an id no longer listed. A role an
+    admin granted with /grant stays. Returns the roles taken back, audited (actor NULL)."""
     stamp = to_db_time(now)
-    pairs = [(uid, "admin") for uid in admin_ids] + [(uid, "requester") for uid in requester_ids]
+    listed: dict[Role, set[int]] = {"admin": set(admin_ids), "requester": set(requester_ids)}
+    removed: list[tuple[int, Role]] = []
+    for role, ids in listed.items():
+        rows = await tx.fetch_all(
+            "SELECT user_id FROM user_roles WHERE role = ? AND granted_by IS NULL", (role,)
+        )
+        for user_id in sorted(int(row["user_id"]) for row in rows if row["user_id"] not in ids):
+            await tx.execute(
+                "DELETE FROM user_roles WHERE user_id = ? AND role = ?", (user_id, role)
+            )
+            detail = {"user_id": user_id, "role": role, "by": "configuration"}
+            await write_audit(tx, actor_id=None, action="revoke", detail=detail, now=now)
+            removed.append((user_id, role))
     await tx.executemany(
         "INSERT OR IGNORE INTO user_roles (user_id, role, granted_by, granted_at)"
         " VALUES (?, ?, NULL, ?)",
-        [(uid, role, stamp) for uid, role in pairs],
+        [(uid, role, stamp) for role, ids in listed.items() for uid in sorted(ids)],
     )
+    return removed
 
 
 async def mark_update_processed(tx: WriteTx, update_id: int, now: datetime) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.callback_data import parse_id
 from bot.context import Actor, BotContext
 from bot.errors import InvalidInput
 from bot.funding import receipts
@@ -19,11 +20,11 @@ async def topup(update: Update, context: BotContext) -> None:
     actor = await context.actor(update)
     actor.require("admin")
     args = context.args or []
-    if len(args) < 2 or not args[0].isdigit():
+    if len(args) < 2:
         raise InvalidInput("topup.usage")
     services = context.services
     settings = services.settings
-    requester_id = int(args[0])
+    requester_id = parse_id(args[0], "topup.usage")
     amount = parse_amount(" ".join(args[1:]), settings.currency)
     if "requester" not in await roles_of(services.db, requester_id):
         raise InvalidInput("topup.not_a_requester", user_id=requester_id)

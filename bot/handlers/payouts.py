@@ -21,6 +21,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.callback_data import parse_id
 from bot.context import Actor, BotContext, Services
 from bot.errors import InvalidInput
 from bot.ledger import parse_month
@@ -30,6 +31,7 @@ from bot.payouts import (
     approve,
     catch_up_closes,
     check_invariants,
+    check_reviewer,
     check_step,
     close_month,
     close_previous_month,
@@ -150,7 +152,8 @@ async def ask_for_text(update: Update, context: BotContext) -> int:
     actor = await context.actor(update)
     actor.require("admin")
     statement = await get_statement(context.services.db, _statement_id(raw_id))
-    check_step(statement, "held" if prefix == HOLD else "paid")  # before asking for any text
+    check_reviewer(statement, actor.user.id)  # four-eyes, before asking for any text
+    check_step(statement, "held" if prefix == HOLD else "paid")
     assert context.user_data is not None
     context.user_data[_PENDING] = (prefix, statement.id)
     t = actor.t
@@ -242,9 +245,7 @@ async def _tell_worker(context: BotContext, statement: Statement) -> None:
 
 
 def _statement_id(raw: str) -> int:
-    if not raw.isdigit():
-        raise InvalidInput("error.bad_button")
-    return int(raw)
+    return parse_id(raw, "error.bad_button")
 
 
 async def exportpayouts(update: Update, context: BotContext) -> None:

@@ -10,6 +10,7 @@ from telegram import Message, Update
 from telegram.error import TelegramError
 
 from bot.appeals import Appeal, decide, file_appeal
+from bot.callback_data import parse_id
 from bot.context import BotContext
 from bot.errors import InvalidInput
 from bot.gold import WorkerStats, worker_stats
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 # Callback data: "PREFIX APPEAL_ID [TYPE_INDEX]" (STYLE.md 6).
 LIFT = "ql"
 KEEP = "qk"
+UNBLOCK = "qu"  # "qu APPEAL_ID": lift the block of a blocked worker
 TYPE_CODES = ("image_tag", "emotion", "transcription")  # a type travels as its index
 
 
@@ -95,9 +97,9 @@ async def stats_command(update: Update, context: BotContext) -> None:
     header: list[str] = []
     if args:
         actor.require("admin")
-        if len(args) != 1 or not args[0].isdigit() or len(args[0]) > 18:
+        if len(args) != 1:
             raise InvalidInput("quality.stats.usage")
-        worker_id = int(args[0])
+        worker_id = parse_id(args[0], "quality.stats.usage")
         user = await find_user(services.db, worker_id)
         name = user.first_name if user else "?"
         header = [t("quality.stats.admin_header", name=name, worker=worker_id)]
@@ -153,6 +155,8 @@ async def _tell_admins(context: BotContext, appeal: Appeal) -> None:
             for pause in stats.pauses
             if pause.task_type in TYPE_CODES
         ]
+        if worker is not None and worker.blocked_at is not None:
+            rows.append([(t("quality.appeal.button.unblock"), callback(UNBLOCK, appeal.id))])
         rows.append([(t("quality.appeal.button.keep"), callback(KEEP, appeal.id))])
         try:
             await context.bot.send_message(
@@ -168,6 +172,12 @@ async def lift_button(update: Update, context: BotContext) -> None:
     if not 0 <= type_index < len(TYPE_CODES):
         raise InvalidInput("error.bad_button")
     await _decide(update, context, appeal_id, "lifted", TYPE_CODES[type_index])
+
+
+async def unblock_button(update: Update, context: BotContext) -> None:
+    """Lift the block: the worker gets tasks again (re-checked: admin, appeal open, blocked)."""
+    (appeal_id,) = callback_ids(update, UNBLOCK, 1)
+    await _decide(update, context, appeal_id, "lifted", None)
 
 
 async def keep_button(update: Update, context: BotContext) -> None:
@@ -209,7 +219,9 @@ async def _decide(
     wt = services.translator(
         worker.language if worker else "en", worker.timezone if worker else None
     )
-    if outcome == "lifted":
+    if outcome == "lifted" and task_type is None:
+        text = wt("quality.appeal.unblocked_worker")
+    elif outcome == "lifted":
         text = wt("quality.appeal.lifted_worker", type=wt(f"quality.type.{task_type}"))
     else:
         text = wt("quality.appeal.kept_worker")

@@ -9,6 +9,7 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden
 
 from bot import people
+from bot.callback_data import parse_id
 from bot.context import BotContext
 from bot.errors import InvalidInput
 from bot.people import Role, find_user
@@ -23,9 +24,9 @@ async def grant(update: Update, context: BotContext) -> None:
     actor = await context.actor(update)
     actor.require("admin")
     args = context.args or []
-    if len(args) != 2 or not args[0].isdigit() or args[1].lower() not in GRANTABLE:
+    if len(args) != 2 or args[1].lower() not in GRANTABLE:
         raise InvalidInput("grant.usage")
-    user_id, role = int(args[0]), cast(Role, args[1].lower())
+    user_id, role = parse_id(args[0], "grant.usage"), cast(Role, args[1].lower())
     services = context.services
     added = await people.grant(services.db, user_id, role, actor.user.id, services.clock.now())
     role_name = actor.t(f"role.{role}")

@@ -10,6 +10,7 @@ from telegram import Update
 from bot import people
 from bot.commands import Command, command_named, commands_for
 from bot.context import Actor, BotContext
+from bot.errors import InvalidInput
 from bot.i18n import LANGUAGES
 from bot.telegram_ui import (
     callback,
@@ -120,6 +121,8 @@ async def language(update: Update, context: BotContext) -> None:
 async def language_button(update: Update, context: BotContext) -> None:
     """Set the language chosen with a button."""
     (code,) = callback_args(update, LANGUAGE, 1)
+    if code not in LANGUAGES:  # forged: refused with an answer to the press
+        raise InvalidInput("error.bad_button")
     await _set_language(update, context, code)
 
 
@@ -158,3 +161,11 @@ async def unknown_message(update: Update, context: BotContext) -> None:
     actor = await context.actor(update)
     key = "hint.unknown_text" if actor.user.registered else "hint.start_first"
     await message_of(update).reply_text(actor.t(key))
+
+
+async def unknown_button(update: Update, context: BotContext) -> None:
+    """A press no handler took (forged or malformed data): answered, so it never spins."""
+    actor = await context.actor(update)
+    query = update.callback_query
+    assert query is not None
+    await query.answer(actor.t("error.bad_button"), show_alert=True)
