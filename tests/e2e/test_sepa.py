@@ -40,6 +40,9 @@ def settings(sandbox: SandboxServer, make_settings: Callable[..., Settings]) -> 
     )
 
 
+SECOND_ADMIN_ID = 9002
+
+
 async def _register(user: SandboxUser, *, staff: bool = False) -> None:
     """A worker consents; staff (an admin) take tasks too from their own /start."""
     await user.send_command("/start")
@@ -86,7 +89,9 @@ async def _approved_march(bot: BotApplication, amounts: dict[int, int]) -> None:
         )
     await close_month(db, "2026-03", now=APRIL, tz=tz, actor_id=ADMIN_ID)
     for statement in await statements_for_month(db, "2026-03"):
-        await approve(db, statement.id, actor_id=ADMIN_ID, now=APRIL)
+        # Four-eyes: an admin's own statement is approved by another admin.
+        reviewer = SECOND_ADMIN_ID if statement.worker_id == ADMIN_ID else ADMIN_ID
+        await approve(db, statement.id, actor_id=reviewer, now=APRIL)
 
 
 async def _give_details(user: SandboxUser, holder: str, iban: str) -> str:
