@@ -51,6 +51,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("timezone", "worker"),
     Command("stats", "worker"),
     Command("appeal", "worker"),
+    Command("unmute", "worker"),
 )
 
 _BY_NAME = {command.name: command for command in COMMANDS}

@@ -34,6 +34,8 @@ class Settings:
     min_hourly_rate: int = 1_000
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))
     log_level: str = "INFO"
+    # Distinct workers whose reports pause a batch for an admin's review (issue 14).
+    reports_to_pause: int = 3
 
     def __repr__(self) -> str:
         return f"Settings(api={self.telegram_api_url!r}, database={str(self.database_path)!r})"
@@ -114,6 +116,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         min_hourly_rate=_amount("MIN_HOURLY_RATE", environ.get("MIN_HOURLY_RATE", "10.00")),
         timezone=_timezone(environ.get("TIMEZONE", "Europe/Paris")),
         log_level=_log_level(environ.get("LOG_LEVEL", "INFO")),
+        reports_to_pause=_count("REPORTS_TO_PAUSE", environ.get("REPORTS_TO_PAUSE", "3")),
     )
 
 
@@ -153,6 +156,13 @@ def _amount(name: str, value: str) -> int:
         return parse_amount(value)
     except InvalidInput:
         raise ConfigError(name, f"must be a positive amount like 250.00, not {value!r}") from None
+
+
+def _count(name: str, value: str) -> int:
+    text = value.strip()
+    if not text.isdigit() or not 1 <= int(text) <= 1000:
+        raise ConfigError(name, f"must be a whole number from 1 to 1000, not {value!r}")
+    return int(text)
 
 
 def _currency(value: str) -> str:

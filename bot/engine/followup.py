@@ -13,6 +13,7 @@ from bot import answers, people
 from bot.context import Actor, BotContext, Services
 from bot.dispatch import next_for, push_status
 from bot.engine.delivery import BotApplication, edit_keyboard, markup_of, services_of
+from bot.engine.examples import feedback_text
 from bot.engine.jobs import (
     cancel_deadline,
     edit_task_message,
@@ -91,7 +92,12 @@ async def follow_up(
     if t is None:
         t = await translator_for(services, worker_id)
     async with services.runtime.message_lock(chat_id, message_id):
-        if offer is not None and is_photo and offer.item.media_kind == "image":
+        if (
+            offer is not None
+            and is_photo
+            and offer.item.media_kind == "image"
+            and not offer.examples_due  # examples come first, then the task below them
+        ):
             if await show_task(application, offer, replace=(chat_id, message_id), header=header):
                 return True
             offer = None  # released by show_task; the old message still shows the old task
@@ -207,6 +213,10 @@ async def _follow_answer(
         return False
     ended = answered_caption(t, credited)
     header = t("tasks.header.credited", amount=t.money(credited.amount))
+    training = credited.quality.training
+    if training is not None:  # the feedback stays on the task's message; the next comes below
+        ended = ended + "\n\n" + feedback_text(t, training)
+        old = (old[0], old[1], False)
     try:
         return await follow_up(
             application,
@@ -247,23 +257,39 @@ async def after_skip(
     context: BotContext, t: Translator, worker_id: int, skipped: Assignment, message: object
 ) -> None:
     """A skipped task (its timer already stopped): the dispatcher wakes, the next task follows."""
-    application = context.application
-    request_dispatch(application)
     batch = await context.services.db.run_read(get_batch, skipped.batch_id)
     title = batch.title if batch else ""
+    await after_release(
+        context,
+        worker_id,
+        skipped.id,
+        message,
+        ended_caption=t("tasks.skipped", title=title),
+        header=t("tasks.header.skipped"),
+    )
+
+
+async def after_release(
+    context: BotContext,
+    worker_id: int,
+    assignment_id: int,
+    message: object,
+    *,
+    ended_caption: str,
+    header: str,
+) -> None:
+    """A task the worker gave back (skipped, reported, its requester muted): its timer stops,
+    the dispatcher wakes, its message says how it ended and the next task follows."""
+    application = context.application
+    cancel_deadline(application, assignment_id)
+    request_dispatch(application)
     old = message_ref(message)
     if not old[0]:
         return
     try:
-        await follow_up(
-            application,
-            worker_id,
-            old,
-            ended_caption=t("tasks.skipped", title=title),
-            header=t("tasks.header.skipped"),
-        )
+        await follow_up(application, worker_id, old, ended_caption=ended_caption, header=header)
     except TelegramError as exc:
-        log.warning("follow-up after skipping %s failed: %s", skipped.id, exc)
+        log.warning("follow-up after giving back %s failed: %s", assignment_id, exc)
 
 
 async def after_pause(
