@@ -162,7 +162,8 @@ def _item(row: Row) -> Item:
         end_ms=row["end_ms"],
         gold_answer=None if gold is None else json.loads(gold),
         state=row["state"],
-        gold_why=row["gold_why"] if "gold_why" in row.keys() else None,
+        # sqlite3.Row: "in" looks at values, keys() at column names
+        gold_why=row["gold_why"] if "gold_why" in row.keys() else None,  # noqa: SIM118
     )
 
 
