@@ -207,7 +207,7 @@ class _Intake:
     async def _example(
         self, example: Example, spec: BatchSpec | None, staging: Staging
     ) -> Example | None:
-        """Store an example's media (an image, or a clip of at most one chunk's length)."""
+        """Store an example's media: an image as JPEG, an audio clip as OGG/Opus (never cut)."""
         kind = _media_kind(example.file)
         data = await self._read(example.file)
         if data is None or kind is None:
