@@ -35,10 +35,12 @@ from bot.handlers import (
     admin,
     funding,
     money,
+    mutes,
     newbatch,
     onboarding,
     payout_details,
     payouts,
+    reports,
     roles,
     sepa,
     start,
@@ -231,6 +233,15 @@ def register_handlers(application: BotApplication) -> None:
             CallbackQueryHandler(task_handlers.done_button, pattern=rf"^{task_handlers.DONE} "),
             CallbackQueryHandler(task_handlers.skip_button, pattern=rf"^{task_handlers.SKIP} "),
             CallbackQueryHandler(task_handlers.pause_button, pattern=rf"^{task_handlers.PAUSE} "),
+            # Issue 14: report a task (reasons, back), mute its requester, the admins' review.
+            CallbackQueryHandler(reports.report_button, pattern=rf"^{task_handlers.REPORT} "),
+            CallbackQueryHandler(reports.reason_button, pattern=rf"^{reports.REASON} "),
+            CallbackQueryHandler(reports.back_button, pattern=rf"^{reports.BACK} "),
+            CallbackQueryHandler(reports.resume_button, pattern=rf"^{reports.RESUME} "),
+            CallbackQueryHandler(reports.keep_button, pattern=rf"^{reports.KEEP} "),
+            CallbackQueryHandler(mutes.mute_button, pattern=rf"^{task_handlers.MUTE} "),
+            CallbackQueryHandler(mutes.unmute_button, pattern=rf"^{mutes.UNMUTE} "),
+            CommandHandler("unmute", mutes.unmute_command),
             # Quality: a worker's /stats (an admin's /stats USER_ID), /appeal and the admins'
             # Lift / Keep buttons (the role, the appeal and the pause are re-checked).
             CommandHandler("stats", quality_handlers.stats_command),

@@ -45,6 +45,7 @@ from storage.batches import (
     set_batch_state,
 )
 from storage.db import Database, Tx, WriteTx
+from storage.reports import under_review
 
 Origin = Literal["zip", "guided"]
 LIST_LIMIT = 20
@@ -117,6 +118,7 @@ def new_batch(
             start_ms=item.start_ms,
             end_ms=item.end_ms,
             gold_answer=item.gold_answer,
+            gold_why=item.gold_why,
         )
         for item in prepared.items
     ]
@@ -259,7 +261,9 @@ async def pause(db: Database, batch_id: int, viewer: Viewer, *, now: datetime) -
 
 
 async def resume(db: Database, batch_id: int, viewer: Viewer, *, now: datetime) -> Batch:
-    """Offer a paused batch's tasks again."""
+    """Offer a paused batch's tasks again (a batch that reports paused waits for an admin)."""
+    if not viewer.is_admin and await db.run_read(under_review, batch_id):
+        raise InvalidInput("reports.under_review", id=batch_id)
     return await _move(
         db,
         batch_id,

@@ -60,6 +60,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("stats", "worker"),
     Command("appeal", "worker"),
     Command("payoutdetails", "worker"),
+    Command("unmute", "worker"),
 )
 
 _BY_NAME = {command.name: command for command in COMMANDS}

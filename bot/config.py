@@ -40,6 +40,8 @@ class Settings:
     # The platform's account a SEPA payment file is debited from (/exportpayouts); None: no file.
     sepa_debtor: SepaDebtor | None = None
     messages_per_second: float = 30.0  # the outbox's overall budget (bot/engine/outbox.py)
+    # Distinct workers whose reports pause a batch for an admin's review (issue 14).
+    reports_to_pause: int = 3
 
     def __repr__(self) -> str:
         return f"Settings(api={self.telegram_api_url!r}, database={str(self.database_path)!r})"
@@ -135,6 +137,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         payment_provider_token=environ.get("PAYMENT_PROVIDER_TOKEN", "").strip(),
         sepa_debtor=_sepa_debtor(environ),
         messages_per_second=_rate(environ.get("TELEGRAM_MESSAGES_PER_SECOND", "30")),
+        reports_to_pause=_count("REPORTS_TO_PAUSE", environ.get("REPORTS_TO_PAUSE", "3")),
     )
 
 
@@ -187,6 +190,13 @@ def _amount(name: str, value: str) -> int:
         return parse_amount(value)
     except InvalidInput:
         raise ConfigError(name, f"must be a positive amount like 250.00, not {value!r}") from None
+
+
+def _count(name: str, value: str) -> int:
+    text = value.strip()
+    if not text.isdigit() or not 1 <= int(text) <= 1000:
+        raise ConfigError(name, f"must be a whole number from 1 to 1000, not {value!r}")
+    return int(text)
 
 
 def _currency(value: str) -> str:

@@ -22,6 +22,8 @@ from bot.config import Settings
 from bot.errors import CapExceeded, InvalidInput, NotFound, PermissionDenied, UserError
 from bot.gold import QualityRules
 from bot.ledger import month_of, worker_account
+from bot.reputation import Figures, reputation_for
+from bot.training import examples_due, is_training
 from storage.assignments import (
     Assignment,
     active_assignment_of,
@@ -31,7 +33,7 @@ from storage.assignments import (
 )
 from storage.availability import AvailabilityRecord, dispatch_candidates, get_availability
 from storage.batches import Batch, Item, get_batch, get_item
-from storage.db import Database, Tx
+from storage.db import Database, Tx, WriteTx
 from storage.ledger import earned_in_month
 from storage.users import User, get_user, roles_of
 
@@ -80,6 +82,10 @@ class Offer:
     worker_id: int
     language: str
     timezone: str | None
+    # Issue 14: a training task, examples to show first, the requester's reputation line.
+    training: bool = False
+    examples_due: bool = False
+    reputation: Figures | None = None
 
 
 def availability_of(record: AvailabilityRecord) -> Availability:
@@ -109,12 +115,15 @@ async def cap_left(tx: Tx, policy: Policy, worker_id: int, now: datetime) -> int
     return max(policy.monthly_cap - earned, 0)
 
 
-async def _offer(tx: Tx, assignment: Assignment, user: User | None) -> Offer | None:
+async def _offer(
+    tx: WriteTx, assignment: Assignment, user: User | None, policy: Policy, now: datetime
+) -> Offer | None:
     batch = await get_batch(tx, assignment.batch_id)
     item = await get_item(tx, assignment.item_id)
     if batch is None or item is None:  # cannot happen with foreign keys on
         log.error("assignment %s points at a missing batch or item", assignment.id)
         return None
+    worker_id = assignment.worker_id
     return Offer(
         assignment=assignment,
         batch=batch,
@@ -122,6 +131,9 @@ async def _offer(tx: Tx, assignment: Assignment, user: User | None) -> Offer | N
         worker_id=assignment.worker_id,
         language=user.language if user else "en",
         timezone=user.timezone if user else None,
+        training=await is_training(tx, worker_id, item, batch, policy.quality.training_items),
+        examples_due=await examples_due(tx, worker_id, batch),
+        reputation=await reputation_for(tx, batch.requester_id, now),
     )
 
 
@@ -166,7 +178,7 @@ async def dispatch_pass(
             if assignment is None:
                 continue
             user = await get_user(tx, candidate.worker_id)
-            offer = await _offer(tx, assignment, user)
+            offer = await _offer(tx, assignment, user, policy, now)
         if offer is not None:
             offers.append(offer)
     return offers
@@ -218,7 +230,7 @@ async def next_for(
             max_reward=left,
             pick_gold=policy.quality.gold_picker(),
         )
-        return None if assignment is None else await _offer(tx, assignment, user)
+        return None if assignment is None else await _offer(tx, assignment, user, policy, now)
 
 
 async def push_status(
@@ -280,7 +292,7 @@ async def offer_on_request(db: Database, policy: Policy, worker_id: int, now: da
             if await claim_possible_above(tx, worker_id, left):
                 raise CapExceeded("tasks.refused.cap", reset=policy.next_month_start(now))
             raise NotFound("tasks.none_available")
-        offer = await _offer(tx, assignment, user)
+        offer = await _offer(tx, assignment, user, policy, now)
     if offer is None:
         raise UserError("error.generic")
     return offer

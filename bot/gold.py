@@ -18,6 +18,7 @@ from bot.aggregation import StopDecision
 from bot.batches import end_if_complete
 from bot.fairpay import TimedAnswer, pooled_hourly_rate
 from bot.ledger import escrow_account
+from bot.levels import refresh_level
 from bot.quality import (
     AccuracyEstimate,
     LevelStatus,
@@ -28,11 +29,13 @@ from bot.quality import (
     TaskType,
     choose_gold,
     estimate_accuracy,
+    next_gold_item,
     worker_level,
 )
 from bot.tasks import TASK_TYPES as TASK_TYPE_REGISTRY
 from bot.tasks import task_type as type_named
 from bot.tasks.base import Given, StopThresholds
+from bot.training import Feedback, feedback_for
 from storage.assignments import (
     Assignment,
     answers_of_item,
@@ -74,27 +77,35 @@ class QualityRules:
     gold_share: float = 1 / 8
     label_stop: float = 0.95  # weighted-vote confidence that completes a label item early
     text_stop: float = 0.9  # medoid confidence that completes a transcription item early
+    training_items: int = 3  # a worker's first gold answers of a type are their training
 
     @property
     def stop_thresholds(self) -> StopThresholds:
         return StopThresholds(self.label_stop, self.text_stop)
 
     def gold_picker(self) -> GoldPicker:
-        return GoldPicker(self.gold_share)
+        return GoldPicker(self.gold_share, self.training_items)
 
 
 @dataclass(frozen=True)
 class GoldPicker:
-    """The gold-mixing rule as ``claim_next`` calls it, inside the claim's transaction."""
+    """The gold-mixing rule as ``claim_next`` calls it, inside the claim's transaction.
+
+    A worker still in training on the batch's type (fewer than ``training_items`` gold answers
+    of it) gets the batch's unseen gold items first (``bot/training.py``)."""
 
     share: float
+    training_items: int = 0
 
     def __call__(self, view: GoldView) -> int | None:
+        seed = gold_seed(view.secret, view.batch_id, view.worker_id)
+        if view.type_gold_answers < self.training_items:
+            return next_gold_item(view.gold_item_ids, view.seen_item_ids, seed)
         return choose_gold(
             view.served,
             view.gold_item_ids,
             view.seen_item_ids,
-            gold_seed(view.secret, view.batch_id, view.worker_id),
+            seed,
             self.share,
         )
 
@@ -153,6 +164,7 @@ class AfterAnswer:
     stop: StopDecision | None = None
     released: tuple[Assignment, ...] = field(default=())
     batch_end: BatchEnd | None = None
+    training: Feedback | None = None  # a training answer's feedback (issue 14)
 
 
 async def after_answer(
@@ -191,6 +203,7 @@ async def after_answer(
     score: float | None = None
     stop: StopDecision | None = None
     completed: list[int] = []
+    training: Feedback | None = None
     if item.is_gold:
         score = type_named(batch.type).gold_score(item.gold_answer, answer)
         await record_gold(
@@ -202,6 +215,7 @@ async def after_answer(
             score=score,
             now=now,
         )
+        training = await feedback_for(tx, worker_id, batch, item, score, rules.training_items)
         decision = rules.pause.decide(
             estimate_accuracy(await gold_scores(tx, worker_id, task_type, since=lifted))
         )
@@ -228,7 +242,10 @@ async def after_answer(
         refunded = await end_if_complete(tx, batch.id, now=now, tz=tz)
         if refunded is not None:
             batch_end = await _batch_end(tx, batch, refunded)
-    return AfterAnswer(score, flagged, tuple(pauses), stop, tuple(released), batch_end)
+    await refresh_level(tx, worker_id, now)
+    return AfterAnswer(
+        score, flagged, tuple(pauses), stop, tuple(released), batch_end, training=training
+    )
 
 
 async def _stop_decision(

@@ -11,11 +11,11 @@ import random
 import unicodedata
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from rapidfuzz.distance import Levenshtein
 
 from bot.batch_settings import BatchType
+from bot.batch_settings import Level as Level
 
 TaskType = BatchType  # a task type's name (the rules of each type: ``bot/tasks/``)
 LabelSet = frozenset[str]
@@ -212,8 +212,6 @@ class QualityPolicy:
 
 
 # --- levels -----------------------------------------------------------------------------------
-
-Level = Literal["newcomer", "confirmed", "expert"]
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from storage.availability import record_served
 from storage.db import Row, Tx, WriteTx, maybe_time, to_db_time
+from storage.levels import LEVEL_GATE
+from storage.mutes import MUTE_GATE
 from storage.quality import GoldView, gold_view, server_secret
 
 AssignmentState = Literal["active", "submitted", "expired", "skipped", "released"]
@@ -78,7 +80,8 @@ def _assignment(row: Row) -> Assignment:
 # batch (not their own batch, not a type they are kept from) that they have never been offered,
 # whose reserved or answered slots are still fewer than answers_per_item, while they have no
 # active assignment. Gold items are only ever served by the gold-mixing rule (_CLAIM_GOLD).
-_OPEN_TO_WORKER = """
+# Issue 14's gates: the worker holds the batch's min_level and has not muted its requester.
+_OPEN_TO_WORKER = f"""
 FROM batches b JOIN items i ON i.batch_id = b.id
 WHERE b.state = 'open' AND i.state = 'open' AND i.gold_answer IS NULL
   AND b.requester_id != :worker
@@ -91,6 +94,7 @@ WHERE b.state = 'open' AND i.state = 'open' AND i.gold_answer IS NULL
   AND (SELECT count(*) FROM assignments taken
        WHERE taken.item_id = i.id AND taken.state IN ('active', 'submitted'))
       < b.answers_per_item
+  {LEVEL_GATE}{MUTE_GATE}
 """
 
 # One statement claims a slot: it picks the first open slot (oldest batch first, then item
@@ -117,7 +121,7 @@ LIMIT 1
 # A gold item claimed by the gold-mixing rule. Gold answers share a budget of
 # answers_per_item x gold items per batch (what publishing held in escrow for those items), so
 # gold never eats into the escrow of ordinary items however many workers come.
-_CLAIM_GOLD = """
+_CLAIM_GOLD = f"""
 INSERT INTO assignments (item_id, batch_id, worker_id, reward, time_limit, forced, offered_at)
 SELECT i.id, b.id, :worker, b.reward, b.time_limit, :forced, :now
 FROM batches b JOIN items i ON i.batch_id = b.id
@@ -134,6 +138,7 @@ WHERE i.id = :item AND b.state = 'open' AND i.state = 'open' AND i.gold_answer I
          AND g.state IN ('active', 'submitted'))
       < b.answers_per_item * (SELECT count(*) FROM items x
                               WHERE x.batch_id = b.id AND x.gold_answer IS NOT NULL)
+  {LEVEL_GATE}{MUTE_GATE}
 RETURNING *
 """
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from bot.batch_settings import BatchSettings, BatchType
+from bot.batch_settings import BatchSettings, BatchType, Example
 from storage.db import Row, Tx, WriteTx, maybe_time, to_db_time
 
 __all__ = ["BatchSettings", "BatchType"]  # re-exported: storage's callers name them from here
@@ -51,6 +51,7 @@ class NewItem:
     start_ms: int | None = None
     end_ms: int | None = None
     gold_answer: Any = None  # JSON-serialisable; None for an ordinary item
+    gold_why: str | None = None  # why the gold answer is right (shown in training)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class Item:
     end_ms: int | None
     gold_answer: Any
     state: Literal["open", "complete"]
+    gold_why: str | None = None
 
     @property
     def is_gold(self) -> bool:
@@ -93,22 +95,33 @@ class Item:
 _ENCODE: dict[str, Any] = {
     "labels": lambda labels: json.dumps(list(labels), ensure_ascii=False),
     "multiple": int,
+    "examples": lambda examples: json.dumps([e.to_json() for e in examples], ensure_ascii=False),
 }
-_DECODE: dict[str, Any] = {"labels": lambda text: tuple(json.loads(text)), "multiple": bool}
+_DECODE: dict[str, Any] = {
+    "labels": lambda text: tuple(json.loads(text)),
+    "multiple": bool,
+    "examples": lambda text: tuple(Example.from_json(e) for e in json.loads(text or "[]")),
+}
 
 
 def _settings_columns(settings: BatchSettings) -> dict[str, Any]:
-    """The batch's settings as column values."""
+    """The batch's settings as column values; an optional setting left at its default is not
+    written (its column's default holds it), so a database not yet migrated still takes it."""
+    optional = BatchSettings.optional()
     return {
         name: _ENCODE.get(name, lambda value: value)(value)
         for name, value in settings.values().items()
+        if name not in optional or value != optional[name]
     }
 
 
 def _settings_of(row: Row) -> dict[str, Any]:
-    """The settings read back from their columns."""
+    """The settings read back from their columns (an optional one absent: its default)."""
+    present = set(row.keys())
     return {
-        name: _DECODE.get(name, lambda value: value)(row[name]) for name in BatchSettings.names()
+        name: _DECODE.get(name, lambda value: value)(row[name])
+        for name in BatchSettings.names()
+        if name in present
     }
 
 
@@ -149,6 +162,8 @@ def _item(row: Row) -> Item:
         end_ms=row["end_ms"],
         gold_answer=None if gold is None else json.loads(gold),
         state=row["state"],
+        # sqlite3.Row: "in" looks at values, keys() at column names
+        gold_why=row["gold_why"] if "gold_why" in row.keys() else None,  # noqa: SIM118
     )
 
 
@@ -172,19 +187,21 @@ async def insert_draft(
     assert batch_id is not None
     for position, item in enumerate(items, start=1):
         await _insert_media(tx, item.media, stamp)
+        row: dict[str, Any] = {
+            "batch_id": batch_id,
+            "position": position,
+            "source_path": item.source_path,
+            "media_sha256": item.media.sha256,
+            "recording_path": item.recording_path,
+            "start_ms": item.start_ms,
+            "end_ms": item.end_ms,
+            "gold_answer": None if item.gold_answer is None else json.dumps(item.gold_answer),
+        }
+        if item.gold_why is not None:  # optional, like the batch's optional settings
+            row["gold_why"] = item.gold_why
         await tx.execute(
-            "INSERT INTO items (batch_id, position, source_path, media_sha256, recording_path,"
-            " start_ms, end_ms, gold_answer) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                batch_id,
-                position,
-                item.source_path,
-                item.media.sha256,
-                item.recording_path,
-                item.start_ms,
-                item.end_ms,
-                None if item.gold_answer is None else json.dumps(item.gold_answer),
-            ),
+            f"INSERT INTO items ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+            tuple(row.values()),
         )
     return batch_id
 

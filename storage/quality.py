@@ -109,6 +109,7 @@ class GoldView:
     gold_item_ids: tuple[int, ...]  # gold items of the batch still open
     seen_item_ids: frozenset[int]  # items of the batch the worker was offered
     secret: str
+    type_gold_answers: int = 0  # the worker's gold answers of the batch's type, in any batch
 
 
 async def gold_view(tx: Tx, batch_id: int, worker_id: int, secret: str) -> GoldView:
@@ -122,6 +123,11 @@ async def gold_view(tx: Tx, batch_id: int, worker_id: int, secret: str) -> GoldV
         "SELECT item_id FROM assignments WHERE batch_id = ? AND worker_id = ?",
         (batch_id, worker_id),
     )
+    on_type = await tx.fetch_value(
+        "SELECT count(*) FROM gold_results WHERE worker_id = ?"
+        " AND task_type = (SELECT type FROM batches WHERE id = ?)",
+        (worker_id, batch_id),
+    )
     return GoldView(
         batch_id=batch_id,
         worker_id=worker_id,
@@ -129,6 +135,7 @@ async def gold_view(tx: Tx, batch_id: int, worker_id: int, secret: str) -> GoldV
         gold_item_ids=tuple(int(row[0]) for row in gold),
         seen_item_ids=frozenset(int(row[0]) for row in seen),
         secret=secret,
+        type_gold_answers=int(on_type or 0),
     )
 
 

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import imageio_ffmpeg
 from PIL import Image
 
+from bot.batch_settings import Example, Level
 from bot.dispatch import Policy
 from bot.gold import QualityRules
 from bot.ledger import hold_for_batch, top_up
@@ -146,8 +147,11 @@ async def publish_batch(
     title: str = "Street scenes",
     instructions: str = "Pick what you see.",
     seeds: Sequence[int] | None = None,
+    min_level: Level = "newcomer",
+    examples: Sequence[Example] = (),
 ) -> int:
-    """An open batch with its most possible cost held in escrow, as publishing leaves it."""
+    """An open batch with its most possible cost held in escrow, as publishing leaves it
+    (``min_level`` and ``examples``: the optional settings of issue 14)."""
     seeds = list(seeds) if seeds is not None else [next(_SEEDS) for _ in range(items)]
     new_items = [
         NewItem(
@@ -170,6 +174,8 @@ async def publish_batch(
             reward=reward,
             answers_per_item=answers_per_item,
             time_limit=time_limit,
+            min_level=min_level,
+            examples=tuple(examples),
         ),
         below_floor=False,
     )
@@ -264,13 +270,17 @@ async def publish_with_gold(
     labels: Sequence[str] = LABELS,
     now: datetime = NOW,
     seed: int = 500,
+    why: Sequence[str | None] = (),
 ) -> int:
-    """An open batch with ``ordinary`` items, then one gold item per answer in ``gold``."""
+    """An open batch with ``ordinary`` items, then one gold item per answer in ``gold`` (and
+    why it is right, from ``why`` in the same order, when given)."""
+    whys = [None] * ordinary + list(why) + [None] * (len(gold) - len(why))
     items = [
         NewItem(
             source_path=f"item{position}.png",
             media=store_media(data_dir, png_bytes(seed + position), "image"),
             gold_answer=answer,
+            gold_why=whys[position],
         )
         for position, answer in enumerate([None] * ordinary + list(gold))
     ]

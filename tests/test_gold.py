@@ -39,7 +39,8 @@ SLOW = timedelta(seconds=3)  # a plausible answer time
 
 
 def rules(**options: Any) -> QualityRules:
-    return QualityRules(**options)
+    """Quality rules for the mixing tests: no training unless asked (tests/test_training.py)."""
+    return QualityRules(**{"training_items": 0, **options})
 
 
 async def answer(

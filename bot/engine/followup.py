@@ -18,6 +18,7 @@ from bot import answers, people
 from bot.context import Actor, BotContext, Services
 from bot.dispatch import Offer, next_for, push_status
 from bot.engine.delivery import BotApplication, edit_keyboard, markup_of, services_of
+from bot.engine.examples import feedback_text
 from bot.engine.jobs import (
     cancel_deadline,
     edit_task_message,
@@ -124,7 +125,12 @@ def send_follow_up(application: BotApplication, plan: FollowUp) -> bool:
     """
     chat_id, message_id, is_photo = plan.old
     offer = plan.offer
-    if offer is not None and is_photo and offer.item.media_kind == "image":
+    if (
+        offer is not None
+        and is_photo
+        and offer.item.media_kind == "image"
+        and not offer.examples_due  # examples come first, then the task below them
+    ):
         services_of(application).outbox.submit(
             chat_id, _replacing(application, plan, offer), plan.priority, what="next task"
         )
@@ -259,11 +265,16 @@ async def after_answer(
     request_dispatch(application)  # the item may now be complete; others may be waiting
     if not old[0]:
         return None
+    ended = answered_caption(t, credited)
+    training = credited.quality.training
+    if training is not None:  # the feedback stays on the task's message; the next comes below
+        ended = ended + "\n\n" + feedback_text(t, training)
+        old = (old[0], old[1], False)
     return await plan_follow_up(
         application,
         worker.id,
         old,
-        ended_caption=answered_caption(t, credited),
+        ended_caption=ended,
         header=t("tasks.header.credited", amount=t.money(credited.amount)),
         t=t,
         worker=worker,
@@ -315,20 +326,36 @@ async def after_skip(
     context: BotContext, t: Translator, worker_id: int, skipped: Assignment, message: object
 ) -> None:
     """A skipped task (its timer already stopped): the dispatcher wakes, the next task follows."""
-    application = context.application
-    request_dispatch(application)
     batch = await context.services.db.run_read(get_batch, skipped.batch_id)
     title = batch.title if batch else ""
-    old = message_ref(message)
-    if not old[0]:
-        return
-    await follow_up(
-        application,
+    await after_release(
+        context,
         worker_id,
-        old,
+        skipped.id,
+        message,
         ended_caption=t("tasks.skipped", title=title),
         header=t("tasks.header.skipped"),
     )
+
+
+async def after_release(
+    context: BotContext,
+    worker_id: int,
+    assignment_id: int,
+    message: object,
+    *,
+    ended_caption: str,
+    header: str,
+) -> None:
+    """A task the worker gave back (skipped, reported, its requester muted): its timer stops,
+    the dispatcher wakes, its message says how it ended and the next task is queued."""
+    application = context.application
+    cancel_deadline(application, assignment_id)
+    request_dispatch(application)
+    old = message_ref(message)
+    if not old[0]:
+        return
+    await follow_up(application, worker_id, old, ended_caption=ended_caption, header=header)
 
 
 async def after_pause(

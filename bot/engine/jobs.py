@@ -29,8 +29,10 @@ from bot.engine.delivery import (
     send_task,
     services_of,
 )
+from bot.engine.examples import show_examples, training_header
 from bot.engine.outbox import Priority
 from bot.engine.render import task_buttons, task_caption
+from bot.reputation import cached
 from bot.tasks import task_type
 from bot.telegram_ui import translator_for
 from storage.assignments import (
@@ -112,8 +114,14 @@ async def show_task(
         request_dispatch(application)
         return False
     t = services.translator(offer.language, offer.timezone)
+    if offer.examples_due:  # issue 14: a batch's examples come once, before its first task
+        await show_examples(application, t, offer)
+    if offer.training:
+        header = training_header(t, header)
     deadline = now + timedelta(seconds=assignment.time_limit)
-    caption = task_caption(t, batch, assignment, deadline, header=header)
+    caption = task_caption(
+        t, batch, assignment, deadline, header=header, reputation=offer.reputation
+    )
     markup = markup_of(task_buttons(t, batch, assignment.id))
     # The deadline is stored and armed just before sending: a bot killed mid-send still ends it.
     if not await services.db.run_write(start_timer, assignment.id, shown_at=now, deadline=deadline):
@@ -362,7 +370,10 @@ async def _refresh_timer(application: BotApplication, assignment_id: int) -> boo
         if batch is None:
             return False
         t = await translator_for(services, current.worker_id)
-        caption = task_caption(t, batch, current, current.deadline, left=round(left / 5) * 5)
+        reputation = await cached(services.db, batch.requester_id)
+        caption = task_caption(
+            t, batch, current, current.deadline, left=round(left / 5) * 5, reputation=reputation
+        )
         markup = markup_of(task_buttons(t, batch, current.id, current.draft))
         await edit_task_message(application, first.chat_id, first.message_id, caption, markup)
     return True

@@ -13,6 +13,7 @@ from typing import Any
 from bot.answers import Credited
 from bot.callback_data import callback
 from bot.i18n import Translator
+from bot.reputation import Figures
 from bot.tasks import task_type
 from bot.tasks.base import Action, Button
 from bot.tasks.render import buttons, caption
@@ -26,6 +27,8 @@ TOGGLE = "tt"
 DONE = "td"
 SKIP = "ts"
 PAUSE = "tp"
+REPORT = "tr"  # issue 14: Report (then "trr ASSIGNMENT_ID REASON" or "trb ASSIGNMENT_ID")
+MUTE = "tm"  # issue 14: mute this task's requester
 
 Rows = list[list[tuple[str, str]]]
 """Buttons as rows of ``(text, callback data)``."""
@@ -36,6 +39,8 @@ _PREFIX: dict[Action, str] = {
     "done": DONE,
     "skip": SKIP,
     "pause": PAUSE,
+    "report": REPORT,
+    "mute": MUTE,
 }
 
 
@@ -57,8 +62,10 @@ def task_caption(
     *,
     header: str | None = None,
     left: float | None = None,
+    reputation: Figures | None = None,
 ) -> str:
-    """The text of a task: what to do, the pay, the deadline (and time left when refreshed)."""
+    """The text of a task: what to do, the pay, the deadline (and time left when refreshed),
+    and the requester's reputation."""
     return caption(
         t,
         batch,
@@ -67,6 +74,20 @@ def task_caption(
         deadline=deadline,
         header=header,
         left=left,
+        footer=None if reputation is None else reputation_text(t, reputation),
+    )
+
+
+def reputation_text(t: Translator, figures: Figures) -> str:
+    """One short line on the requester behind a task (issue 14)."""
+    if figures.median_rate is None:
+        return t("reports.reputation.new", name=figures.name, upheld=figures.reports_upheld)
+    return t(
+        "reports.reputation",
+        name=figures.name,
+        rate=t.money(figures.median_rate),
+        workers=figures.workers_paid,
+        upheld=figures.reports_upheld,
     )
 
 

@@ -15,6 +15,8 @@ from bot.context import BotContext
 from bot.errors import InvalidInput
 from bot.gold import WorkerStats, worker_stats
 from bot.i18n import Translator
+from bot.levels import next_level_opens
+from bot.mutes import muted
 from bot.people import find_user, ids_with_role
 from bot.telegram_ui import callback, callback_ids, keyboard, message_of
 from bot.texts import number
@@ -109,7 +111,28 @@ async def stats_command(update: Update, context: BotContext) -> None:
     stats = await worker_stats(services.db, worker_id)
     policy = services.quality.pause
     lines = header + stats_lines(t, stats, policy.threshold, policy.min_gold)
+    lines += await _opens_and_mutes(context, t, stats, worker_id)
     await message_of(update).reply_text("\n".join(lines))
+
+
+async def _opens_and_mutes(
+    context: BotContext, t: Translator, stats: WorkerStats, worker_id: int
+) -> list[str]:
+    """What the next level opens, and the requesters muted (issue 14)."""
+    db = context.services.db
+    lines: list[str] = []
+    opens = await next_level_opens(db, stats.level)
+    if opens is not None and stats.level.next_rule is not None:
+        level = t(f"quality.level.{stats.level.next_rule.level}")
+        if opens.batches:
+            best = t.money(opens.best_reward)
+            lines.append(t("quality.stats.opens", level=level, count=opens.batches, best=best))
+        else:
+            lines.append(t("quality.stats.opens_none", level=level))
+    found = await muted(db, worker_id)
+    if found:
+        lines.append(t("mutes.stats", names=", ".join(m.name for m in found)))
+    return lines
 
 
 async def appeal_command(update: Update, context: BotContext) -> None:

@@ -10,12 +10,12 @@ from telegram.ext import ApplicationHandlerStop
 from bot import answers, worker_state
 from bot.context import BotContext
 from bot.engine import followup, jobs
-from bot.engine.render import ANSWER, DONE, PAUSE, SKIP, TOGGLE, label_text
+from bot.engine.render import ANSWER, DONE, MUTE, PAUSE, REPORT, SKIP, TOGGLE, label_text
 from bot.errors import UserError
 from bot.telegram_ui import callback_ids
 from bot.texts import refusal
 
-__all__ = ["ANSWER", "DONE", "PAUSE", "SKIP", "TOGGLE"]
+__all__ = ["ANSWER", "DONE", "MUTE", "PAUSE", "REPORT", "SKIP", "TOGGLE"]
 
 
 # -- callback handlers ----------------------------------------------------------------------

@@ -7,11 +7,11 @@ import io
 import re
 import tomllib
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
-from bot.batch_settings import BATCH_TYPES, BatchSettings, BatchType
+from bot.batch_settings import BATCH_TYPES, LEVELS, BatchSettings, BatchType, Level
 from bot.errors import Problem
 from bot.intake.archive import normalise_member_path
 from bot.intake.pricing import default_reward
@@ -23,6 +23,8 @@ from bot.tasks.emotion import EMOTION_LABELS
 __all__ = ["BATCH_TYPES", "EMOTION_LABELS", "LABEL_SEPARATOR", "BatchType"]
 MANIFEST_NAME = "batch.toml"
 DEFAULT_GOLD_NAME = "gold.csv"
+DEFAULT_EXAMPLES_NAME = "examples.csv"
+WHY_MAX = 300  # characters of a "why" (an example's or a gold answer's)
 
 TITLE_MAX = 100
 INSTRUCTIONS_MAX = 800  # leaves room in a 1,024-character caption for reward and timer
@@ -45,6 +47,8 @@ FIELDS = (
     "answers_per_item",
     "time_limit",
     "gold",
+    "examples",
+    "min_level",
 )
 """The manifest's fields, in the order problems are reported."""
 _FIELD_ORDER = {name: index for index, name in enumerate(FIELDS)}
@@ -66,6 +70,7 @@ class BatchSpec(BatchSettings):
 
     reward_from_manifest: bool
     gold: str | None
+    examples_file: str | None = field(default=None, kw_only=True)
 
     @property
     def rules(self) -> AnswerRules:
@@ -85,27 +90,42 @@ class ManifestResult:
     problems: tuple[Problem, ...]
     gold: str | None = None
     rules: AnswerRules | None = None
+    examples: str | None = None
 
 
 def parse_manifest(
-    data: bytes, *, min_hourly_rate: int, gold_default: bool = False
+    data: bytes,
+    *,
+    min_hourly_rate: int,
+    gold_default: bool = False,
+    examples_default: bool = False,
 ) -> ManifestResult:
     """Parse and check ``batch.toml``, collecting every problem, each naming its field.
 
     ``gold_default`` says a ``gold.csv`` lies beside the manifest: it is the gold file when the
-    manifest names none.
+    manifest names none (``examples_default``: the same for ``examples.csv``).
     """
     table, problems = _load_toml(data)
     if table is None:
-        return ManifestResult(None, tuple(problems), DEFAULT_GOLD_NAME if gold_default else None)
+        return ManifestResult(
+            None,
+            tuple(problems),
+            DEFAULT_GOLD_NAME if gold_default else None,
+            examples=DEFAULT_EXAMPLES_NAME if examples_default else None,
+        )
     reader = _Fields(table)
     for unknown in sorted(set(table).difference(FIELDS)):
         reader.problem("batch.field_unknown", unknown)
-    gold = _gold_name(reader, gold_default)
+    gold = _file_name(reader, "gold", DEFAULT_GOLD_NAME if gold_default else None)
+    examples = _file_name(reader, "examples", DEFAULT_EXAMPLES_NAME if examples_default else None)
     rules = _answer_rules(reader)
     spec = _build_spec(reader, rules, min_hourly_rate=min_hourly_rate, gold=gold)
+    if spec is not None:
+        spec = replace(spec, examples_file=examples)
     problems = sorted(reader.problems, key=_field_order)
-    return ManifestResult(spec if not problems else None, tuple(problems), gold, rules)
+    return ManifestResult(
+        spec if not problems else None, tuple(problems), gold, rules, examples=examples
+    )
 
 
 def _field_order(problem: Problem) -> int:
@@ -157,6 +177,7 @@ def _build_spec(
     )
     if seconds is not None and time_limit is not None and time_limit < seconds:
         reader.problem("batch.time_limit_below_estimate", "time_limit", seconds_per_task=seconds)
+    min_level = _min_level(reader)
     if (
         rules is None
         or title is None
@@ -165,6 +186,7 @@ def _build_spec(
         or reward is None
         or answers is None
         or time_limit is None
+        or min_level is None
         or reader.problems
     ):
         return None
@@ -180,7 +202,18 @@ def _build_spec(
         answers_per_item=answers,
         time_limit=time_limit,
         gold=gold,
+        min_level=min_level,
     )
+
+
+def _min_level(reader: _Fields) -> Level | None:
+    """The least level a worker needs (``newcomer``, the default, lets everyone in)."""
+    value = reader.table.get("min_level", "newcomer")
+    if value not in LEVELS:
+        allowed = ", ".join(LEVELS)
+        reader.problem("batch.level_unknown", "min_level", value=_echo(str(value)), allowed=allowed)
+        return None
+    return cast(Level, value)
 
 
 def default_time_limit(seconds_per_task: int) -> int:
@@ -265,15 +298,16 @@ def _decimal(value: Any) -> Decimal | None:
     return amount if amount.is_finite() else None
 
 
-def _gold_name(reader: _Fields, gold_default: bool) -> str | None:
-    if "gold" not in reader.table:
-        return DEFAULT_GOLD_NAME if gold_default else None
-    name = reader.text("gold", 255)
+def _file_name(reader: _Fields, field: str, default: str | None) -> str | None:
+    """The file a field names (``gold``, ``examples``), else the default lying beside it."""
+    if field not in reader.table:
+        return default
+    name = reader.text(field, 255)
     if name is None:
         return None
     normalised = normalise_member_path(name)
     if normalised is None:
-        reader.problem("batch.gold_missing", "gold", file=_echo(name))
+        reader.problem("batch.gold_missing", field, file=_echo(name))
     return normalised
 
 
@@ -355,33 +389,57 @@ _echo = echo  # a user-supplied value short enough to quote back in a message
 
 @dataclass(frozen=True)
 class GoldResult:
-    """Gold answers by item path (labels joined by ``|`` in label order), and every problem."""
+    """Gold answers by item path (labels joined by ``|`` in label order), why each is right
+    (when the file has a ``why`` column), and every problem."""
 
     answers: dict[str, str]
     problems: tuple[Problem, ...]
+    why: dict[str, str] = field(default_factory=dict)
+
+
+_HEADERS = (["file", "answer"], ["file", "answer", "why"])
 
 
 def parse_gold(
-    data: bytes, *, rules: AnswerRules, items: Collection[str], name: str = DEFAULT_GOLD_NAME
+    data: bytes,
+    *,
+    rules: AnswerRules,
+    items: Collection[str],
+    name: str = DEFAULT_GOLD_NAME,
+    why_required: bool = False,
 ) -> GoldResult:
-    """Check ``gold.csv``: header ``file,answer``; known items; answers among the labels."""
+    """Check ``gold.csv``: header ``file,answer`` or ``file,answer,why``; known items; answers
+    among the labels. ``examples.csv`` has the same shape with ``why`` required
+    (``why_required``; ``items`` are then the example files)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return GoldResult({}, (Problem("batch.gold_not_utf8", {"file": name}),))
     rows = csv.reader(io.StringIO(text, newline=""))
-    answers: dict[str, str] = {}
-    seen: set[str] = set()
-    problems: list[Problem] = []
+    found = _Found(why_required=why_required)
     try:
-        header = next(rows, None)
-        if header is None or [cell.strip().lower() for cell in header] != ["file", "answer"]:
-            return GoldResult({}, (Problem("batch.gold_header", {"file": name}),))
+        header = [cell.strip().lower() for cell in next(rows, None) or []]
+        if header not in _HEADERS[why_required:]:
+            key = "batch.examples_header" if why_required else "batch.gold_header"
+            return GoldResult({}, (Problem(key, {"file": name}),))
         for row in rows:
-            _gold_row(row, rows.line_num, name, rules, items, seen, answers, problems)
+            _gold_row(row, rows.line_num, name, rules, items, len(header), found)
     except csv.Error:
-        problems.append(Problem("batch.gold_row_invalid", {"file": name, "line": rows.line_num}))
-    return GoldResult(answers if not problems else {}, tuple(problems))
+        found.problems.append(
+            Problem("batch.gold_row_invalid", {"file": name, "line": rows.line_num})
+        )
+    if found.problems:
+        return GoldResult({}, tuple(found.problems))
+    return GoldResult(found.answers, (), found.why)
+
+
+@dataclass
+class _Found:
+    why_required: bool
+    answers: dict[str, str] = field(default_factory=dict)
+    why: dict[str, str] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
+    problems: list[Problem] = field(default_factory=list)
 
 
 def _gold_row(
@@ -390,13 +448,13 @@ def _gold_row(
     name: str,
     rules: AnswerRules,
     items: Collection[str],
-    seen: set[str],
-    answers: dict[str, str],
-    problems: list[Problem],
+    columns: int,
+    found: _Found,
 ) -> None:
+    problems, seen, answers = found.problems, found.seen, found.answers
     if not any(cell.strip() for cell in row):
         return
-    if len(row) != 2:
+    if len(row) != columns:
         problems.append(Problem("batch.gold_row_invalid", {"file": name, "line": line}))
         return
     item = normalise_member_path(row[0].strip()) or row[0].strip()
@@ -409,6 +467,11 @@ def _gold_row(
     answer = _gold_answer(row[1], rules, where, problems)
     if answer is not None and item in items:
         answers.setdefault(item, answer)
+    why = row[2].strip() if columns == 3 else ""
+    if (found.why_required and not why) or len(why) > WHY_MAX or _has_control(why):
+        problems.append(Problem("batch.why_invalid", {**where, "limit": WHY_MAX}))
+    elif why:
+        found.why.setdefault(item, why)
 
 
 def _gold_answer(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from bot.batch_settings import Example
 from bot.errors import BatchRejected, InvalidInput, Problem
 from bot.intake.archive import SafeZip, ZipLimits, open_zip
 from bot.intake.audio import AudioLimits, decode_audio, is_audio_name
@@ -14,6 +15,7 @@ from bot.intake.chunking import split_recording
 from bot.intake.ffmpeg import encode_ogg_opus
 from bot.intake.images import is_image_name, normalise_image
 from bot.intake.manifest import (
+    DEFAULT_EXAMPLES_NAME,
     DEFAULT_GOLD_NAME,
     MANIFEST_NAME,
     BatchSpec,
@@ -28,6 +30,7 @@ from bot.tasks import task_type
 ItemKind = Literal["image", "audio"]
 MANIFEST_MAX_BYTES = 64 * 1024
 GOLD_MAX_BYTES = 2 * 1024 * 1024
+EXAMPLES_MAX = 5  # worked examples shown before a worker's first task of a batch
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class PreparedItem:
     start_ms: int | None = None
     end_ms: int | None = None
     gold_answer: str | None = None
+    gold_why: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,15 +102,19 @@ class _Intake:
     limits: IntakeLimits
     problems: list[Problem] = field(default_factory=list)
     items: list[PreparedItem] = field(default_factory=list)
+    gold_why: dict[str, str] = field(default_factory=dict)
     _stop_reading: bool = False
 
     async def run(self) -> PreparedBatch:
         manifest = await self._manifest()
         spec = manifest.spec
-        media = self._classify(spec, {MANIFEST_NAME, manifest.gold or ""})
+        special = {MANIFEST_NAME, manifest.gold or "", manifest.examples or ""}
+        worked = await self._examples(manifest, special)
+        media = self._classify(spec, special | set(worked))
         gold = await self._gold(manifest, set(media))
         staging = await asyncio.to_thread(Staging, self.data_dir)
         try:
+            examples = [await self._example(example, spec, staging) for example in worked.values()]
             for path, kind in media.items():
                 await self._item(path, kind, spec, gold.get(path), staging)
             if self.problems or spec is None:
@@ -114,19 +122,28 @@ class _Intake:
             await asyncio.to_thread(staging.commit)
         finally:
             await asyncio.to_thread(staging.discard)
-        return self._prepared(spec)
+        return self._prepared(replace(spec, examples=tuple(e for e in examples if e)))
 
     async def _manifest(self) -> ManifestResult:
         paths = set(self.archive.paths)
         gold_default = DEFAULT_GOLD_NAME in paths
+        examples_default = DEFAULT_EXAMPLES_NAME in paths
         if MANIFEST_NAME not in paths:
             self.problems.append(Problem("batch.manifest_missing", {"file": MANIFEST_NAME}))
-            return ManifestResult(None, (), DEFAULT_GOLD_NAME if gold_default else None)
+            return ManifestResult(
+                None,
+                (),
+                DEFAULT_GOLD_NAME if gold_default else None,
+                examples=DEFAULT_EXAMPLES_NAME if examples_default else None,
+            )
         data = await self._read_small(MANIFEST_NAME, MANIFEST_MAX_BYTES)
         if data is None:
             return ManifestResult(None, (), None)
         result = parse_manifest(
-            data, min_hourly_rate=self.min_hourly_rate, gold_default=gold_default
+            data,
+            min_hourly_rate=self.min_hourly_rate,
+            gold_default=gold_default,
+            examples_default=examples_default,
         )
         self.problems.extend(result.problems)
         return result
@@ -137,9 +154,7 @@ class _Intake:
         for path in self.archive.paths:
             if path in special:
                 continue
-            kind: ItemKind | None = (
-                "image" if is_image_name(path) else "audio" if is_audio_name(path) else None
-            )
+            kind = _media_kind(path)
             if kind is None:
                 self.problems.append(Problem("batch.file_unsupported", {"file": path}))
             elif spec is not None and kind not in task_type(spec.type).media_kinds:
@@ -163,7 +178,57 @@ class _Intake:
             return {}
         result = parse_gold(data, rules=rules, items=items, name=name)
         self.problems.extend(result.problems)
+        self.gold_why = result.why
         return result.answers
+
+    async def _examples(self, manifest: ManifestResult, special: set[str]) -> dict[str, Example]:
+        """The worked examples of ``examples.csv`` by file (media files that are not items)."""
+        name, rules = manifest.examples, manifest.rules
+        if name is None or rules is None:
+            return {}
+        if name not in self.archive.paths:
+            self.problems.append(Problem("batch.gold_missing", {"field": "examples", "file": name}))
+            return {}
+        data = await self._read_small(name, GOLD_MAX_BYTES)
+        if data is None:
+            return {}
+        files = [p for p in self.archive.paths if p not in special and _media_kind(p)]
+        result = parse_gold(data, rules=rules, items=files, name=name, why_required=True)
+        self.problems.extend(result.problems)
+        if len(result.answers) > EXAMPLES_MAX:
+            self.problems.append(
+                Problem("batch.examples_too_many", {"file": name, "limit": EXAMPLES_MAX})
+            )
+        return {
+            path: Example(file=path, answer=answer, why=result.why.get(path, ""))
+            for path, answer in result.answers.items()
+        }
+
+    async def _example(
+        self, example: Example, spec: BatchSpec | None, staging: Staging
+    ) -> Example | None:
+        """Store an example's media: an image as JPEG, an audio clip as OGG/Opus (never cut)."""
+        kind = _media_kind(example.file)
+        data = await self._read(example.file)
+        if data is None or kind is None:
+            return None
+        if spec is not None and kind not in task_type(spec.type).media_kinds:
+            params = {"file": example.file, "type": spec.type, "kind": kind}
+            self.problems.append(Problem("batch.item_kind_not_allowed", params))
+            return None
+        try:
+            if kind == "image":
+                jpeg = await asyncio.to_thread(normalise_image, data, name=example.file)
+                stored = await self._store(staging, jpeg, "jpg")
+            else:
+                segment = await decode_audio(data, name=example.file, limits=self.limits.audio)
+                stored = await self._store_audio(staging, segment)
+        except InvalidInput as error:
+            self.problems.append(Problem.of(error))
+            return None
+        if stored is None:
+            return None
+        return replace(example, media_path=stored.path, media_kind=kind)
 
     async def _read_small(self, path: str, limit: int) -> bytes | None:
         size = next(member.size for member in self.archive.members if member.path == path)
@@ -210,13 +275,17 @@ class _Intake:
         jpeg = await asyncio.to_thread(normalise_image, data, name=path)
         stored = await self._store(staging, jpeg, "jpg")
         if stored is not None:
-            self.items.append(PreparedItem(path, "image", stored, gold_answer=gold))
+            why = self.gold_why.get(path)
+            self.items.append(PreparedItem(path, "image", stored, gold_answer=gold, gold_why=why))
 
     async def _clip(self, path: str, data: bytes, gold: str | None, staging: Staging) -> None:
         segment = await decode_audio(data, name=path, limits=self.limits.audio)
         stored = await self._store_audio(staging, segment)
         if stored is not None:
-            self.items.append(PreparedItem(path, "audio", stored, len(segment), gold_answer=gold))
+            why = self.gold_why.get(path)
+            self.items.append(
+                PreparedItem(path, "audio", stored, len(segment), gold_answer=gold, gold_why=why)
+            )
 
     async def _recording(self, path: str, data: bytes, gold: str | None, staging: Staging) -> None:
         """A transcription recording: cut at pauses, each chunk an item that knows its place."""
@@ -238,6 +307,7 @@ class _Intake:
                     start_ms=chunk.start_ms,
                     end_ms=chunk.end_ms,
                     gold_answer=gold,
+                    gold_why=self.gold_why.get(path),
                 )
             )
 
@@ -265,3 +335,8 @@ class _Intake:
         )
         warning = floor_warning(spec.reward, spec.seconds_per_task, self.min_hourly_rate)
         return PreparedBatch(spec, items, quote, (warning,) if warning else ())
+
+
+def _media_kind(path: str) -> ItemKind | None:
+    """What a file in the ZIP is by its name: an image, an audio clip, or neither."""
+    return "image" if is_image_name(path) else "audio" if is_audio_name(path) else None

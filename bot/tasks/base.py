@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 LABEL_SEPARATOR = "|"  # gold.csv and results join several labels with it
 ECHO_MAX = 60
 MediaKind = Literal["image", "audio"]
-Action = Literal["answer", "toggle", "done", "skip", "pause"]
+Action = Literal["answer", "toggle", "done", "skip", "pause", "report", "mute"]
 
 
 def echo(text: str) -> str:

@@ -51,22 +51,22 @@ def caption(
     deadline: datetime,
     header: str | None = None,
     left: float | None = None,
+    footer: str | None = None,
 ) -> str:
-    """The text of a task: what to do, the pay, the deadline (and time left when refreshed)."""
-    lines: list[str] = []
-    if header:
-        lines += [header, ""]
-    lines.append(t(f"tasks.kind.{settings.type}", title=settings.title))
+    """The text of a task: what to do, the pay, the deadline (and time left when refreshed),
+    then ``footer`` (the requester's reputation). The instructions are cut (with "…") so that
+    the whole caption fits Telegram's 1,024 characters."""
     instructions = settings.instructions.strip()
-    if instructions:
-        if len(instructions) > MAX_INSTRUCTIONS:
-            instructions = instructions[: MAX_INSTRUCTIONS - 1] + "…"
-        lines.append(instructions)
+    if len(instructions) > MAX_INSTRUCTIONS:
+        instructions = instructions[: MAX_INSTRUCTIONS - 1] + "…"
+    before: list[str] = [header, ""] if header else []
+    before.append(t(f"tasks.kind.{settings.type}", title=settings.title))
+    after: list[str] = []
     hint = task_type(settings.type).hint(t, settings)
     if hint is not None:
-        lines.append(hint)
-    lines.append("")
-    lines.append(
+        after.append(hint)
+    after.append("")
+    after.append(
         t(
             "tasks.pay_and_deadline",
             pay=t.money(reward),
@@ -75,16 +75,25 @@ def caption(
         )
     )
     if left is not None:
-        lines.append(t("tasks.time_left", left=span(left)))
+        after.append(t("tasks.time_left", left=span(left)))
+    if footer:
+        after.append(footer)
+    room = MAX_CAPTION - len("\n".join([*before, "", *after]))
+    if len(instructions) > room:
+        instructions = instructions[: max(0, room - 1)] + "…" if room > 1 else ""
+    lines = [*before, instructions, *after] if instructions else [*before, *after]
     return "\n".join(lines)[:MAX_CAPTION]
 
 
 def buttons(
     t: Translator, settings: BatchSettings, draft: Sequence[int] = ()
 ) -> tuple[tuple[Button, ...], ...]:
-    """The type's answer buttons, then Skip and Pause."""
+    """The type's answer buttons, then Skip and Pause, then Report and Mute the requester."""
     rows = task_type(settings.type).answer_buttons(t, settings, draft)
     rows.append([Button(t("tasks.button.skip"), "skip"), Button(t("tasks.button.pause"), "pause")])
+    rows.append(
+        [Button(t("reports.button.report"), "report"), Button(t("reports.button.mute"), "mute")]
+    )
     return tuple(tuple(row) for row in rows)
 
 

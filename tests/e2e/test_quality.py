@@ -36,6 +36,7 @@ SMALL = QualityRules(
     pause=QualityPolicy(threshold=0.6, min_gold=2),  # two wrong gold answers are enough
     speed=ROBOT_QUALITY.speed,
     gold_share=1.0,  # every task is gold while one is left for the worker
+    training_items=0,  # gold disguised from the first task (training: tests/e2e/test_training.py)
 )
 
 

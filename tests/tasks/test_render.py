@@ -12,11 +12,14 @@ import pytest
 
 from bot.batch_settings import BATCH_TYPES, BatchType
 from bot.engine import render
+from bot.engine.examples import training_header
 from bot.i18n import Catalogue, Translator
+from bot.reputation import Figures
 from bot.tasks.render import MAX_INSTRUCTIONS, task_view
 from tests.tasks.conftest import NOW, PARIS, assignment, settings, stored
 
 SKIP_PAUSE = [("⏭ Skip", "ts 42"), ("⏸ Pause", "tp 42")]
+REPORT_MUTE = [("⚠️ Report", "tr 42"), ("🔇 Mute requester", "tm 42")]  # on every task
 
 
 ENGLISH = Translator(Catalogue.load(), "en", PARIS, "EUR")
@@ -32,6 +35,7 @@ def test_single_choice_labels_answer_at_once() -> None:
         [("car", "ta 42 0"), ("bicycle", "ta 42 1"), ("person", "ta 42 2")],
         [("dog", "ta 42 3")],
         SKIP_PAUSE,
+        REPORT_MUTE,
     ]
 
 
@@ -41,11 +45,12 @@ def test_multiple_choice_ticks_and_a_done_button_counting_them() -> None:
     assert shown[1] == [("dog", "tt 42 3")]
     assert shown[2] == [("✔️ Done (2)", "td 42")]
     assert shown[3] == SKIP_PAUSE
+    assert shown[4] == REPORT_MUTE
 
 
 def test_long_labels_go_two_a_row() -> None:
     shown = rows("image_tag", labels=("a rather long label", "b", "c"))
-    assert [len(row) for row in shown] == [2, 1, 2]
+    assert [len(row) for row in shown] == [2, 1, 2, 2]
 
 
 def test_default_emotions_are_translated_and_custom_labels_kept() -> None:
@@ -58,7 +63,7 @@ def test_default_emotions_are_translated_and_custom_labels_kept() -> None:
 
 
 def test_a_transcription_has_no_label_buttons_and_asks_for_a_reply(t: Translator) -> None:
-    assert rows("transcription") == [SKIP_PAUSE]
+    assert rows("transcription") == [SKIP_PAUSE, REPORT_MUTE]
     batch = stored(settings("transcription"))
     view = task_view(t, batch, reward=4, time_limit=60, deadline=NOW)
     assert view.prompt is not None
@@ -80,6 +85,27 @@ def test_the_caption_says_what_to_do_the_pay_and_the_deadline(
     assert t("tasks.time_left", left="0:42") in caption
     assert t.money(task.reward) in caption
     assert len(caption) <= 1024
+
+
+@pytest.mark.parametrize("name", BATCH_TYPES)
+def test_the_requester_line_comes_last_and_the_longest_caption_still_fits(
+    t: Translator, name: BatchType
+) -> None:
+    batch = stored(settings(name, title="T" * 100, instructions="x" * 800))
+    task = assignment(batch)
+    deadline = NOW + timedelta(seconds=batch.time_limit)
+    figures = Figures(1, "N" * 64, 123_456, 99_999, 9_999, NOW)  # Telegram names: 64 at most
+    header = training_header(t, t("tasks.header.credited", amount=t.money(99_999)))
+    caption = render.task_caption(
+        t, batch, task, deadline, header=header, left=42.0, reputation=figures
+    )
+    line = render.reputation_text(t, figures)
+    assert caption.endswith("\n" + line)
+    assert t.money(123_456) in line
+    assert str(figures.reports_upheld) in line
+    assert len(caption) <= 1024
+    new = Figures(1, "Rita", None, 0, 0, NOW)
+    assert render.reputation_text(t, new) == t("reports.reputation.new", name="Rita", upheld=0)
 
 
 @pytest.mark.parametrize("name", BATCH_TYPES)
