@@ -35,9 +35,9 @@ from bot.handlers import tasks as task_handlers
 from bot.handlers.errors import on_error
 from bot.heartbeat import Heartbeat
 from bot.i18n import Catalogue
+from bot.persistence import DatabasePersistence
 from bot.telegram_ui import DISCARD, PUBLISH, publish_menus
 from bot.updates import PerUserProcessor
-from storage.db import Database
 from storage.users import mark_update_processed, sync_configured_roles
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,9 @@ def build_application(
 ) -> BotApplication:
     """Build the bot; storage opens in ``post_init`` and closes in ``post_shutdown``."""
     context_types = ContextTypes(context=BotContext, bot_data=Services)
+    # Conversations and their drafts live in the database, written after every update.
+    persistence = DatabasePersistence()
+    processor = PerUserProcessor()  # each user's updates in order, users at once
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
@@ -59,7 +62,8 @@ def build_application(
         .context_types(context_types)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
-        .concurrent_updates(PerUserProcessor())  # each user's updates in order, users at once
+        .concurrent_updates(processor)
+        .persistence(persistence)
     )
     if rate_limit:
         # Telegram allows about 30 messages a second overall; retries smooth bursts (FIELD-NOTES).
@@ -70,6 +74,8 @@ def build_application(
         application = builder.build()
     services: Services = application.bot_data
     services.configure(settings, Catalogue.load(), clock or SystemClock())
+    persistence.attach(services)
+    processor.after_update = application.update_persistence
     register_handlers(application)
     return application
 
@@ -195,10 +201,7 @@ async def _post_init(application: BotApplication) -> None:
     install(services.compute)
     services.heartbeat = Heartbeat()
     services.heartbeat.start()
-    services.db = await Database.open(settings.database_path)
-    applied = await services.db.migrate()
-    if applied:
-        log.info("applied migrations %s", applied)
+    await services.open_database()
     async with services.db.write() as tx:
         await sync_configured_roles(
             tx,

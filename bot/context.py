@@ -3,6 +3,7 @@ runtime state)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +21,8 @@ from bot.heartbeat import Heartbeat
 from bot.i18n import Catalogue, Translator, language_for
 from storage.db import Database
 from storage.users import Role, User, get_user, roles_of, touch_user
+
+log = logging.getLogger(__name__)
 
 
 class Services:
@@ -65,6 +68,16 @@ class Services:
     @db.setter
     def db(self, value: Database | None) -> None:
         self._db = value
+
+    async def open_database(self) -> Database:
+        """Open and migrate the database once: persistence loads conversations before
+        ``post_init`` runs, and ``post_init`` opens it too."""
+        if self._db is None:
+            self._db = await Database.open(self.settings.database_path)
+            applied = await self._db.migrate()
+            if applied:
+                log.info("applied migrations %s", applied)
+        return self._db
 
     def translator(self, language: str, timezone: str | None = None) -> Translator:
         zone = ZoneInfo(timezone) if timezone else self.settings.timezone

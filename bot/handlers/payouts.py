@@ -145,7 +145,7 @@ async def ask_for_text(update: Update, context: BotContext) -> int:
     statement = await get_statement(context.services.db, _statement_id(raw_id))
     check_step(statement, "held" if prefix == HOLD else "paid")  # before asking for any text
     assert context.user_data is not None
-    context.user_data[_PENDING] = (prefix, statement.id)
+    context.user_data[_PENDING] = [prefix, statement.id]  # JSON: stored with the conversation
     t = actor.t
     await query.answer()
     key = "payouts.ask_reason" if prefix == HOLD else "payouts.ask_reference"
@@ -204,6 +204,7 @@ def payout_conversation() -> ConversationHandler:  # type: ignore[type-arg]
             fallbacks=[CommandHandler("cancel", cancel_text)],
             conversation_timeout=600,
             name="payout-step",
+            persistent=True,  # a prompt survives a restart (bot/persistence.py)
         )
 
 
