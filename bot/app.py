@@ -28,7 +28,7 @@ from bot.context import BotContext, Services
 from bot.engine.jobs import start_task_loop
 from bot.handlers import availability as availability_handlers
 from bot.handlers import batches as batch_handlers
-from bot.handlers import money, newbatch, payouts, roles, start
+from bot.handlers import money, newbatch, payouts, presses, roles, start
 from bot.handlers import quality as quality_handlers
 from bot.handlers import results as result_handlers
 from bot.handlers import tasks as task_handlers
@@ -177,6 +177,8 @@ def register_handlers(application: BotApplication) -> None:
                 quality_handlers.keep_button, pattern=rf"^{quality_handlers.KEEP} "
             ),
             ChatMemberHandler(task_handlers.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+            # A press no handler above took (a stale or finished button) is still answered.
+            CallbackQueryHandler(presses.stale_button),
             MessageHandler(filters.COMMAND, start.unknown_command),
             MessageHandler(filters.ALL, start.unknown_message),
         ]
