@@ -21,6 +21,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import housekeeping
 from bot.clock import Clock, SystemClock
 from bot.compute import Compute, install
 from bot.config import Settings
@@ -195,6 +196,13 @@ async def _drop_duplicate_update(update: Update, context: BotContext) -> None:
         raise ApplicationHandlerStop
 
 
+async def _prune_updates(context: BotContext) -> None:
+    services = context.services
+    pruned = await housekeeping.prune_updates(services.db, services.clock.now())
+    if pruned:
+        log.info("forgot %s processed update ids older than a week", pruned)
+
+
 async def _post_init(application: BotApplication) -> None:
     services: Services = application.bot_data
     settings = services.settings
@@ -218,6 +226,10 @@ async def _post_init(application: BotApplication) -> None:
     application.job_queue.run_once(payouts.catch_up, when=0, name="close-catch-up")
     # Batches paying below the floor, as measured, are told to their requester and the admins.
     result_handlers.schedule_fair_pay(application)
+    # Update ids older than a week are forgotten, daily (and once at start).
+    application.job_queue.run_once(_prune_updates, when=0, name="prune-updates-at-start")
+    every = housekeeping.PRUNE_EVERY
+    application.job_queue.run_repeating(_prune_updates, every, first=every, name="prune-updates")
     # Task timers live in the database: re-arm them, then start the dispatcher.
     await start_task_loop(application)
 
