@@ -21,7 +21,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import log_privacy
+from bot import housekeeping, log_privacy
 from bot.clock import Clock, SystemClock
 from bot.compute import Compute, install
 from bot.config import Settings
@@ -40,6 +40,7 @@ from bot.handlers import (
     onboarding,
     payout_details,
     payouts,
+    presses,
     reports,
     roles,
     sepa,
@@ -56,6 +57,7 @@ from bot.handlers.errors import on_error
 from bot.heartbeat import Heartbeat
 from bot.i18n import Catalogue
 from bot.moderation import follow_configuration
+from bot.persistence import DatabasePersistence
 from bot.telegram_ui import (
     DISCARD,
     ONBOARD_LANGUAGE,
@@ -68,7 +70,6 @@ from bot.telegram_ui import (
     publish_menus,
 )
 from bot.updates import PerUserProcessor
-from storage.db import Database
 from storage.users import mark_update_processed
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,9 @@ def build_application(
     """Build the bot; storage opens in ``post_init`` and closes in ``post_shutdown``."""
     log_privacy.install()  # no whole IBAN in any log record (PTB logs updates at DEBUG)
     context_types = ContextTypes(context=BotContext, bot_data=Services)
+    # Conversations and their drafts live in the database, written after every update.
+    persistence = DatabasePersistence()
+    processor = PerUserProcessor()  # each user's updates in order, users at once
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
@@ -92,7 +96,8 @@ def build_application(
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
-        .concurrent_updates(PerUserProcessor())  # each user's updates in order, users at once
+        .concurrent_updates(processor)
+        .persistence(persistence)
     )
     # One outbox keeps Telegram's limits for every rate-limited call (decision record 0011);
     # its limiter replaces PTB's AIORateLimiter and counts direct replies in the same budget.
@@ -102,6 +107,8 @@ def build_application(
     services: Services = application.bot_data
     services.outbox = outbox
     services.configure(settings, Catalogue.load(), clock or SystemClock())
+    persistence.attach(services)
+    processor.after_update = application.update_persistence
     register_handlers(application)
     return application
 
@@ -256,8 +263,8 @@ def register_handlers(application: BotApplication) -> None:
                 quality_handlers.unblock_button, pattern=rf"^{quality_handlers.UNBLOCK} "
             ),
             ChatMemberHandler(task_handlers.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
-            # A press with data no pattern above took (forged, or a bare prefix) is answered.
-            CallbackQueryHandler(start.unknown_button),
+            # A press no handler above took (a stale or finished button) is still answered.
+            CallbackQueryHandler(presses.stale_button),
             MessageHandler(filters.COMMAND, start.unknown_command),
             MessageHandler(filters.ALL, start.unknown_message),
         ]
@@ -274,6 +281,13 @@ async def _drop_duplicate_update(update: Update, context: BotContext) -> None:
         raise ApplicationHandlerStop
 
 
+async def _prune_updates(context: BotContext) -> None:
+    services = context.services
+    pruned = await housekeeping.prune_updates(services.db, services.clock.now())
+    if pruned:
+        log.info("forgot %s processed update ids older than a week", pruned)
+
+
 async def _post_init(application: BotApplication) -> None:
     services: Services = application.bot_data
     settings = services.settings
@@ -285,10 +299,7 @@ async def _post_init(application: BotApplication) -> None:
     services.outbox.start()
     services.alerts = AdminAlerts(services, services.outbox, application.bot.send_message)
     services.outbox.on_failure = lambda kind, _error: _alert(services, kind)
-    services.db = await Database.open(settings.database_path)
-    applied = await services.db.migrate()
-    if applied:
-        log.info("applied migrations %s", applied)
+    await services.open_database()
     # Roles follow ADMIN_IDS and REQUESTER_IDS (those granted with /grant stay).
     taken_back = await follow_configuration(
         services.db,
@@ -310,6 +321,10 @@ async def _post_init(application: BotApplication) -> None:
     result_handlers.schedule_fair_pay(application)
     # The floor is kept: rewards raised and earlier answers topped up from the requester's budget.
     floor_handlers.schedule_floor(application)
+    # Update ids older than a week are forgotten, daily (and once at start).
+    application.job_queue.run_once(_prune_updates, when=0, name="prune-updates-at-start")
+    every = housekeeping.PRUNE_EVERY
+    application.job_queue.run_repeating(_prune_updates, every, first=every, name="prune-updates")
     # Task timers live in the database: re-arm them, then start the dispatcher.
     await start_task_loop(application)
 

@@ -3,6 +3,7 @@ runtime state)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -25,6 +26,8 @@ from storage.users import Role, User, get_user, roles_of, touch_user
 
 if TYPE_CHECKING:
     from bot.engine.alerts import AdminAlerts
+
+log = logging.getLogger(__name__)
 
 
 class Services:
@@ -75,6 +78,16 @@ class Services:
     @db.setter
     def db(self, value: Database | None) -> None:
         self._db = value
+
+    async def open_database(self) -> Database:
+        """Open and migrate the database once: persistence loads conversations before
+        ``post_init`` runs, and ``post_init`` opens it too."""
+        if self._db is None:
+            self._db = await Database.open(self.settings.database_path)
+            applied = await self._db.migrate()
+            if applied:
+                log.info("applied migrations %s", applied)
+        return self._db
 
     def translator(self, language: str, timezone: str | None = None) -> Translator:
         zone = ZoneInfo(timezone) if timezone else self.settings.timezone

@@ -18,6 +18,7 @@ from bot.errors import CapExceeded, InsufficientFunds, InvalidInput, NotFound
 from bot.fairpay import FairPayAssessment, TimedAnswer, assess_fair_pay, median_hourly_rate
 from bot.ledger import NewTransfer, escrow_account, grant_bonus, post, requester_account
 from bot.results import batch_results
+from storage import assignments as assignments_sql
 from storage import health as health_sql
 from storage import ledger as ledger_sql
 from storage import results as sql
@@ -169,9 +170,10 @@ class BonusRun:
         return self.amount * len(self.paid)
 
 
-def bonus_key(batch_id: int, message_id: int, worker_id: int) -> str:
-    """The idempotency key of one worker's share of one ``/bonus`` command."""
-    return f"bonus:batch:{batch_id}:{message_id}:worker:{worker_id}"
+def bonus_key(batch_id: int, chat_id: int, message_id: int, worker_id: int) -> str:
+    """The idempotency key of one worker's share of one ``/bonus`` command (a message id is
+    only unique within its chat)."""
+    return f"bonus:batch:{batch_id}:{chat_id}:{message_id}:worker:{worker_id}"
 
 
 async def send_bonus(
@@ -180,6 +182,7 @@ async def send_bonus(
     user_id: int,
     *,
     amount: int,
+    chat_id: int,
     message_id: int,
     min_accuracy: float | None,
     now: datetime,
@@ -191,7 +194,8 @@ async def send_bonus(
     With ``min_accuracy`` only workers whose accuracy in the batch reaches it (Dawid-Skene for
     labels, the mean score against gold or the voted text for transcription). The total for
     workers not yet paid must fit the balance, else ``InsufficientFunds`` with the shortfall and
-    nothing moves. A worker the bonus would take over the monthly cap is skipped.
+    nothing moves. A worker the bonus would take over the monthly cap is skipped; the reward of
+    a worker's active task stays reserved under the cap, so a bonus never makes that task unpaid.
     """
     viewer = Viewer(user_id)
     async with db.read() as tx:
@@ -207,7 +211,8 @@ async def send_bonus(
         workers = chosen
     if not workers:
         raise InvalidInput("bonus.nobody_above", id=batch_id, count=below)
-    return await _pay_bonuses(db, batch, workers, amount, message_id, below, now, tz, cap)
+    command = (chat_id, message_id)
+    return await _pay_bonuses(db, batch, workers, amount, command, below, now, tz, cap)
 
 
 async def _pay_bonuses(
@@ -215,7 +220,7 @@ async def _pay_bonuses(
     batch: Batch,
     workers: Sequence[int],
     amount: int,
-    message_id: int,
+    command: tuple[int, int],
     below: int,
     now: datetime,
     tz: ZoneInfo,
@@ -226,7 +231,7 @@ async def _pay_bonuses(
     already: list[int] = []
     over: list[int] = []
     async with db.write() as tx:
-        keys = {w: bonus_key(batch.id, message_id, w) for w in workers}
+        keys = {w: bonus_key(batch.id, *command, w) for w in workers}
         pending = [w for w in workers if await ledger_sql.transfer_by_key(tx, keys[w]) is None]
         balance = await ledger_sql.account_balance(tx, account)
         needed = amount * len(pending)
@@ -249,7 +254,7 @@ async def _pay_bonuses(
                     actor_id=batch.requester_id,
                     at=now,
                     tz=tz,
-                    cap=cap,
+                    cap=cap - await assignments_sql.active_reward(tx, worker),
                     memo=f"bonus, batch {batch.id}",
                 )
             except CapExceeded:

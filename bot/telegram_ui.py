@@ -20,6 +20,7 @@ from telegram import (
     Update,
 )
 from telegram.error import BadRequest, Forbidden
+from telegram.ext import ConversationHandler
 
 from bot import batches, people
 from bot.batches import Summary, Viewer
@@ -64,6 +65,16 @@ def button_batch_id(update: Update, prefix: str) -> int:
     """The batch id of ``"PREFIX BATCH_ID"`` callback data; ``InvalidInput`` if forged."""
     (raw,) = callback_args(update, prefix, 1)
     return parse_id(raw, "error.bad_button")
+
+
+def conversation_waiting(context: BotContext, update: Update) -> bool:
+    """True when a conversation waits for this update's sender in this chat and would take it
+    (``/newbatch``, a hold reason, a payment reference...): its answer is the conversation's."""
+    for handlers in context.application.handlers.values():
+        for handler in handlers:
+            if isinstance(handler, ConversationHandler) and handler.check_update(update):
+                return True
+    return False
 
 
 def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:

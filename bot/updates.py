@@ -15,7 +15,7 @@ so per-user order keeps them as safe as handling one update at a time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -49,7 +49,7 @@ class _Turn:
 class PerUserProcessor(BaseUpdateProcessor):
     """Concurrent updates, serialised per user: one user's slow work never delays another's."""
 
-    __slots__ = ("_places", "_running", "_turns")
+    __slots__ = ("_places", "_running", "_turns", "after_update")
 
     def __init__(self, running: int = DEFAULT_RUNNING, in_flight: int = DEFAULT_IN_FLIGHT):
         if running < 1 or in_flight < running:
@@ -59,6 +59,9 @@ class PerUserProcessor(BaseUpdateProcessor):
         self._running = running
         self._places = asyncio.BoundedSemaphore(running)
         self._turns: dict[int, _Turn] = {}
+        # Run after each update, still in its user's turn: the wiring writes the conversations
+        # and drafts the update changed (bot.persistence), so the next update sees them stored.
+        self.after_update: Callable[[], Awaitable[None]] | None = None
 
     @property
     def running(self) -> int:
@@ -76,18 +79,25 @@ class PerUserProcessor(BaseUpdateProcessor):
         if key is None:
             async with self._places:
                 await coroutine
+            await self._after()
             return
         turn = self._turns.get(key)
         if turn is None:
             turn = self._turns[key] = _Turn()
         turn.users += 1
         try:
-            async with turn.lock, self._places:
-                await coroutine
+            async with turn.lock:
+                async with self._places:
+                    await coroutine
+                await self._after()
         finally:
             turn.users -= 1
             if turn.users == 0:
                 del self._turns[key]
+
+    async def _after(self) -> None:
+        if self.after_update is not None:
+            await self.after_update()
 
     async def initialize(self) -> None:
         """Nothing to allocate: locks are made per user on demand."""

@@ -440,3 +440,11 @@ async def submitted_count_in(tx: Tx, batch_id: int) -> int:
         (batch_id,),
     )
     return int(row[0]) if row else 0
+
+
+async def active_reward(tx: Tx, worker_id: int) -> int:
+    """The reward of the worker's active assignment (0 without one): room kept under the cap."""
+    value = await tx.fetch_value(
+        "SELECT reward FROM assignments WHERE worker_id = ? AND state = 'active'", (worker_id,)
+    )
+    return int(value or 0)

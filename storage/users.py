@@ -183,6 +183,14 @@ async def mark_update_processed(tx: WriteTx, update_id: int, now: datetime) -> b
     return cursor.rowcount == 1
 
 
+async def prune_processed_updates(tx: WriteTx, before: datetime) -> int:
+    """Forget update ids recorded before ``before``; how many went."""
+    cursor = await tx.execute(
+        "DELETE FROM processed_updates WHERE processed_at < ?", (to_db_time(before),)
+    )
+    return cursor.rowcount
+
+
 async def set_timezone(tx: WriteTx, user_id: int, timezone: str | None, now: datetime) -> None:
     """Remember a user's IANA time zone (None: back to the configured TIMEZONE)."""
     await tx.execute(

@@ -4,8 +4,8 @@
   another handler module (``bot/handlers/__init__`` aside); shared UI lives in
   ``bot/telegram_ui.py``.
 - Domain rule modules (everything in bot/ outside the handlers, the engine, the wiring (app,
-  __main__, context, tryit, updates) and the shared Telegram UI) never import ``telegram``, nor the
-  modules that do. The engine's
+  __main__, context, persistence, tryit, updates) and the shared Telegram UI) never import
+  ``telegram``, nor the modules that do. The engine's
   ``render`` and ``runtime`` are plain as well, so a task-type plug-in can render a task.
 - ``storage`` never imports ``bot``, except two leaf modules of plain values that import nothing
   of the house: ``bot.errors`` (storage raises ``StorageError``) and ``bot.batch_settings`` (the
@@ -39,6 +39,7 @@ TELEGRAM_ROOMS = (
     "bot.tryit",
     "bot.updates",
     "bot.context",
+    "bot.persistence",
     "bot.telegram_ui",
 )
 # Engine modules that stay plain although they live in the engine package.

@@ -316,19 +316,35 @@ async def test_a_bonus_pays_each_worker_once_per_command(db: Database, tmp_path:
     await submit(db, batch_id, second, 61, "car")
     await submit(db, batch_id, first, 62, "car")
     options: dict[str, Any] = {"min_accuracy": None, "now": NOW, "tz": PARIS, "cap": CAP}
-    run = await send_bonus(db, batch_id, REQUESTER_ID, amount=50, message_id=7, **options)
+    run = await send_bonus(
+        db, batch_id, REQUESTER_ID, amount=50, chat_id=REQUESTER_ID, message_id=7, **options
+    )
     assert (run.paid, run.already, run.total) == ((61, 62), (), 100)
-    replay = await send_bonus(db, batch_id, REQUESTER_ID, amount=50, message_id=7, **options)
+    replay = await send_bonus(
+        db, batch_id, REQUESTER_ID, amount=50, chat_id=REQUESTER_ID, message_id=7, **options
+    )
     assert (replay.paid, replay.already) == ((), (61, 62))
     assert await balance(db, worker_account(61)) == 50
     assert await balance(db, requester_account(REQUESTER_ID)) == 100
 
     with pytest.raises(InsufficientFunds) as short:
-        await send_bonus(db, batch_id, REQUESTER_ID, amount=80, message_id=8, **options)
+        await send_bonus(
+            db, batch_id, REQUESTER_ID, amount=80, chat_id=REQUESTER_ID, message_id=8, **options
+        )
     assert short.value.params["shortfall_cents"] == 60
     with pytest.raises(NotFound):
-        await send_bonus(db, batch_id, OTHER_REQUESTER, amount=1, message_id=9, **options)
-    assert bonus_key(batch_id, 7, 61) == f"bonus:batch:{batch_id}:7:worker:61"
+        await send_bonus(
+            db,
+            batch_id,
+            OTHER_REQUESTER,
+            amount=1,
+            chat_id=OTHER_REQUESTER,
+            message_id=9,
+            **options,
+        )
+    assert bonus_key(batch_id, REQUESTER_ID, 7, 61) == (
+        f"bonus:batch:{batch_id}:{REQUESTER_ID}:7:worker:61"
+    )
 
 
 async def test_a_bonus_skips_workers_over_the_cap_or_below_the_accuracy(
@@ -343,13 +359,48 @@ async def test_a_bonus_skips_workers_over_the_cap_or_below_the_accuracy(
         await submit(db, batch_id, item, 73, "person")  # always against the others
     options: dict[str, Any] = {"now": NOW, "tz": PARIS}
     run = await send_bonus(
-        db, batch_id, REQUESTER_ID, amount=10, message_id=1, min_accuracy=0.7, cap=CAP, **options
+        db,
+        batch_id,
+        REQUESTER_ID,
+        amount=10,
+        chat_id=REQUESTER_ID,
+        message_id=1,
+        min_accuracy=0.7,
+        cap=CAP,
+        **options,
     )
     assert (run.paid, run.below_accuracy) == ((71, 72), 1)
     capped = await send_bonus(
-        db, batch_id, REQUESTER_ID, amount=10, message_id=2, min_accuracy=None, cap=15, **options
+        db,
+        batch_id,
+        REQUESTER_ID,
+        amount=10,
+        chat_id=REQUESTER_ID,
+        message_id=2,
+        min_accuracy=None,
+        cap=15,
+        **options,
     )
     assert (capped.paid, capped.over_cap) == ((73,), (71, 72))
+
+
+async def test_a_bonus_keeps_cap_room_for_the_workers_active_task(
+    db: Database, tmp_path: Path
+) -> None:
+    batch_id = await open_batch(
+        db, tmp_path, image_items(tmp_path, 2, first_seed=1150), extra_budget=1_000, reward=4
+    )
+    first, second = await item_ids(db, batch_id)
+    await submit(db, batch_id, first, 81, "car")
+    await submit(db, batch_id, first, 82, "car")
+    active = await db.run_write(claim_next, worker_id=81, now=NOW, max_reward=10_000)
+    assert active is not None  # 81 holds a task paying 4: 4 of the cap stay reserved
+    assert active.item_id == second
+    options: dict[str, Any] = {"now": NOW, "tz": PARIS, "min_accuracy": None, "cap": 13}
+    run = await send_bonus(
+        db, batch_id, REQUESTER_ID, amount=10, chat_id=REQUESTER_ID, message_id=3, **options
+    )
+    assert (run.paid, run.over_cap) == ((82,), (81,))  # 10 + 4 > 13 for 81 only
 
 
 # -- health -----------------------------------------------------------------------------------

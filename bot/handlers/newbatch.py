@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any, cast
 
@@ -69,10 +69,30 @@ class _Pending:
 
 @dataclass
 class _Draft:
-    """The answers so far by manifest field, kept in ``user_data`` between messages."""
+    """The answers so far by manifest field, and the files sent (their Telegram ``file_id``s),
+    kept as JSON in ``user_data``: the conversation is persistent, so a draft survives a restart
+    (``bot/persistence.py``)."""
 
-    answers: dict[str, ManifestValue] = field(default_factory=lambda: {"type": "image_tag"})
-    files: list[_Pending] = field(default_factory=list)
+    data: dict[str, Any]
+
+    @classmethod
+    def new(cls) -> dict[str, Any]:
+        return {"answers": {"type": "image_tag"}, "files": []}
+
+    @property
+    def answers(self) -> dict[str, ManifestValue]:
+        return cast(dict[str, ManifestValue], self.data["answers"])
+
+    @property
+    def files(self) -> list[_Pending]:
+        return [_Pending(**pending) for pending in self.data["files"]]
+
+    def add_file(self, pending: _Pending) -> int:
+        self.data["files"].append(asdict(pending))
+        return len(self.data["files"])
+
+    def clear_files(self) -> None:
+        self.data["files"].clear()
 
     @property
     def type(self) -> BatchType:
@@ -81,9 +101,9 @@ class _Draft:
 
 def _draft(context: BotContext) -> _Draft:
     found = context.user_data.get(USER_DATA_KEY) if context.user_data is not None else None
-    if not isinstance(found, _Draft):
+    if not isinstance(found, dict):
         raise InvalidInput("newbatch.expired")
-    return found
+    return _Draft(found)
 
 
 def _forget(context: BotContext) -> None:
@@ -114,7 +134,7 @@ async def start(update: Update, context: BotContext) -> int:
     actor = await context.actor(update)
     creator_of(actor)
     assert context.user_data is not None
-    context.user_data[USER_DATA_KEY] = _Draft()
+    context.user_data[USER_DATA_KEY] = _Draft.new()
     t = actor.t
     names = [[t(f"batches.type.{batch_type}")] for batch_type in BATCH_TYPES]
     await _ask(
@@ -257,8 +277,8 @@ async def got_file(update: Update, context: BotContext) -> int:
     pending = _pending_of(message_of(update), len(draft.files) + 1)
     guided.check_accepts(draft.type, pending.kind)
     check_size(pending.size)
-    draft.files.append(pending)
-    await message_of(update).reply_text(t("newbatch.file_received", count=len(draft.files)))
+    count = draft.add_file(pending)
+    await message_of(update).reply_text(t("newbatch.file_received", count=count))
     return MEDIA
 
 
@@ -298,7 +318,7 @@ async def _finish(update: Update, context: BotContext) -> int:
         data = await asyncio.to_thread(guided.assemble_zip, draft.answers, uploads)
         batch_id = await draft_from(context, actor, data, origin="guided")
     except BatchRejected as rejected:
-        draft.files.clear()
+        draft.clear_files()
         markup = _choices([[t("newbatch.button.done")]])
         await message.reply_text(
             problems_text(t, rejected.problems) + "\n\n" + t("newbatch.send_again"),
@@ -380,4 +400,5 @@ def conversation() -> ConversationHandler[BotContext]:
         allow_reentry=True,
         conversation_timeout=CONVERSATION_TIMEOUT,
         name="newbatch",
+        persistent=True,  # the draft and the step survive a restart (bot/persistence.py)
     )

@@ -155,7 +155,7 @@ async def ask_for_text(update: Update, context: BotContext) -> int:
     check_reviewer(statement, actor.user.id)  # four-eyes, before asking for any text
     check_step(statement, "held" if prefix == HOLD else "paid")
     assert context.user_data is not None
-    context.user_data[_PENDING] = (prefix, statement.id)
+    context.user_data[_PENDING] = [prefix, statement.id]  # JSON: stored with the conversation
     t = actor.t
     await query.answer()
     key = "payouts.ask_reason" if prefix == HOLD else "payouts.ask_reference"
@@ -192,6 +192,18 @@ async def receive_text(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
+async def prompt_open(update: Update, context: BotContext) -> int | None:
+    """Hold or Mark paid again while a reason or reference is awaited (a double tap): the open
+    prompt stays, and the press says so."""
+    query = update.callback_query
+    assert query is not None
+    actor = await context.actor(update)
+    pending = (context.user_data or {}).get(_PENDING)
+    statement_id = pending[1] if pending else "?"
+    await query.answer(actor.t("payouts.prompt_open", statement_id=statement_id))
+    return None
+
+
 async def cancel_text(update: Update, context: BotContext) -> int:
     """``/cancel`` while a reason or reference is awaited."""
     actor = await context.actor(update)
@@ -210,10 +222,16 @@ def payout_conversation() -> ConversationHandler:  # type: ignore[type-arg]
         warnings.simplefilter("ignore", PTBUserWarning)
         return ConversationHandler(
             entry_points=[CallbackQueryHandler(ask_for_text, pattern=rf"^({HOLD}|{PAY}) ")],
-            states={AWAITING_TEXT: [MessageHandler(filters.TEXT & ~filters.COMMAND, receive_text)]},
+            states={
+                AWAITING_TEXT: [
+                    MessageHandler(filters.TEXT & ~filters.COMMAND, receive_text),
+                    CallbackQueryHandler(prompt_open, pattern=rf"^({HOLD}|{PAY}) "),
+                ]
+            },
             fallbacks=[CommandHandler("cancel", cancel_text)],
             conversation_timeout=600,
             name="payout-step",
+            persistent=True,  # a prompt survives a restart (bot/persistence.py)
         )
 
 

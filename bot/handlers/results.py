@@ -92,7 +92,8 @@ async def bonus_command(update: Update, context: BotContext) -> None:
         batch_id,
         actor.user.id,
         amount=amount,
-        # The command message is the business key: delivered twice, it pays once.
+        # The command message (its chat and id) is the business key: delivered twice, it pays once.
+        chat_id=message.chat_id,
         message_id=message.message_id,
         min_accuracy=min_accuracy,
         now=services.clock.now(),

@@ -161,11 +161,3 @@ async def unknown_message(update: Update, context: BotContext) -> None:
     actor = await context.actor(update)
     key = "hint.unknown_text" if actor.user.registered else "hint.start_first"
     await message_of(update).reply_text(actor.t(key))
-
-
-async def unknown_button(update: Update, context: BotContext) -> None:
-    """A press no handler took (forged or malformed data): answered, so it never spins."""
-    actor = await context.actor(update)
-    query = update.callback_query
-    assert query is not None
-    await query.answer(actor.t("error.bad_button"), show_alert=True)

@@ -12,7 +12,7 @@ from bot.context import BotContext
 from bot.engine import followup, jobs
 from bot.engine.render import ANSWER, DONE, MUTE, PAUSE, REPORT, SKIP, TOGGLE, label_text
 from bot.errors import UserError
-from bot.telegram_ui import callback_ids
+from bot.telegram_ui import callback_ids, conversation_waiting
 from bot.texts import refusal
 
 __all__ = ["ANSWER", "DONE", "MUTE", "PAUSE", "REPORT", "SKIP", "TOGGLE"]
@@ -95,13 +95,16 @@ async def pause_button(update: Update, context: BotContext) -> None:
 
 async def text_answer(update: Update, context: BotContext) -> None:
     """A text that answers a transcription: a reply to its clip or prompt, or plain text while
-    one is active. Anything else goes on to the other handlers (group 0)."""
+    one is active and no conversation waits for the sender (``/newbatch``, a hold reason: their
+    answers are theirs). Anything else goes on to the other handlers (group 0)."""
     message = update.message
     sender = update.effective_user
     if message is None or message.text is None or sender is None:
         return
-    services = context.services
     target = message.reply_to_message
+    if target is None and conversation_waiting(context, update):
+        return
+    services = context.services
     assignment = await worker_state.transcription_answered(
         services.db,
         sender.id,

@@ -117,6 +117,9 @@ class _Intake:
             examples = [await self._example(example, spec, staging) for example in worked.values()]
             for path, kind in media.items():
                 await self._item(path, kind, spec, gold.get(path), staging)
+            if self.items and all(item.gold_answer is not None for item in self.items):
+                # Gold items are only ever mixed into real work: alone, nothing would be offered.
+                self.problems.append(Problem("batch.only_gold", {"count": len(self.items)}))
             if self.problems or spec is None:
                 raise BatchRejected(self.problems)
             await asyncio.to_thread(staging.commit)

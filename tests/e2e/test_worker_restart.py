@@ -7,11 +7,6 @@ time; the answer given before the kill stays paid once, whatever Telegram delive
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,43 +17,9 @@ from storage.assignments import active_assignment_of, assignments_of_worker
 from storage.db import Database
 from storage.ledger import transfer_by_key
 from tests.builders import PARIS, publish_batch, register_worker
-from tests.conftest import TOKEN
+from tests.e2e.processes import bot_process, process_environment
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 WORKER = 1101
-
-
-def _environment(sandbox: SandboxServer, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
-    env.update(
-        {
-            "PYTHONPATH": str(ROOT),
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_URL": sandbox.url,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'process.db'}",
-            "DATA_DIR": str(tmp_path / "data"),
-            "LOG_LEVEL": "INFO",
-        }
-    )
-    return env
-
-
-@asynccontextmanager
-async def bot_process(
-    env: dict[str, str], tmp_path: Path, name: str
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    """Run ``python -m bot``; the caller kills it or it is stopped with SIGINT at the end."""
-    log = (tmp_path / f"{name}.log").open("wb")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", cwd=tmp_path, env=env, stdout=log, stderr=log
-    )
-    try:
-        yield process
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGINT)
-            await asyncio.wait_for(process.wait(), timeout=30)
-        log.close()
 
 
 async def recorded(path: Path, message_id: int) -> None:
@@ -78,7 +39,7 @@ async def recorded(path: Path, message_id: int) -> None:
 async def test_a_killed_bot_restarts_its_timers_and_pays_nothing_twice(
     sandbox: SandboxServer, tmp_path: Path
 ) -> None:
-    env = _environment(sandbox, tmp_path)
+    env = process_environment(sandbox, tmp_path)
     db = await Database.open(tmp_path / "process.db")
     try:
         await db.migrate()
