@@ -80,8 +80,10 @@ def db_of(app: BotApplication) -> Database:
 async def sign_up(sandbox: SandboxServer, user_id: int, name: str, lang: str = "en") -> SandboxUser:
     user = sandbox.user(user_id, first_name=name, language_code=lang)
     await user.send_command("/start")
-    await user.next_message()
-    await user.press("J'accepte" if lang == "fr" else "I agree")
+    welcome = await user.next_message()
+    buttons = [text for row in welcome.buttons for text in row]
+    staff = "Also take tasks as a worker"  # a requester's or admin's own /start
+    await user.press(staff if staff in buttons else "J'accepte" if lang == "fr" else "I agree")
     await user.next_message()
     return user
 

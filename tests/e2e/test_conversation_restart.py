@@ -131,7 +131,8 @@ async def _seed_statement(path: Path) -> tuple[int, str]:
 
 async def test_a_hold_prompt_goes_on_after_a_crash(sandbox: SandboxServer, tmp_path: Path) -> None:
     statement_id, month = await _seed_statement(tmp_path / "process.db")
-    env = process_environment(sandbox, tmp_path, ADMIN_IDS=str(ADMIN_ID))
+    # Two admins: a lone one is warned at every start, which would come before the answer.
+    env = process_environment(sandbox, tmp_path, ADMIN_IDS=f"{ADMIN_ID},{ADMIN_ID + 1}")
     admin = sandbox.user(ADMIN_ID, first_name="Ada", language_code="en")
 
     async with bot_process(env, tmp_path, "first") as first:
