@@ -50,7 +50,8 @@ async def test_counters_follow_claims_answers_expiries_and_releases(
     again = await dispatch_pass(db, POLICY, NOW)  # nobody gets an item back
     assert await drift(db) == []
     before = {(offer.worker_id, offer.item.id) for offer in offers}
-    assert again and not before & {(offer.worker_id, offer.item.id) for offer in again}
+    assert again
+    assert not before & {(offer.worker_id, offer.item.id) for offer in again}
 
 
 async def test_the_migration_backfills_counters_of_an_older_database(
