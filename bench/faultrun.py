@@ -135,8 +135,9 @@ async def _prepare(path: Path, data_dir: Path, workers: int, items: int) -> None
 class Bot:
     """The bot as a child process, killed and restarted on the same database."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
         self.env = env
+        self.log = log  # the bot's stderr, every run appended
         self.process: asyncio.subprocess.Process | None = None
         self.crashes = 0  # exits nobody asked for (each restarted, as a supervisor would)
 
@@ -149,10 +150,11 @@ class Bot:
                 await self.start()
 
     async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.crowd", "--child", cwd=ROOT, env=self.env,
-            stderr=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
+        with self.log.open("ab") as sink:  # the child keeps its own descriptor
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bench.crowd", "--child", cwd=ROOT, env=self.env,
+                stderr=sink,
+            )  # fmt: skip
 
     async def kill(self) -> None:
         process, self.process = self.process, None  # the watcher leaves it alone
@@ -186,7 +188,7 @@ async def run(workers: int, seconds: float, kills: int, think: float, seed: int)
             await _prepare(tmp / "fault.db", tmp / "data", workers, items=workers * 80)
             users = [sandbox.user(FIRST_WORKER + n, first_name=f"W{n}") for n in range(workers)]
             sandbox.user(ADMIN_ID, first_name="Admin")
-            bot = Bot(_environment(sandbox, tmp))
+            bot = Bot(_environment(sandbox, tmp), tmp / "bot.log")
             tally = Tally()
             await bot.start()
             watcher = asyncio.create_task(bot.watch())
@@ -198,7 +200,8 @@ async def run(workers: int, seconds: float, kills: int, think: float, seed: int)
                 await asyncio.gather(_killer(bot, kills, seconds, tally), *trouble, *load)
                 await asyncio.sleep(TIME_LIMIT + GRACE.total_seconds())  # deadlines come due
                 lines, lost = await _check(tmp / "fault.db", sandbox, injector, tally)
-                lines.append(f"bot exits nobody asked for {bot.crashes}")
+                lines.append(f"bot exits nobody asked for {bot.crashes}; ERROR lines logged "
+                             f"{_errors(tmp / 'bot.log')}")  # fmt: skip
                 lost += bot.crashes
             finally:
                 watcher.cancel()
@@ -207,6 +210,10 @@ async def run(workers: int, seconds: float, kills: int, think: float, seed: int)
                          f"{time.monotonic() - start:.0f} s")  # fmt: skip
             print("\n".join(lines), flush=True)
             return 1 if lost else 0
+
+
+def _errors(log: Path) -> int:
+    return sum(" ERROR " in line for line in log.read_text(errors="replace").splitlines())
 
 
 def _environment(sandbox: SandboxServer, tmp: Path) -> dict[str, str]:
