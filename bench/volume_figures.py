@@ -39,6 +39,12 @@ T = TypeVar("T")
 CAP = 25_000
 
 
+def say(lines: list[str], line: str) -> None:
+    """Keep a report line and print it at once (the full-scale run takes minutes)."""
+    lines.append(line)
+    print(line, flush=True)
+
+
 def percentile(values: list[float], share: float) -> float:
     """The value below which ``share`` of ``values`` lie (nearest rank)."""
     if not values:
@@ -101,33 +107,35 @@ async def figures(path: Path, samples: int) -> list[str]:
             counts = await bulk.counts(tx)
             sample = await bulk.sample_workers(tx, samples)
             batch_id, requester, batch_items = await bulk.largest_batch(tx)
-        lines.append(f"rows: {counts}; migrations on open {migrate_ms:.0f} ms")
+        say(lines, f"rows: {counts}; migrations on open {migrate_ms:.0f} ms")
         times = await choose(db, policy, sample, now)
-        lines.append(
+        say(
+            lines,
             f"choosing a worker's next task (/task use case), {len(times)} workers: p50 "
-            f"{percentile(times, 0.5):.2f} ms, p99 {percentile(times, 0.99):.2f} ms"
+            f"{percentile(times, 0.5):.2f} ms, p99 {percentile(times, 0.99):.2f} ms",
         )
         offers, first_ms = await timed(dispatch_pass(db, policy, now))
-        lines.append(
+        say(
+            lines,
             f"push pass claiming for every available idle worker: {len(offers)} claims in "
-            f"{first_ms:.0f} ms ({first_ms / max(len(offers), 1):.2f} ms a claim)"
+            f"{first_ms:.0f} ms ({first_ms / max(len(offers), 1):.2f} ms a claim)",
         )
         again, again_ms = await timed(dispatch_pass(db, policy, now))
-        lines.append(f"push pass once everyone available is served: {again_ms:.1f} ms "
+        say(lines, f"push pass once everyone available is served: {again_ms:.1f} ms "
                      f"({len(again)} claims)")  # fmt: skip
         month = _previous_month(now, policy)
         closed, close_ms = await timed(close_month(db, month, now=now, tz=policy.zone,
                                                    actor_id=None))  # fmt: skip
-        lines.append(f"monthly close of {month}: {len(closed.created)} statements in "
+        say(lines, f"monthly close of {month}: {len(closed.created)} statements in "
                      f"{close_ms / 1000:.2f} s")  # fmt: skip
-        lines.append(await _results(db, batch_id, requester, batch_items, now))
+        say(lines, await _results(db, batch_id, requester, batch_items, now))
         problems, check_ms = await timed(check_invariants(db, tz=policy.zone, cap=CAP))
-        lines.append(f"ledger invariants: {len(problems)} problems, checked in "
+        say(lines, f"ledger invariants: {len(problems)} problems, checked in "
                      f"{check_ms / 1000:.2f} s {problems[:3]}")  # fmt: skip
         answers = counts["assignments"]
         size = await asyncio.to_thread(_size, path)
         per = size / answers * 10_000 / 1e6
-        lines.append(f"database {size / 1e6:.0f} MB for {answers} assignments: {per:.2f} MB"
+        say(lines, f"database {size / 1e6:.0f} MB for {answers} assignments: {per:.2f} MB"
                      " per 10,000 answers (all tables)")  # fmt: skip
     finally:
         install(None)
@@ -170,8 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=300)
     args = parser.parse_args(argv)
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-    for line in asyncio.run(figures(args.db, args.samples)):
-        print(line, flush=True)
+    asyncio.run(figures(args.db, args.samples))
     return 0
 
 
