@@ -11,7 +11,7 @@ LOCK_DEV := requirements/dev.lock
 STAMP_RUN := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck pytest system-deps bench lock clean
+.PHONY: run test lint typecheck pytest system-deps bench volume faultrun lock clean
 
 $(UV):
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,16 @@ system-deps:
 bench: $(STAMP)
 	$(BIN)/python -m bench.crowd --workers 60 --think 1.5 --seconds 60
 	$(BIN)/python -m bench.crowd --workers 300 --think 1.2 --seconds 60
+
+# Realistic volumes (issue 11): 10,000 workers, 100,000 open items, 1,000,000 past answers.
+volume: $(STAMP)
+	rm -f /tmp/petites-mains-volume.db
+	$(BIN)/python -m bench.volume --db /tmp/petites-mains-volume.db --scale 1
+	$(BIN)/python -m bench.volume_figures --db /tmp/petites-mains-volume.db
+
+# Crashes and API failures under load: SIGKILLs, 429/500/slow/timeouts; exits 1 on any loss.
+faultrun: $(STAMP)
+	$(BIN)/python -m bench.faultrun --workers 40 --seconds 120 --kills 6
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

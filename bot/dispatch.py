@@ -27,8 +27,8 @@ from bot.training import examples_due, is_training
 from storage.assignments import (
     Assignment,
     active_assignment_of,
+    any_open_slot,
     claim_next,
-    open_slots,
     rewards_open_to,
 )
 from storage.availability import AvailabilityRecord, dispatch_candidates, get_availability
@@ -152,7 +152,7 @@ async def dispatch_pass(
     a write transaction of its own, with the cap check that bounds it.
     """
     async with db.read() as tx:
-        if await open_slots(tx) == 0:
+        if not await any_open_slot(tx):
             return []
         candidates = await dispatch_candidates(tx)
     offers: list[Offer] = []
