@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from sandbox import SandboxServer
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, database_url
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -23,7 +23,7 @@ async def test_python_m_bot_answers_start_and_never_logs_the_token(
             "PYTHONPATH": str(ROOT),
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_URL": sandbox.url,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'process.db'}",
+            "DATABASE_URL": database_url(tmp_path / "process.db"),
             "DATA_DIR": str(tmp_path / "data"),
             "LOG_LEVEL": "DEBUG",  # the most talkative: httpx logs every request URL
         }

@@ -22,7 +22,7 @@ from storage.assignments import active_assignment_of, assignments_of_worker
 from storage.db import Database
 from storage.ledger import transfer_by_key
 from tests.builders import PARIS, publish_batch, register_worker
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, database_url
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 WORKER = 1101
@@ -35,7 +35,7 @@ def _environment(sandbox: SandboxServer, tmp_path: Path) -> dict[str, str]:
             "PYTHONPATH": str(ROOT),
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_URL": sandbox.url,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'process.db'}",
+            "DATABASE_URL": database_url(tmp_path / "process.db"),
             "DATA_DIR": str(tmp_path / "data"),
             "LOG_LEVEL": "INFO",
         }
