@@ -5,7 +5,8 @@ every statement through ``to_postgres`` (queries) or ``ddl_to_postgres`` (migrat
 new query works on both backends as long as it keeps to what is translated here or to the
 forms both engines accept (``ON CONFLICT``, ``RETURNING``, window functions, ``coalesce``):
 
-- ``?`` and ``:name`` placeholders become ``$1``, ``$2``, ... (never inside string literals);
+- ``?``, ``?NNN`` and ``:name`` placeholders become ``$1``, ``$2``, ... (never inside string
+  literals);
 - ``INSERT OR IGNORE INTO t ...`` becomes ``INSERT INTO t ... ON CONFLICT DO NOTHING``;
 - ``x GLOB 'pattern'`` becomes the anchored regular expression ``x ~ '^...$'``;
 - ``max(0, e)`` (SQLite's two-argument max) becomes ``GREATEST(0, e)``; ``CAST(x AS INTEGER)``
@@ -29,7 +30,7 @@ DIALECTS = ("sqlite", "postgres")
 
 _ONLY = re.compile(r"^\s*--\s*only:\s*(\w+)\s*$")
 _END_ONLY = re.compile(r"^\s*--\s*end only\s*$")
-_STRING_OR_PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|\?|(?<!:):([A-Za-z_]\w*)")
+_STRING_OR_PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|\?(\d*)|(?<!:):([A-Za-z_]\w*)")
 _INSERT_OR_IGNORE = re.compile(r"\bINSERT\s+OR\s+IGNORE\s+INTO\b", re.IGNORECASE)
 _RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
 _GLOB = re.compile(r"\bGLOB\s+'((?:[^']|'')*)'", re.IGNORECASE)
@@ -95,14 +96,15 @@ def _placeholders(sql: str) -> tuple[str, tuple[str, ...]]:
 
     def number(match: re.Match[str]) -> str:
         nonlocal count
-        text, name = match.group(0), match.group(1)
+        text, digits, name = match.group(0), match.group(1), match.group(2)
         if name is not None:
             if name not in names:
                 names[name] = len(names) + 1
             return f"${names[name]}"
-        if text != "?":
+        if not text.startswith("?"):
             return text  # a string literal, kept as written
-        count += 1
+        # SQLite: ?NNN is parameter NNN; a bare ? is one more than the largest so far.
+        count = int(digits) if digits else count + 1
         return f"${count}"
 
     translated = _STRING_OR_PLACEHOLDER.sub(number, sql)

@@ -35,6 +35,8 @@ _RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
 _TEXT_TYPES = {"text", "varchar", "bpchar", "name"}
 _INT_TYPES = {"int2", "int4", "int8"}
 _FLOAT_TYPES = {"float4", "float8"}
+_AMBIGUOUS = re.compile(r"parameter \$(\d+)")
+_SQL_TYPE_OF: dict[type, str] = {int: "bigint", bool: "bigint", float: "double precision"}
 
 
 def _coerce(value: Any, type_name: str) -> Any:
@@ -97,10 +99,10 @@ class _PgTx:
 
     async def _prepared(self, sql: str, params: Params) -> tuple[str, list[Any]]:
         translated, names = to_postgres(sql)
-        self._db.trace(translated)
-        kinds = await self._db.parameter_types(self._conn, translated)
         values = _arguments(names, params)
-        return translated, [_coerce(v, k) for v, k in zip(values, kinds, strict=True)]
+        final, kinds = await self._db.prepared(self._conn, translated, values)
+        self._db.trace(final)
+        return final, [_coerce(v, k) for v, k in zip(values, kinds, strict=True)]
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         translated, values = await self._prepared(sql, params)
@@ -130,13 +132,14 @@ class _PgWriteTx(_PgTx):
 
     async def executemany(self, sql: str, params: Iterable[Params]) -> Done:
         translated, names = to_postgres(sql)
-        self._db.trace(translated)
-        kinds = await self._db.parameter_types(self._conn, translated)
-        rows: Sequence[list[Any]] = [
-            [_coerce(v, k) for v, k in zip(_arguments(names, p), kinds, strict=True)]
-            for p in params
-        ]
-        await self._conn.executemany(translated, rows)
+        rows = [_arguments(names, p) for p in params]
+        if not rows:
+            return Done(0, None)
+        final, kinds = await self._db.prepared(self._conn, translated, rows[0])
+        self._db.trace(final)
+        await self._conn.executemany(
+            final, [[_coerce(v, k) for v, k in zip(row, kinds, strict=True)] for row in rows]
+        )
         return Done(-1, None)
 
     async def script(self, sql: str) -> None:
@@ -157,7 +160,7 @@ class PostgresDatabase(Database):
         self._write_lock = asyncio.Lock()  # one waiter per process on the advisory lock
         self._tracer: Callable[[str], object] | None = None
         self._id_tables: frozenset[str] | None = None
-        self._parameter_types: dict[str, list[str]] = {}
+        self._prepared: dict[str, tuple[str, list[str]]] = {}
 
     @classmethod
     async def connect(cls, url: str) -> PostgresDatabase:
@@ -180,14 +183,31 @@ class PostgresDatabase(Database):
         if self._tracer is not None:
             self._tracer(sql)
 
-    async def parameter_types(self, conn: asyncpg.Connection, sql: str) -> list[str]:
-        """The types PostgreSQL infers for a statement's parameters (asked once per text)."""
-        kinds = self._parameter_types.get(sql)
-        if kinds is None:
-            statement = await conn.prepare(sql)
-            kinds = [kind.name for kind in statement.get_parameters()]
-            self._parameter_types[sql] = kinds
-        return kinds
+    async def prepared(
+        self, conn: asyncpg.Connection, sql: str, values: Sequence[Any]
+    ) -> tuple[str, list[str]]:
+        """The statement as run, and the types PostgreSQL infers for its parameters (asked once
+        per text). A parameter whose type PostgreSQL cannot infer (one in a select list) is cast
+        to the type of the value given for it."""
+        known = self._prepared.get(sql)
+        if known is not None:
+            return known
+        final = sql
+        for _ in range(len(values) + 1):
+            try:
+                statement = await _prepare(conn, final)
+            except (asyncpg.AmbiguousParameterError, asyncpg.IndeterminateDatatypeError) as exc:
+                found = _AMBIGUOUS.search(str(exc))
+                if found is None:
+                    raise
+                number = int(found.group(1))
+                cast = _SQL_TYPE_OF.get(type(values[number - 1]), "text")
+                final = re.sub(rf"\${number}(?!\d)", f"${number}::{cast}", final)
+                continue
+            known = (final, [kind.name for kind in statement.get_parameters()])
+            self._prepared[sql] = known
+            return known
+        raise StorageError(f"cannot infer the parameter types of: {sql}")
 
     async def tables_with_id(self, conn: asyncpg.Connection) -> frozenset[str]:
         """Tables with an ``id`` column (an INSERT into one reports the new ``lastrowid``)."""
@@ -232,7 +252,15 @@ class PostgresDatabase(Database):
         if script.strip():
             await tx.script(script)
         self._id_tables = None  # the migration may have added tables...
-        self._parameter_types.clear()  # ...or changed a column's type
+        self._prepared.clear()  # ...or changed a column's type
+
+
+async def _prepare(conn: asyncpg.Connection, sql: str) -> asyncpg.prepared_stmt.PreparedStatement:
+    """Prepare ``sql``; inside a transaction under a savepoint, so a refusal leaves it usable."""
+    if not conn.is_in_transaction():
+        return await conn.prepare(sql)
+    async with conn.transaction():
+        return await conn.prepare(sql)
 
 
 def _redacted(url: str) -> str:

@@ -62,7 +62,6 @@ def test_every_variable_is_read() -> None:
         ("DATABASE_URL", "mysql://x"),
         ("DATABASE_URL", "postgresql://localhost"),
         ("TELEGRAM_WEBHOOK_URL", "ftp://example/hook"),
-        ("WEBHOOK_PORT", "99999"),
         ("ADMIN_IDS", "12,abc"),
         ("REQUESTER_IDS", "-5"),
         ("MONTHLY_CAP", "-1"),
@@ -166,3 +165,5 @@ def test_postgresql_and_webhook_settings(make_settings) -> None:
     assert (settings.webhook.url, settings.webhook.port) == ("https://bot.example/hook", 8601)
     assert settings.webhook.secret == "s3cret"
     assert make_settings().webhook is None
+    with pytest.raises(ConfigError, match="WEBHOOK_PORT"):
+        make_settings(telegram_webhook_url="https://bot.example/hook", webhook_port="99999")
