@@ -1,5 +1,6 @@
 # Petites Mains: `make run` starts the bot (try-it mode without a token), `make test` runs every
-# check. Both set up .venv first; `make test` also installs Debian's Chromium for the browser test.
+# check. Both set up .venv first; `make test` also installs Debian's Chromium for the browser test
+# and Debian's PostgreSQL server for the suite's second run.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -25,8 +26,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The whole suite on SQLite, then again on a throwaway PostgreSQL cluster (installed with apt-get
+# when missing and root; skipped with the reason outside CI when it cannot be had, never in CI).
 pytest: $(STAMP) system-deps
 	$(BIN)/pytest
+	bash scripts/postgres-cluster.sh run $(BIN)/pytest
 
 # /usr/bin/chromium for tests/browser/ (apt-get, only when missing and only as root).
 system-deps:

@@ -91,7 +91,7 @@ def recording(path: Path, seconds: int) -> bytes:
     return path.read_bytes()
 
 
-async def _prepare(database: str, workers: int, items: int, result_items: int) -> int:
+async def _prepare(tmp: Path, database: str, workers: int, items: int, result_items: int) -> int:
     """Workers ready, a load batch of ``items`` single answers, and a paused multi-label batch
     of ``result_items`` items answered by 10 of 20 workers each (the /results to compute)."""
     db = await Database.open(database)
@@ -228,7 +228,7 @@ async def run(
             token=TOKEN, rate_limit=RateLimit(), callback_timeout=CALLBACK_TIMEOUT
         ) as sandbox:
             database = database or f"sqlite:///{tmp / 'bench.db'}"
-            tags = await _prepare(database, workers, items, result_items)
+            tags = await _prepare(tmp, database, workers, items, result_items)
             users = [sandbox.user(FIRST_WORKER + n, first_name=f"W{n}") for n in range(workers)]
             admin = sandbox.user(ADMIN_ID, first_name="Admin")
             requester = sandbox.user(REQUESTER_ID, first_name="Requester")

@@ -52,6 +52,15 @@ def is_postgres_url(where: Path | str) -> bool:
     return isinstance(where, str) and where.startswith(("postgresql://", "postgres://"))
 
 
+def _located(where: Path | str) -> Path | str:
+    """A SQLite path for ``sqlite:///...`` (or what the tests' redirect makes of a path)."""
+    if isinstance(where, str) and where.startswith("sqlite:///"):
+        where = Path(where.removeprefix("sqlite:///"))
+    if isinstance(where, Path) and Database.redirect is not None:
+        return Database.redirect(where)
+    return where
+
+
 class Database(ABC):
     """One database: ``write()`` serialises read-modify-writes, ``read()`` sees committed data.
 
@@ -70,10 +79,7 @@ class Database(ABC):
     @staticmethod
     async def open(where: Path | str) -> Database:
         """Open (creating a SQLite file if needed) the database at a path or URL."""
-        if isinstance(where, str) and where.startswith("sqlite:///"):
-            where = Path(where.removeprefix("sqlite:///"))
-        if isinstance(where, Path) and Database.redirect is not None:
-            where = Database.redirect(where)
+        where = _located(where)
         if is_postgres_url(where):
             from storage.postgres import PostgresDatabase
 

@@ -123,10 +123,13 @@ class _PgWriteTx(_PgTx):
 
     async def execute(self, sql: str, params: Params = ()) -> Done:
         insert = _INSERT_INTO.match(sql)
-        if insert is not None and not _RETURNING.search(sql):
-            if insert.group(1) in await self._db.tables_with_id(self._conn):
-                rows = await self.fetch_all(sql.rstrip().rstrip(";") + " RETURNING id", params)
-                return Done(len(rows), int(rows[-1][0]) if rows else None)
+        if (
+            insert is not None
+            and not _RETURNING.search(sql)
+            and insert.group(1) in await self._db.tables_with_id(self._conn)
+        ):
+            rows = await self.fetch_all(sql.rstrip().rstrip(";") + " RETURNING id", params)
+            return Done(len(rows), int(rows[-1][0]) if rows else None)
         translated, values = await self._prepared(sql, params)
         return Done(_count(await self._conn.execute(translated, *values)), None)
 

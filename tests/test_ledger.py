@@ -312,7 +312,7 @@ async def test_transfers_and_entries_cannot_be_edited_or_deleted(db: Database) -
 
 
 async def test_each_kind_moves_money_along_its_route_only(db: Database) -> None:
-    with pytest.raises(INTEGRITY_ERRORS, match="(?i)check"):
+    with pytest.raises(INTEGRITY_ERRORS, match=r"(?i)check"):
         async with db.write() as conn:
             await conn.execute(
                 "INSERT INTO transfers (kind, amount, debit_account, credit_account,"

@@ -32,10 +32,10 @@ from storage.assignments import (
     active_assignment_of,
     active_assignments,
     due_assignment_ids,
-    stale_offer_ids,
     get_assignment,
     record_messages,
     refreshable,
+    stale_offer_ids,
     start_timer,
 )
 from storage.batches import get_batch

@@ -9,6 +9,7 @@ import pytest
 
 from bot.errors import MigrationError
 from storage.audit import audit_entries
+from storage.batches import has_table
 from storage.db import Database, Migration, bundled_migrations, from_db_time, to_db_time
 from storage.users import (
     get_user,
@@ -21,7 +22,6 @@ from storage.users import (
     touch_user,
     user_ids_with_role,
 )
-from storage.batches import has_table
 from tests.conftest import sql_rows, sql_value, sqlite_only
 
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -61,7 +61,9 @@ async def test_a_failing_migration_leaves_nothing_behind(tmp_path: Path) -> None
 async def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
     database = await Database.open(tmp_path / "newer.db")
     try:
-        await database.migrate([Migration(1, "one", "CREATE TABLE a (x TEXT);"), Migration(2, "b", "")])
+        await database.migrate(
+            [Migration(1, "one", "CREATE TABLE a (x TEXT);"), Migration(2, "b", "")]
+        )
         with pytest.raises(MigrationError):
             await database.migrate([Migration(1, "one", "CREATE TABLE a (x TEXT);")])
     finally:
