@@ -36,6 +36,11 @@ class Settings:
     log_level: str = "INFO"
     webhook: Webhook | None = None  # None: long polling
 
+    @property
+    def bot_id(self) -> int:
+        """The bot's Telegram id: the number before ':' in its token (what is kept per bot)."""
+        return int(self.telegram_bot_token.split(":", 1)[0])
+
     def __repr__(self) -> str:
         database = re.sub(r":[^:@/]*@", ":***@", str(self.database_path))
         return f"Settings(api={self.telegram_api_url!r}, database={database!r})"

@@ -36,6 +36,9 @@ _REST = (
     "INSERT INTO results_secret (id, secret, created_at) VALUES (1, 'cd34', ?)",
     "INSERT INTO fair_pay_alerts (batch_id, alerted_at, answers, median_rate,"
     " median_duration_ms, reward, suggested_reward) VALUES (1, ?, 12, 950.5, 15000.0, 4, 5)",
+    "INSERT INTO media_file_ids (sha256, bot_id, file_id, created_at)"
+    " SELECT sha256, 123456, 'AgAD-file', ? FROM media LIMIT 1",
+    "INSERT INTO send_budgets (bot_id, tokens, refilled_at) VALUES (123456, 12.5, ?)",
 )
 
 
@@ -59,7 +62,9 @@ async def test_every_table_of_a_sqlite_database_is_copied(tmp_path: Path) -> Non
     try:
         async with source.read() as tx:
             tables = await table_names(tx, source.dialect)
-            before = {t: [tuple(r) for r in await tx.fetch_all(f"SELECT * FROM {t}")] for t in tables}
+            before = {
+                t: [tuple(r) for r in await tx.fetch_all(f"SELECT * FROM {t}")] for t in tables
+            }
         assert all(before.values()), [t for t, rows in before.items() if not rows]
 
         copied = await copy_database(source, target)
