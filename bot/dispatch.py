@@ -25,8 +25,8 @@ from bot.ledger import month_of, worker_account
 from storage.assignments import (
     Assignment,
     active_assignment_of,
+    any_open_slot,
     claim_next,
-    open_slots,
     rewards_open_to,
 )
 from storage.availability import AvailabilityRecord, dispatch_candidates, get_availability
@@ -140,7 +140,7 @@ async def dispatch_pass(
     a write transaction of its own, with the cap check that bounds it.
     """
     async with db.read() as tx:
-        if await open_slots(tx) == 0:
+        if not await any_open_slot(tx):
             return []
         candidates = await dispatch_candidates(tx)
     offers: list[Offer] = []

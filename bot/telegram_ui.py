@@ -19,7 +19,7 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import batches, people
 from bot.batches import Summary, Viewer
@@ -219,11 +219,14 @@ async def publish_menus(bot: Bot, services: Services) -> None:
     """Set the default menu (worker commands) per language and a menu per admin and requester."""
     for language in LANGUAGES:
         t = services.translator(language)
-        await bot.set_my_commands(
-            _menu(t, frozenset({"worker"})),
-            scope=BotCommandScopeDefault(),
-            language_code=None if language == "en" else language,
-        )
+        try:
+            await bot.set_my_commands(
+                _menu(t, frozenset({"worker"})),
+                scope=BotCommandScopeDefault(),
+                language_code=None if language == "en" else language,
+            )
+        except TelegramError as exc:  # a menu is no reason to stop the bot (fault run)
+            log.warning("default %s command menu not published: %s", language, exc)
     staff = set(await people.ids_with_role(services.db, "admin"))
     staff |= set(await people.ids_with_role(services.db, "requester"))
     for user_id in sorted(staff):
@@ -239,3 +242,5 @@ async def publish_chat_menu(bot: Bot, services: Services, user_id: int) -> None:
         await bot.set_my_commands(_menu(t, roles), scope=BotCommandScopeChat(user_id))
     except (BadRequest, Forbidden) as exc:  # a chat that never wrote to the bot
         log.info("no command menu for chat %s: %s", user_id, exc)
+    except TelegramError as exc:  # 5xx, timeouts, flood control: the next start tries again
+        log.warning("command menu of chat %s not published: %s", user_id, exc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sandbox.errors import ApiError
+from sandbox.faults import FaultInjector, Faults
 from sandbox.files import FileIdSend, UploadedPart, UploadRecord
 from sandbox.models import ApiCall, BotMessage, CallbackAnswer, InvalidCall
 from sandbox.ratelimit import RateLimit
@@ -14,6 +15,8 @@ __all__ = [
     "ApiError",
     "BotMessage",
     "CallbackAnswer",
+    "FaultInjector",
+    "Faults",
     "FileIdSend",
     "InvalidCall",
     "RateLimit",

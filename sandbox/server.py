@@ -11,6 +11,7 @@ from aiohttp import web
 
 from sandbox.calls import Call
 from sandbox.errors import ApiError
+from sandbox.faults import FaultInjector
 from sandbox.files import MAX_UPLOAD_BYTES, FileIdSend, UploadedPart, UploadRecord
 from sandbox.methods import BotApi
 from sandbox.models import JSON, ApiCall, InvalidCall
@@ -78,6 +79,7 @@ class SandboxServer:
         spec: ApiSpec | None = None,
         web_chat: bool = False,
         callback_timeout: float | None = None,
+        faults: FaultInjector | None = None,
     ) -> None:
         self.state = SandboxState(token, bot_username, bot_name)
         self.state.callback_timeout = callback_timeout
@@ -90,6 +92,7 @@ class SandboxServer:
         self._port: int | None = None
         self._runner: web.AppRunner | None = None
         self._users: dict[int, SandboxUser] = {}
+        self.faults = faults  # injected failures (sandbox/faults.py); None: none
         # The page where a person plays the simulated users (sandbox/webchat.py), when asked for.
         self.web: WebChat | None = WebChat(self) if web_chat else None
 
@@ -296,6 +299,12 @@ class SandboxServer:
         self.user(user_id)
         set_blocked(self.state, self.state.chats[user_id], blocked=False, notify=notify)
 
+    def delete_chat(self, user_id: int) -> None:
+        """The user deletes the chat: every message in it is gone (edits find nothing)."""
+        self.user(user_id)
+        chat = self.state.chats[user_id]
+        chat.deleted.update(chat.messages)
+
     def push_update(self, update: JSON) -> JSON:
         """Queue a raw update (an update_id is assigned when missing)."""
         return self.state.updates.push(update)
@@ -342,7 +351,12 @@ class SandboxServer:
             self.spec.validate(method_spec, params)
             self.state.calls.append(ApiCall(method, params))
             logged = True
+            fault = self.faults.draw(method, params) if self.faults else None
+            if self.faults is not None:
+                await self.faults.before(fault)
             result = await self.api.dispatch(Call(method, params, files))
+            if self.faults is not None:
+                await self.faults.after(fault)
         except ApiError as error:
             if not logged:
                 self.state.calls.append(ApiCall(method, params))

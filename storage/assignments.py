@@ -76,11 +76,17 @@ def _assignment(row: Row) -> Assignment:
 
 # What makes an answer slot open to a worker: an open ordinary (not gold) item of an open
 # batch (not their own batch, not a type they are kept from) that they have never been offered,
-# whose reserved or answered slots are still fewer than answers_per_item, while they have no
-# active assignment. Gold items are only ever served by the gold-mixing rule (_CLAIM_GOLD).
+# with a slot neither reserved nor answered (``items.full``, kept by migration 0007's triggers),
+# while they have no active assignment. Gold items are only ever served by the gold-mixing rule
+# (_CLAIM_GOLD). The open batches are walked in hand-out order through batches_open_order and
+# each batch's items through items_claimable (only open items with a free slot, by position),
+# so the nested loops already give ORDER BY's order and LIMIT 1 stops at the first fit: the
+# cost depends on the open batches and on the worker's own history, not on the items waiting
+# nor on how many workers hold slots (migration 0007, decision record 0012).
 _OPEN_TO_WORKER = """
-FROM batches b JOIN items i ON i.batch_id = b.id
-WHERE b.state = 'open' AND i.state = 'open' AND i.gold_answer IS NULL
+FROM batches b INDEXED BY batches_open_order
+JOIN items i INDEXED BY items_claimable ON i.batch_id = b.id
+WHERE b.state = 'open' AND i.state = 'open' AND i.gold_answer IS NULL AND i.full = 0
   AND b.requester_id != :worker
   AND NOT EXISTS (SELECT 1 FROM worker_type_pauses p
                   WHERE p.worker_id = :worker AND p.task_type = b.type)
@@ -88,10 +94,8 @@ WHERE b.state = 'open' AND i.state = 'open' AND i.gold_answer IS NULL
                   WHERE mine.item_id = i.id AND mine.worker_id = :worker)
   AND NOT EXISTS (SELECT 1 FROM assignments busy
                   WHERE busy.worker_id = :worker AND busy.state = 'active')
-  AND (SELECT count(*) FROM assignments taken
-       WHERE taken.item_id = i.id AND taken.state IN ('active', 'submitted'))
-      < b.answers_per_item
 """
+_IN_ORDER = "ORDER BY b.published_at, b.id, i.position LIMIT 1"
 
 # One statement claims a slot: it picks the first open slot (oldest batch first, then item
 # order) whose reward fits, and inserts the assignment. It runs inside BEGIN IMMEDIATE;
@@ -100,9 +104,8 @@ _CLAIM = f"""
 INSERT INTO assignments (item_id, batch_id, worker_id, reward, time_limit, forced, offered_at)
 SELECT i.id, b.id, :worker, b.reward, b.time_limit, :forced, :now
 {_OPEN_TO_WORKER}
-  AND b.reward <= :max_reward AND b.id = coalesce(:batch, b.id)
-ORDER BY b.published_at, b.id, i.position
-LIMIT 1
+  AND b.reward <= :max_reward AND (CAST(:batch AS INTEGER) IS NULL OR b.id = :batch)
+{_IN_ORDER}
 RETURNING *
 """
 
@@ -110,8 +113,7 @@ RETURNING *
 _NEXT_BATCH = f"""
 SELECT b.id {_OPEN_TO_WORKER}
   AND b.reward <= :max_reward
-ORDER BY b.published_at, b.id, i.position
-LIMIT 1
+{_IN_ORDER}
 """
 
 # A gold item claimed by the gold-mixing rule. Gold answers share a budget of
@@ -376,22 +378,44 @@ async def refreshable(
 
 
 async def rewards_open_to(tx: Tx, worker_id: int) -> list[int]:
-    """The distinct rewards of the slots open to a worker, whatever their cap."""
+    """The distinct rewards of the slots open to a worker, whatever their cap.
+
+    One probe per open batch: its first slot open to the worker, if any.
+    """
     rows = await tx.fetch_all(
-        f"SELECT DISTINCT b.reward {_OPEN_TO_WORKER} ORDER BY b.reward", {"worker": worker_id}
+        "SELECT DISTINCT b.reward FROM batches b INDEXED BY batches_open_order"
+        " WHERE b.state = 'open' AND EXISTS (SELECT 1 FROM batches bb JOIN items i"
+        " INDEXED BY items_claimable ON i.batch_id = bb.id WHERE bb.id = b.id"
+        " AND i.state = 'open' AND i.gold_answer IS NULL AND i.full = 0"
+        " AND bb.requester_id != :worker"
+        " AND NOT EXISTS (SELECT 1 FROM worker_type_pauses p"
+        "  WHERE p.worker_id = :worker AND p.task_type = bb.type)"
+        " AND NOT EXISTS (SELECT 1 FROM assignments mine"
+        "  WHERE mine.item_id = i.id AND mine.worker_id = :worker))"
+        " ORDER BY b.reward",
+        {"worker": worker_id},
     )
     return [int(row[0]) for row in rows]
 
 
 async def open_slots(tx: Tx) -> int:
-    """Answer slots still free in open batches (for a quick "anything to do?" check)."""
+    """Answer slots still free in open batches (reads every open item: reports, not the loop)."""
     value = await tx.fetch_value(
-        "SELECT coalesce(sum(b.answers_per_item - (SELECT count(*) FROM assignments a"
-        " WHERE a.item_id = i.id AND a.state IN ('active', 'submitted'))), 0)"
-        " FROM items i JOIN batches b ON b.id = i.batch_id"
-        " WHERE b.state = 'open' AND i.state = 'open' AND i.gold_answer IS NULL"
+        "SELECT coalesce(sum(b.answers_per_item - i.taken), 0)"
+        " FROM batches b JOIN items i INDEXED BY items_claimable ON i.batch_id = b.id"
+        " WHERE b.state = 'open' AND i.state = 'open' AND i.gold_answer IS NULL AND i.full = 0"
     )
     return int(value or 0)
+
+
+async def any_open_slot(tx: Tx) -> bool:
+    """Whether any open batch has a free ordinary slot (a push pass's quick check)."""
+    value = await tx.fetch_value(
+        "SELECT EXISTS (SELECT 1 FROM batches b JOIN items i INDEXED BY items_claimable"
+        " ON i.batch_id = b.id WHERE b.state = 'open' AND i.state = 'open'"
+        " AND i.gold_answer IS NULL AND i.full = 0)"
+    )
+    return bool(value)
 
 
 # -- early stopping and the end of an item ------------------------------------------------------

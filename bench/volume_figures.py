@@ -1,0 +1,179 @@
+"""Bench room: the figures issue 11 asks for, measured on a ``bench.volume`` database.
+
+In this process, through the bot's own use cases (no Telegram): choosing a worker's next task
+(``/task``'s use case, ``offer_on_request``) for sampled workers, p50/p99; a push pass
+(``dispatch_pass``) that claims for every available idle worker, then one more (nothing left to
+claim); the monthly close of the previous month; ``/results`` of the largest batch (aggregation
+in the compute pool, files written) with the event loop's longest stall meanwhile; the ledger
+invariants; the file's size per 10,000 answers. ``--bot-seconds`` then starts the real bot
+process on the same file against the sandbox and reports its peak memory (VmHWM).
+
+``python -m bench.volume_figures --db /tmp/volume.db [--samples 300] [--bot-seconds 20]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Awaitable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from bot.batches import Viewer
+from bot.compute import Compute, install
+from bot.dispatch import Policy, dispatch_pass, offer_on_request
+from bot.errors import UserError
+from bot.ledger import current_month, parse_month
+from bot.payouts import check_invariants, close_month
+from bot.results import BatchResults, batch_results, pseudonym_secret, result_files
+from storage import bulk
+from storage.db import Database
+
+T = TypeVar("T")
+CAP = 25_000
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The value below which ``share`` of ``values`` lie (nearest rank)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def timed(step: Awaitable[T]) -> tuple[T, float]:
+    """``step``'s result and its wall time in milliseconds."""
+    start = time.perf_counter()
+    result = await step
+    return result, (time.perf_counter() - start) * 1000
+
+
+class Stalls:
+    """The event loop's longest stall while it runs (a 5 ms ticker)."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _tick(self) -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(0.005)
+            self.longest = max(self.longest, (time.perf_counter() - before - 0.005) * 1000)
+
+    def __enter__(self) -> Stalls:
+        self._task = asyncio.get_running_loop().create_task(self._tick())
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+async def choose(db: Database, policy: Policy, workers: list[int], now: datetime) -> list[float]:
+    """Milliseconds ``offer_on_request`` takes for each worker (refusals count too)."""
+    times = []
+    for worker in workers:
+        start = time.perf_counter()
+        with contextlib.suppress(UserError):
+            await offer_on_request(db, policy, worker, now)
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+async def figures(path: Path, samples: int) -> list[str]:
+    """Every in-process figure, as report lines."""
+    policy = Policy(monthly_cap=CAP, zone=ZoneInfo("Europe/Paris"))
+    now = datetime.now(UTC)
+    db = await Database.open(path)
+    lines: list[str] = []
+    compute = Compute()
+    install(compute)
+    try:
+        _, migrate_ms = await timed(db.migrate())
+        async with db.read() as tx:
+            counts = await bulk.counts(tx)
+            sample = await bulk.sample_workers(tx, samples)
+            batch_id, requester, batch_items = await bulk.largest_batch(tx)
+        lines.append(f"rows: {counts}; migrations on open {migrate_ms:.0f} ms")
+        times = await choose(db, policy, sample, now)
+        lines.append(
+            f"choosing a worker's next task (/task use case), {len(times)} workers: p50 "
+            f"{percentile(times, 0.5):.2f} ms, p99 {percentile(times, 0.99):.2f} ms"
+        )
+        offers, first_ms = await timed(dispatch_pass(db, policy, now))
+        lines.append(
+            f"push pass claiming for every available idle worker: {len(offers)} claims in "
+            f"{first_ms:.0f} ms ({first_ms / max(len(offers), 1):.2f} ms a claim)"
+        )
+        again, again_ms = await timed(dispatch_pass(db, policy, now))
+        lines.append(f"push pass once everyone available is served: {again_ms:.1f} ms "
+                     f"({len(again)} claims)")  # fmt: skip
+        month = _previous_month(now, policy)
+        closed, close_ms = await timed(close_month(db, month, now=now, tz=policy.zone,
+                                                   actor_id=None))  # fmt: skip
+        lines.append(f"monthly close of {month}: {len(closed.created)} statements in "
+                     f"{close_ms / 1000:.2f} s")  # fmt: skip
+        lines.append(await _results(db, batch_id, requester, batch_items, now))
+        problems, check_ms = await timed(check_invariants(db, tz=policy.zone, cap=CAP))
+        lines.append(f"ledger invariants: {len(problems)} problems, checked in "
+                     f"{check_ms / 1000:.2f} s {problems[:3]}")  # fmt: skip
+        answers = counts["assignments"]
+        size = await asyncio.to_thread(_size, path)
+        per = size / answers * 10_000 / 1e6
+        lines.append(f"database {size / 1e6:.0f} MB for {answers} assignments: {per:.2f} MB"
+                     " per 10,000 answers (all tables)")  # fmt: skip
+    finally:
+        install(None)
+        await compute.shutdown()
+        await db.close()
+    return lines
+
+
+def _size(path: Path) -> int:
+    wal = path.with_name(path.name + "-wal")
+    return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+
+
+def _previous_month(now: datetime, policy: Policy) -> str:
+    year, month = map(int, parse_month(current_month(now, policy.zone)).split("-"))
+    return f"{year - (month == 1)}-{(month - 2) % 12 + 1:02d}"
+
+
+async def _results(db: Database, batch_id: int, requester: int, items: int, now: datetime) -> str:
+    viewer = Viewer(requester)
+    with Stalls() as stalls:
+        results, aggregate_ms = await timed(batch_results(db, batch_id, viewer, now=now))
+        secret = await pseudonym_secret(db, now)
+        files, files_ms = await timed(_files(results, secret))
+    size = sum(len(data) for _, data in files)
+    return (
+        f"/results of a {items}-item batch: read and aggregated in {aggregate_ms / 1000:.2f} s,"
+        f" files ({size / 1e6:.1f} MB) in {files_ms / 1000:.2f} s; loop's longest stall "
+        f"{stalls.longest:.0f} ms"
+    )
+
+
+async def _files(results: BatchResults, secret: bytes) -> list[tuple[str, bytes]]:
+    return result_files(results, secret)  # as the handler calls it: on the loop
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--samples", type=int, default=300)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+    for line in asyncio.run(figures(args.db, args.samples)):
+        print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
