@@ -71,14 +71,29 @@ async def copy_database(source: Database, target: Database) -> Copied:
             if not rows:
                 continue
             columns = list(rows[0].keys())
+            named = ", ".join(f'"{column}"' for column in columns)  # items."full" is a keyword
             await tx.executemany(
-                f"INSERT INTO {table} ({', '.join(columns)})"
-                f" VALUES ({', '.join('?' * len(columns))})",
+                f"INSERT INTO {table} ({named}) VALUES ({', '.join('?' * len(columns))})",
                 [tuple(row) for row in rows],
             )
             if target.dialect == "postgres" and "id" in columns:
                 await _reset_identity(tx, table)
+        if "items" in copied:
+            await _recount_slots(tx)
     return Copied(copied)
+
+
+async def _recount_slots(tx: WriteTx) -> None:
+    """items.taken and items."full" from the copied assignments: the target's triggers counted
+    each assignment on the way in on top of the counters copied with the items (0008)."""
+    await tx.execute(
+        "UPDATE items SET taken = (SELECT count(*) FROM assignments a WHERE a.item_id = items.id"
+        " AND a.state IN ('active', 'submitted'))"
+    )
+    await tx.execute(
+        'UPDATE items SET "full" = CASE WHEN taken >= (SELECT b.answers_per_item FROM batches b'
+        " WHERE b.id = items.batch_id) THEN 1 ELSE 0 END"
+    )
 
 
 async def _main(source_url: str, target_url: str) -> int:

@@ -11,6 +11,7 @@ forms both engines accept (``ON CONFLICT``, ``RETURNING``, window functions, ``c
 - ``x GLOB 'pattern'`` becomes the anchored regular expression ``x ~ '^...$'``;
 - ``max(0, e)`` (SQLite's two-argument max) becomes ``GREATEST(0, e)``; ``CAST(x AS INTEGER)``
   casts to ``BIGINT``, ``AS REAL`` to ``DOUBLE PRECISION``;
+- SQLite's index hints ``t INDEXED BY name`` are dropped (PostgreSQL's planner picks);
 - ``sqlite_master`` lookups of a table become ``information_schema.tables`` in the schema in use;
 - in migrations: ``INTEGER`` becomes ``BIGINT`` (Telegram ids pass 2^31), ``id INTEGER PRIMARY
   KEY`` an identity column, ``REAL`` ``DOUBLE PRECISION``, and ``typeof(x) = 'integer' AND`` is
@@ -40,6 +41,7 @@ _SQLITE_MASTER = re.compile(
 )
 _CAST_INTEGER = re.compile(r"\bAS\s+INTEGER\b", re.IGNORECASE)
 _CAST_REAL = re.compile(r"\bAS\s+REAL\b", re.IGNORECASE)
+_INDEXED_BY = re.compile(r"\s+INDEXED\s+BY\s+\w+", re.IGNORECASE)
 _PG_TABLE_EXISTS = (
     "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema()"
     " AND table_name = ?"
@@ -129,7 +131,7 @@ def to_postgres(sql: str) -> tuple[str, tuple[str, ...]]:
     order of ``$1``, ``$2``, ... (empty for ``?``); cached, as the texts are constants."""
     sql = _SQLITE_MASTER.sub(_PG_TABLE_EXISTS, sql)
     sql = _on_conflict_do_nothing(sql)
-    sql = _MAX0.sub("GREATEST(0, ", sql)
+    sql = _MAX0.sub("GREATEST(0, ", _INDEXED_BY.sub("", sql))
     sql = _CAST_INTEGER.sub("AS BIGINT", _CAST_REAL.sub("AS DOUBLE PRECISION", sql))
     return _placeholders(_globs(sql))
 

@@ -1,4 +1,4 @@
-"""Migration 0007: items.taken and items.full follow the assignments, and the claim reads one
+"""Migration 0008: items.taken and items.full follow the assignments, and the claim reads one
 index per open batch instead of every open item (issue 11)."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ async def test_counters_follow_claims_answers_expiries_and_releases(
     offers = await dispatch_pass(db, POLICY, NOW)
     assert len(offers) == 4  # two slots on each of the two items
     assert await drift(db) == []
-    assert [row[0] for row in await sql_rows(db, "SELECT full FROM items ORDER BY id")] == [1, 1]
+    assert [row[0] for row in await sql_rows(db, 'SELECT "full" FROM items ORDER BY id')] == [1, 1]
     first, second, third, _ = (offer.assignment for offer in offers)
     async with db.write() as tx:
         await sql.mark_shown(tx, first.id, chat_id=101, message_id=1, prompt_message_id=None,
@@ -60,9 +60,9 @@ async def test_the_migration_backfills_counters_of_an_older_database(
     await publish_batch(db, tmp_path, items=3, answers_per_item=1)
     await workers(db, [101, 102])
     await dispatch_pass(db, POLICY, NOW)
-    async with db.write() as tx:  # as a database from before 0007 would hold them
-        await tx.execute("UPDATE items SET taken = 0, full = 0")
-    backfill = next(m for m in bundled_migrations() if m.version == 7)
+    async with db.write() as tx:  # as a database from before 0008 would hold them
+        await tx.execute('UPDATE items SET taken = 0, "full" = 0')
+    backfill = next(m for m in bundled_migrations() if m.version == 8)
     statements = [s for s in backfill.statements() if s.startswith("UPDATE items SET")]
     async with db.write() as tx:
         for statement in statements:
