@@ -68,16 +68,14 @@ def _child() -> None:
     """Run the bot like ``python -m bot`` (WARNING logs, the heartbeat's line at INFO)."""
     import logging
 
-    from telegram import Update
-
-    from bot.__main__ import configure_logging
+    from bot.__main__ import configure_logging, serve
     from bot.app import build_application
     from bot.config import load_settings, read_environment
 
     settings = load_settings(read_environment(None))
     configure_logging("WARNING", settings.telegram_bot_token)
     logging.getLogger("bot.heartbeat").setLevel(logging.INFO)
-    build_application(settings).run_polling(allowed_updates=Update.ALL_TYPES)
+    serve(build_application(settings), settings)  # polling, or the webhook when one is set
 
 
 def recording(path: Path, seconds: int) -> bytes:

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from telegram import Update
 
-from bot.app import build_application
-from bot.config import TryIt, load_settings, read_environment, try_it_mode
+from bot.app import BotApplication, build_application
+from bot.config import Settings, TryIt, load_settings, read_environment, try_it_mode
 from bot.errors import ConfigError
 
 
@@ -59,11 +59,16 @@ def main() -> int:
         print(f"configuration error: {exc.variable} {exc.problem}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.telegram_bot_token)
-    application = build_application(settings)
+    serve(build_application(settings), settings)
+    return 0
+
+
+def serve(application: BotApplication, settings: Settings) -> None:
+    """Poll Telegram, or with a webhook set, serve PTB's webhook server, until stopped."""
     webhook = settings.webhook
     if webhook is None:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
-        return 0
+        return
     # Webhook mode: several processes may sit behind one endpoint (they share the database).
     application.run_webhook(
         listen=webhook.listen,
@@ -73,7 +78,6 @@ def main() -> int:
         secret_token=webhook.secret,
         allowed_updates=Update.ALL_TYPES,
     )
-    return 0
 
 
 def run_try_it(environ: Mapping[str, str], tryit: TryIt) -> int:
