@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest system-deps bench clean
+.PHONY: run test lint typecheck pytest system-deps bench faultrun faultrun-pg clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,17 @@ system-deps:
 bench: $(STAMP)
 	$(BIN)/python -m bench.crowd --workers 60 --think 1.5 --seconds 60
 	$(BIN)/python -m bench.crowd --workers 300 --think 1.2 --seconds 60
+
+# Crashes and Bot API failures under load, nothing lost (issue 11): one bot process on SQLite.
+faultrun: $(STAMP)
+	$(BIN)/python -m bench.faultrun --workers 40 --seconds 120 --kills 6
+
+# The same with the crowd of `make bench` (60 workers, 1.5 s) served by three bot processes in
+# webhook mode on one throwaway PostgreSQL, behind bench/fleet.py's router, six kills (issue 17).
+faultrun-pg: $(STAMP)
+	bash scripts/postgres-cluster.sh run sh -c '$(BIN)/python -m bench.faultrun --processes 3 \
+	    --database-url "$$PM_TEST_POSTGRES?search_path=faultrun" --workers 60 --think 1.5 \
+	    --seconds 120 --kills 6 --cap-cents 60'
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -54,7 +54,7 @@ from tests.conftest import ADMIN_ID, REQUESTER_ID
 TOKEN = "123456:FAULT-petites-mains-token"  # noqa: S105 - a fake token for the sandbox
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_WORKER = 60_000
-CAP_CENTS = 30
+CAP_CENTS = 30  # low, so workers reach it (--cap-cents)
 TIME_LIMIT = 20  # seconds a task stays open: short, so the run sees deadlines pass
 GRACE = timedelta(seconds=5)  # a deadline job may fire this late after a restart
 SWEEP = timedelta(seconds=SWEEP_INTERVAL) + SWEEP_GRACE  # another process expires a dead one's
@@ -217,14 +217,15 @@ class Setup:
 
     processes: int
     database: str  # a DATABASE_URL
+    cap: int  # the monthly cap, cents
     late: timedelta  # how late a deadline may be expired and still be on time
     unshown: timedelta  # how long a claim a dead process never showed may stay claimed
 
     @classmethod
-    def of(cls, processes: int, database: str) -> Setup:
+    def of(cls, processes: int, database: str, cap: int) -> Setup:
         if processes == 1:  # a restarted lone process re-arms and releases at once
-            return cls(processes, database, GRACE, 2 * GRACE)
-        return cls(processes, database, SWEEP + GRACE, STALE_OFFER + SWEEP + GRACE)
+            return cls(processes, database, cap, GRACE, 2 * GRACE)
+        return cls(processes, database, cap, SWEEP + GRACE, STALE_OFFER + SWEEP + GRACE)
 
     @property
     def settle(self) -> float:
@@ -240,12 +241,13 @@ async def run(
     seed: int,
     processes: int = 1,
     database_url: str | None = None,
+    cap: int = CAP_CENTS,
 ) -> int:
     """The run; returns the exit status (0: nothing lost)."""
     random.seed(seed)
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        setup = Setup.of(processes, database_url or f"sqlite:///{tmp / 'fault.db'}")
+        setup = Setup.of(processes, database_url or f"sqlite:///{tmp / 'fault.db'}", cap)
         injector = FaultInjector(FAULTS, seed=seed)
         router = Router([free_port() for _ in range(processes)]) if processes > 1 else None
         async with SandboxServer(token=TOKEN, faults=injector) as sandbox:
@@ -253,7 +255,7 @@ async def run(
             users = [sandbox.user(FIRST_WORKER + n, first_name=f"W{n}") for n in range(workers)]
             sandbox.user(ADMIN_ID, first_name="Admin")
             hook = await router.start() if router else None
-            env = _environment(sandbox, tmp, setup.database)
+            env = _environment(sandbox, tmp, setup)
             bots = [Bot(_webhook(env, hook, backend)) for backend in _backends(router)]
             tally = Tally()
             for bot in bots:
@@ -323,13 +325,13 @@ def _throughput(tally: Tally, elapsed: float, bots: list[Bot], router: Router | 
     return lines
 
 
-def _environment(sandbox: SandboxServer, tmp: Path, database: str) -> dict[str, str]:
+def _environment(sandbox: SandboxServer, tmp: Path, setup: Setup) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
     env.update({
         "PYTHONPATH": str(ROOT), "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": sandbox.url,
-        "DATABASE_URL": database, "DATA_DIR": str(tmp / "data"),
+        "DATABASE_URL": setup.database, "DATA_DIR": str(tmp / "data"),
         "ADMIN_IDS": str(ADMIN_ID), "REQUESTER_IDS": str(REQUESTER_ID),
-        "NO_PROXY": "127.0.0.1,localhost", "MONTHLY_CAP": f"{CAP_CENTS / 100:.2f}",
+        "NO_PROXY": "127.0.0.1,localhost", "MONTHLY_CAP": f"{setup.cap / 100:.2f}",
     })  # fmt: skip
     if rate := os.environ.get("TELEGRAM_MESSAGES_PER_SECOND"):
         env["TELEGRAM_MESSAGES_PER_SECOND"] = rate
@@ -371,7 +373,7 @@ async def _check(
             uncredited = await faultcheck.answers_without_one_credit(tx)
             noticed = await faultcheck.credits_of(tx, sorted(notices))
             expired = await faultcheck.count_in_state(tx, "expired")
-        problems = await check_invariants(db, tz=ZoneInfo("Europe/Paris"), cap=CAP_CENTS)
+        problems = await check_invariants(db, tz=ZoneInfo("Europe/Paris"), cap=setup.cap)
     finally:
         await db.close()
     lost = [a for a in tally.confirmed if credits.get(a, ("", 0)) != ("submitted", 1)]
@@ -416,12 +418,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--database-url", help="default: a SQLite file in a temporary folder "
                         "(several processes need PostgreSQL)")  # fmt: skip
+    parser.add_argument("--cap-cents", type=int, default=CAP_CENTS, help="the monthly cap")
     args = parser.parse_args(argv)
     if args.processes > 1 and not str(args.database_url or "").startswith("postgres"):
         parser.error("--processes above 1 needs --database-url postgresql://...")
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     return asyncio.run(run(args.workers, args.seconds, args.kills, args.think, args.seed,
-                           args.processes, args.database_url))  # fmt: skip
+                           args.processes, args.database_url, args.cap_cents))  # fmt: skip
 
 
 if __name__ == "__main__":
