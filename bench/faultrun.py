@@ -319,6 +319,8 @@ def _throughput(tally: Tally, elapsed: float, bots: list[Bot], router: Router | 
         routed = f"; updates routed to it {router.forwarded[n]}" if router else ""
         lines.append(f"process {n + 1}: CPU {cpu:.1f} s ({cpu / elapsed:.0%} of a core); "
                      f"killed {bot.kills}{routed}")  # fmt: skip
+    here = cpu_seconds(os.getpid())
+    lines.append(f"sandbox, router and crowd (this process): CPU {here:.1f} s over the whole run")
     if router is not None:
         lines.append(f"router: re-routed around a dead process {router.rerouted}; "
                      f"refused (no process up) {router.refused}")  # fmt: skip
