@@ -68,16 +68,14 @@ def _child() -> None:
     """Run the bot like ``python -m bot`` (WARNING logs, the heartbeat's line at INFO)."""
     import logging
 
-    from telegram import Update
-
-    from bot.__main__ import configure_logging
+    from bot.__main__ import configure_logging, serve
     from bot.app import build_application
     from bot.config import load_settings, read_environment
 
     settings = load_settings(read_environment(None))
     configure_logging("WARNING", settings.telegram_bot_token)
     logging.getLogger("bot.heartbeat").setLevel(logging.INFO)
-    build_application(settings).run_polling(allowed_updates=Update.ALL_TYPES)
+    serve(build_application(settings), settings)  # polling, or the webhook when one is set
 
 
 def recording(path: Path, seconds: int) -> bytes:
@@ -91,10 +89,10 @@ def recording(path: Path, seconds: int) -> bytes:
     return path.read_bytes()
 
 
-async def _prepare(tmp: Path, workers: int, items: int, result_items: int) -> int:
+async def _prepare(tmp: Path, database: str, workers: int, items: int, result_items: int) -> int:
     """Workers ready, a load batch of ``items`` single answers, and a paused multi-label batch
     of ``result_items`` items answered by 10 of 20 workers each (the /results to compute)."""
-    db = await Database.open(tmp / "bench.db")
+    db = await Database.open(database)
     try:
         await db.migrate()
         now = datetime.now(UTC)
@@ -210,8 +208,16 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def run(workers: int, think: float, seconds: float, result_items: int, audio_s: int) -> str:
-    """One regime; returns the report."""
+async def run(
+    workers: int,
+    think: float,
+    seconds: float,
+    result_items: int,
+    audio_s: int,
+    database: str | None = None,
+) -> str:
+    """One regime; returns the report. ``database``: a DATABASE_URL (default: SQLite in a
+    temporary folder)."""
     items = int(workers / think * seconds * 1.3) + workers * 2
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
@@ -219,7 +225,8 @@ async def run(workers: int, think: float, seconds: float, result_items: int, aud
         async with SandboxServer(
             token=TOKEN, rate_limit=RateLimit(), callback_timeout=CALLBACK_TIMEOUT
         ) as sandbox:
-            tags = await _prepare(tmp, workers, items, result_items)
+            database = database or f"sqlite:///{tmp / 'bench.db'}"
+            tags = await _prepare(tmp, database, workers, items, result_items)
             users = [sandbox.user(FIRST_WORKER + n, first_name=f"W{n}") for n in range(workers)]
             admin = sandbox.user(ADMIN_ID, first_name="Admin")
             requester = sandbox.user(REQUESTER_ID, first_name="Requester")
@@ -229,7 +236,7 @@ async def run(workers: int, think: float, seconds: float, result_items: int, aud
                     "PYTHONPATH": str(ROOT),
                     "TELEGRAM_BOT_TOKEN": TOKEN,
                     "TELEGRAM_API_URL": sandbox.url,
-                    "DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
+                    "DATABASE_URL": database,
                     "DATA_DIR": str(tmp / "data"),
                     "ADMIN_IDS": str(ADMIN_ID),
                     "REQUESTER_IDS": str(REQUESTER_ID),
@@ -302,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--result-items", type=int, default=200)
     parser.add_argument("--audio-minutes", type=float, default=30.0)
+    parser.add_argument("--database-url", help="default: a SQLite file in a temporary folder")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -309,7 +317,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     report = asyncio.run(
-        run(args.workers, args.think, args.seconds, args.result_items, int(args.audio_minutes * 60))
+        run(
+            args.workers,
+            args.think,
+            args.seconds,
+            args.result_items,
+            int(args.audio_minutes * 60),
+            args.database_url,
+        )
     )
     print(report, flush=True)
     return 0

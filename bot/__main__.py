@@ -1,4 +1,5 @@
-"""``python -m bot``: read the configuration, set up logging, and poll Telegram until stopped.
+"""``python -m bot``: read the configuration, set up logging, and poll Telegram until stopped
+(or, with ``TELEGRAM_WEBHOOK_URL``, serve PTB's webhook server: one of several processes).
 
 With no token (and ``TRY_IT_MODE`` not ``off``) it runs in try-it mode instead: the local sandbox
 with a web chat and the bot in one process (``bot/tryit.py``).
@@ -10,11 +11,12 @@ import asyncio
 import logging
 import sys
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from telegram import Update
 
-from bot.app import build_application
-from bot.config import TryIt, load_settings, read_environment, try_it_mode
+from bot.app import BotApplication, build_application
+from bot.config import Settings, TryIt, load_settings, read_environment, try_it_mode
 from bot.errors import ConfigError
 
 
@@ -57,9 +59,25 @@ def main() -> int:
         print(f"configuration error: {exc.variable} {exc.problem}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.telegram_bot_token)
-    application = build_application(settings)
-    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    serve(build_application(settings), settings)
     return 0
+
+
+def serve(application: BotApplication, settings: Settings) -> None:
+    """Poll Telegram, or with a webhook set, serve PTB's webhook server, until stopped."""
+    webhook = settings.webhook
+    if webhook is None:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
+        return
+    # Webhook mode: several processes may sit behind one endpoint (they share the database).
+    application.run_webhook(
+        listen=webhook.listen,
+        port=webhook.port,
+        url_path=urlsplit(webhook.url).path.lstrip("/"),
+        webhook_url=webhook.url,
+        secret_token=webhook.secret,
+        allowed_updates=Update.ALL_TYPES,
+    )
 
 
 def run_try_it(environ: Mapping[str, str], tryit: TryIt) -> int:

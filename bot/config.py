@@ -26,7 +26,7 @@ class Settings:
 
     telegram_bot_token: str
     telegram_api_url: str = "https://api.telegram.org"
-    database_path: Path = Path("data/petitesmains.db")
+    database_path: Path | str = Path("data/petitesmains.db")  # a SQLite file or a PostgreSQL URL
     data_dir: Path = Path("data")
     admin_ids: frozenset[int] = frozenset()
     requester_ids: frozenset[int] = frozenset()
@@ -42,9 +42,27 @@ class Settings:
     messages_per_second: float = 30.0  # the outbox's overall budget (bot/engine/outbox.py)
     # Distinct workers whose reports pause a batch for an admin's review (issue 14).
     reports_to_pause: int = 3
+    webhook: Webhook | None = None  # None: long polling
+
+    @property
+    def bot_id(self) -> int:
+        """The bot's Telegram id: the number before ':' in its token (what is kept per bot)."""
+        return int(self.telegram_bot_token.split(":", 1)[0])
 
     def __repr__(self) -> str:
-        return f"Settings(api={self.telegram_api_url!r}, database={str(self.database_path)!r})"
+        database = re.sub(r":[^:@/]*@", ":***@", str(self.database_path))
+        return f"Settings(api={self.telegram_api_url!r}, database={database!r})"
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Webhook mode: Telegram POSTs updates to ``url``; this process listens on ``listen:port``
+    (behind a reverse proxy that may spread updates over several processes)."""
+
+    url: str
+    listen: str = "127.0.0.1"
+    port: int = 8443
+    secret: str | None = None  # TELEGRAM_WEBHOOK_SECRET: Telegram sends it in a header
 
 
 @dataclass(frozen=True)
@@ -138,6 +156,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         sepa_debtor=_sepa_debtor(environ),
         messages_per_second=_rate(environ.get("TELEGRAM_MESSAGES_PER_SECOND", "30")),
         reports_to_pause=_count("REPORTS_TO_PAUSE", environ.get("REPORTS_TO_PAUSE", "3")),
+        webhook=_webhook(environ),
     )
 
 
@@ -154,15 +173,37 @@ def _rate(value: str) -> float:
     return rate
 
 
-def parse_database_url(url: str) -> Path:
-    """``sqlite:///relative.db`` gives a relative path, ``sqlite:////abs.db`` an absolute one."""
+def _webhook(environ: Mapping[str, str]) -> Webhook | None:
+    url = environ.get("TELEGRAM_WEBHOOK_URL", "").strip()
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ConfigError("TELEGRAM_WEBHOOK_URL", f"must be an http(s) URL, not {url!r}")
+    port = environ.get("WEBHOOK_PORT", "8443").strip()
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError("WEBHOOK_PORT", f"must be a port number, not {port!r}")
+    secret = environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip() or None
+    if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        raise ConfigError("TELEGRAM_WEBHOOK_SECRET", "must be 1-256 of A-Z, a-z, 0-9, _ and -")
+    listen = environ.get("WEBHOOK_LISTEN", "127.0.0.1").strip() or "127.0.0.1"
+    return Webhook(url=url, listen=listen, port=int(port), secret=secret)
+
+
+def parse_database_url(url: str) -> Path | str:
+    """``sqlite:///relative.db`` gives a relative path, ``sqlite:////abs.db`` an absolute one;
+    ``postgresql://user@host:port/name`` is kept as the URL (PostgreSQL)."""
     url = url.strip()
+    if url.startswith(("postgresql://", "postgres://")):
+        if not urlsplit(url).path.strip("/"):
+            raise ConfigError("DATABASE_URL", "must name a database: postgresql://host/name")
+        return url
     prefix = "sqlite:///"
     if not url.startswith(prefix) or len(url) == len(prefix):
-        scheme = url.split(":", 1)[0] if ":" in url else url
-        if scheme.startswith("postgres"):
-            raise ConfigError("DATABASE_URL", "PostgreSQL is not supported yet; use sqlite:///")
-        raise ConfigError("DATABASE_URL", f"must look like sqlite:///file.db, not {url!r}")
+        raise ConfigError(
+            "DATABASE_URL",
+            f"must look like sqlite:///file.db or postgresql://host/name, not {url!r}",
+        )
     return Path(url[len(prefix) :])
 
 

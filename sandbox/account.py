@@ -5,9 +5,10 @@ from __future__ import annotations
 import copy
 
 from sandbox.calls import COMMAND_RE, Call
-from sandbox.errors import bad_request
+from sandbox.errors import ApiError, bad_request
 from sandbox.models import JSON
 from sandbox.state import ChatState, SandboxState
+from sandbox.webhook import WebhookDelivery
 
 
 class AccountMethods:
@@ -38,7 +39,9 @@ class AccountMethods:
         }
 
     async def get_updates(self, call: Call) -> list[JSON]:
-        """getUpdates with real long polling."""
+        """getUpdates with real long polling; refused while a webhook is set."""
+        if self.state.webhook is not None:
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
         params = call.params
         allowed = params.get("allowed_updates")
         if isinstance(allowed, list):
@@ -51,16 +54,43 @@ class AccountMethods:
         )
         return copy.deepcopy(updates)
 
-    async def delete_webhook(self, call: Call) -> bool:
-        """deleteWebhook (there is never a webhook); may drop pending updates."""
-        if call.params.get("drop_pending_updates"):
-            self.state.updates.clear()
+    async def set_webhook(self, call: Call) -> bool:
+        """setWebhook: from now on updates are POSTed to the URL (``sandbox/webhook.py``)."""
+        url = str(call.params.get("url") or "")
+        if url and not url.startswith(("http://", "https://")):
+            raise bad_request("bad webhook: an HTTPS URL must be provided for webhook")
+        allowed = call.params.get("allowed_updates")
+        if isinstance(allowed, list):
+            self.state.updates.allowed_updates = frozenset(map(str, allowed)) or None
+        current = self.state.webhook
+        if current is not None and current.url == url:
+            return True  # several processes set the same webhook: nothing changes
+        await self._end_webhook(bool(call.params.get("drop_pending_updates")))
+        if url:
+            secret = call.params.get("secret_token")
+            self.state.webhook = WebhookDelivery(
+                self.state.updates, url, str(secret) if secret else None
+            )
+            self.state.webhook.start()
         return True
 
+    async def delete_webhook(self, call: Call) -> bool:
+        """deleteWebhook: back to getUpdates; may drop pending updates."""
+        await self._end_webhook(bool(call.params.get("drop_pending_updates")))
+        return True
+
+    async def _end_webhook(self, drop_pending: bool) -> None:
+        webhook, self.state.webhook = self.state.webhook, None
+        if webhook is not None:
+            await webhook.stop()
+        if drop_pending:
+            self.state.updates.clear()
+
     async def get_webhook_info(self, call: Call) -> JSON:
-        """getWebhookInfo: no webhook."""
+        """getWebhookInfo: the URL set (empty for none) and the updates waiting."""
+        webhook = self.state.webhook
         return {
-            "url": "",
+            "url": "" if webhook is None else webhook.url,
             "has_custom_certificate": False,
             "pending_update_count": len(self.state.updates.pending),
         }

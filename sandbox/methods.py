@@ -46,6 +46,7 @@ class BotApi(AccountMethods, PaymentMethods):
             "getMe": self.get_me,
             "getUpdates": self.get_updates,
             "deleteWebhook": self.delete_webhook,
+            "setWebhook": self.set_webhook,
             "getWebhookInfo": self.get_webhook_info,
             "setMyCommands": self.set_my_commands,
             "getMyCommands": self.get_my_commands,

@@ -131,6 +131,9 @@ class SandboxServer:
     async def stop(self) -> None:
         """Release long polls and close the server."""
         runner, self._runner = self._runner, None
+        webhook, self.state.webhook = self.state.webhook, None
+        if webhook is not None:
+            await webhook.stop()
         self.state.updates.close()
         if self.web is not None:
             self.web.close()

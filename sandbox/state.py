@@ -8,11 +8,14 @@ import itertools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandbox.files import FileIdSend, FileStore, UploadRecord
 from sandbox.models import JSON, ApiCall, BotMessage, CallbackAnswer, InvalidCall
 from sandbox.payments import PaymentBook
+
+if TYPE_CHECKING:
+    from sandbox.webhook import WebhookDelivery
 from sandbox.ratelimit import RateLimit, RateLimiter
 
 # Update types Telegram leaves out unless allowed_updates names them.
@@ -150,6 +153,16 @@ class UpdateQueue:
             item.pinned = False
         return [item.update for item in batch]
 
+    async def peek(self, wait: float) -> list[JSON]:
+        """Every pending update, waiting up to ``wait`` seconds for one (webhook delivery)."""
+        if not self._pending and wait > 0 and not self.closed:
+            await self.signal.wait_until(lambda: bool(self._pending) or self.closed, wait)
+        return [item.update for item in self._pending]
+
+    def remove(self, update: JSON) -> None:
+        """Forget one delivered update (this very copy: a duplicate stays queued)."""
+        self._pending = [q for q in self._pending if q.update is not update]
+
     def close(self) -> None:
         """Release every long poll (server shutting down)."""
         self.closed = True
@@ -207,6 +220,7 @@ class SandboxState:
 
     def __init__(self, token: str, bot_username: str, bot_name: str) -> None:
         self.token = token
+        self.webhook: WebhookDelivery | None = None  # set by setWebhook
         head = token.split(":", 1)[0]
         self.bot_user: JSON = {
             "id": int(head) if head.isdigit() else 1,

@@ -102,6 +102,11 @@ class SandboxUser:
         ]
 
     @property
+    def history(self) -> list[BotMessage]:
+        """Every send and edit of the bot in this chat, in order, whether consumed or not."""
+        return list(self._chat.events)
+
+    @property
     def last_message(self) -> BotMessage | None:
         """The bot's most recent message still in the chat."""
         messages = self.messages

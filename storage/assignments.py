@@ -108,7 +108,7 @@ _CLAIM = f"""
 INSERT INTO assignments (item_id, batch_id, worker_id, reward, time_limit, forced, offered_at)
 SELECT i.id, b.id, :worker, b.reward, b.time_limit, :forced, :now
 {_OPEN_TO_WORKER}
-  AND b.reward <= :max_reward AND (:batch IS NULL OR b.id = :batch)
+  AND b.reward <= :max_reward AND (CAST(:batch AS INTEGER) IS NULL OR b.id = :batch)
 {_IN_ORDER}
 RETURNING *
 """
@@ -218,6 +218,27 @@ async def active_assignments(tx: Tx) -> list[Assignment]:
         "SELECT * FROM assignments WHERE state = 'active' ORDER BY deadline IS NULL, deadline, id"
     )
     return [_assignment(row) for row in rows]
+
+
+async def due_assignment_ids(tx: Tx, *, before: datetime, limit: int) -> list[int]:
+    """Active assignments whose deadline is before ``before``, soonest first."""
+    rows = await tx.fetch_all(
+        "SELECT id FROM assignments WHERE state = 'active' AND deadline < ?"
+        " ORDER BY deadline, id LIMIT ?",
+        (to_db_time(before), limit),
+    )
+    return [int(row[0]) for row in rows]
+
+
+async def stale_offer_ids(tx: Tx, *, offered_before: datetime) -> list[int]:
+    """Active assignments claimed before ``offered_before`` and never shown (their process
+    stopped between the claim and the send)."""
+    rows = await tx.fetch_all(
+        "SELECT id FROM assignments WHERE state = 'active' AND deadline IS NULL"
+        " AND offered_at < ? ORDER BY id",
+        (to_db_time(offered_before),),
+    )
+    return [int(row[0]) for row in rows]
 
 
 async def start_timer(

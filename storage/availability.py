@@ -176,8 +176,10 @@ async def pause_type(
 ) -> None:
     """Keep a worker from one task type (quality rules); dispatch skips those batches."""
     await tx.execute(
-        "INSERT OR REPLACE INTO worker_type_pauses (worker_id, task_type, reason, paused_at)"
-        " VALUES (?, ?, ?, ?)",
+        "INSERT INTO worker_type_pauses (worker_id, task_type, reason, paused_at)"
+        " VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (worker_id, task_type) DO UPDATE SET reason = excluded.reason,"
+        " paused_at = excluded.paused_at, detail = NULL",
         (worker_id, task_type, reason, to_db_time(now)),
     )
 

@@ -336,7 +336,7 @@ class EscrowFlows:
 async def item_counts(tx: Tx, batch_id: int) -> ItemCounts:
     """(items, complete items, gold items) of a batch."""
     row = await tx.fetch_one(
-        "SELECT count(*), coalesce(sum(state = 'complete'), 0), count(gold_answer)"
+        "SELECT count(*), count(CASE WHEN state = 'complete' THEN 1 END), count(gold_answer)"
         " FROM items WHERE batch_id = ?",
         (batch_id,),
     )

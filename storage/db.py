@@ -1,179 +1,112 @@
-"""The database connection: SQLite in WAL mode, one serialised writer, numbered migrations."""
+"""Storage room, the database: the backend ``DATABASE_URL`` names, behind one seam.
+
+``Database.open(where)`` takes a SQLite file path, ``sqlite:///file.db`` or
+``postgresql://user@host/db`` (asyncpg). Both backends give the same ``read()``/``write()``
+(``storage/seam.py``) and apply the same numbered migrations (``storage/migrate.py``).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+from typing import ClassVar, Concatenate, ParamSpec, TypeVar
 
-import aiosqlite
+from bot.errors import MigrationError
+from storage.dialect import Dialect
+from storage.migrate import SCHEMA_MIGRATIONS, Migration, bundled_migrations
+from storage.seam import (
+    Done,
+    Params,
+    Row,
+    Tx,
+    WriteTx,
+    from_db_time,
+    maybe_time,
+    to_db_time,
+)
 
-from bot.errors import MigrationError, StorageError
+__all__ = [
+    "Database",
+    "Done",
+    "Migration",
+    "Params",
+    "Row",
+    "Tx",
+    "WriteTx",
+    "bundled_migrations",
+    "from_db_time",
+    "is_postgres_url",
+    "maybe_time",
+    "to_db_time",
+]
 
-Params = Sequence[Any] | Mapping[str, Any]
-Row = sqlite3.Row
-"""A result row: indexable by position and by column name (what every backend must give)."""
-BUSY_TIMEOUT_MS = 5_000
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
-# The seam --------------------------------------------------------------------------------------
-#
-# Use cases (plain functions in ``bot/``) open ONE transaction, ``db.read()`` or ``db.write()``,
-# and pass it down; storage functions take it as their first argument and never open their own.
-# ``Tx`` and ``WriteTx`` are all storage code may assume of a backend, so another one (PostgreSQL)
-# only has to provide these two and ``Database.read()``/``Database.write()``.
+def is_postgres_url(where: Path | str) -> bool:
+    """Whether ``where`` names a PostgreSQL database (``postgresql://`` or ``postgres://``)."""
+    return isinstance(where, str) and where.startswith(("postgresql://", "postgres://"))
 
 
-@dataclass(frozen=True)
-class Done:
-    """What a write statement did: rows changed, and the id of the last inserted row."""
-
-    rowcount: int
-    lastrowid: int | None
-
-
-class Tx(Protocol):
-    """A transaction that reads: committed data, or everything its own write did so far."""
-
-    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
-        """The first row of a query, or None."""
-        ...
-
-    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
-        """Every row of a query."""
-        ...
-
-    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
-        """The first column of the first row, or None."""
-        ...
+def _located(where: Path | str) -> Path | str:
+    """A SQLite path for ``sqlite:///...`` (or what the tests' redirect makes of a path)."""
+    if isinstance(where, str) and where.startswith("sqlite:///"):
+        where = Path(where.removeprefix("sqlite:///"))
+    if isinstance(where, Path) and Database.redirect is not None:
+        return Database.redirect(where)
+    return where
 
 
-class WriteTx(Tx, Protocol):
-    """A write transaction: reads see its own writes; all of it commits or none of it."""
+class Database(ABC):
+    """One database: ``write()`` serialises read-modify-writes, ``read()`` sees committed data.
 
-    async def execute(self, sql: str, params: Params = ()) -> Done:
-        """Run one statement (``... RETURNING`` goes through ``fetch_one``/``fetch_all``)."""
-        ...
-
-    async def executemany(self, sql: str, params: Iterable[Params]) -> Done:
-        """Run one statement once per parameter set."""
-        ...
-
-
-class _SqliteTx:
-    """``Tx`` on an aiosqlite connection (each cursor is closed at once); unusable once ended."""
-
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._live: aiosqlite.Connection | None = conn
-
-    def end(self) -> None:
-        self._live = None
-
-    @property
-    def _conn(self) -> aiosqlite.Connection:
-        if self._live is None:
-            raise StorageError("this transaction has ended; open a new db.write() or db.read()")
-        return self._live
-
-    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
-        async with self._conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
-
-    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
-        async with self._conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
-
-    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
-        row = await self.fetch_one(sql, params)
-        return None if row is None else row[0]
-
-
-class _SqliteWriteTx(_SqliteTx):
-    """``WriteTx`` on the writer connection, inside ``BEGIN IMMEDIATE``."""
-
-    async def execute(self, sql: str, params: Params = ()) -> Done:
-        async with self._conn.execute(sql, params) as cursor:
-            return Done(cursor.rowcount, cursor.lastrowid)
-
-    async def executemany(self, sql: str, params: Iterable[Params]) -> Done:
-        async with self._conn.executemany(sql, params) as cursor:
-            return Done(cursor.rowcount, cursor.lastrowid)
-
-
-def to_db_time(moment: datetime) -> str:
-    """A UTC timestamp as stored: ISO 8601, microseconds, Z; text order is time order."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetimes are not stored; pass an aware datetime")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def from_db_time(value: str) -> datetime:
-    """The inverse of ``to_db_time``."""
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
-def maybe_time(value: str | None) -> datetime | None:
-    """``from_db_time`` for a nullable column."""
-    return None if value is None else from_db_time(value)
-
-
-class Database:
-    """A SQLite file with a writer connection (serialised by a lock) and a reader connection.
-
-    Writes go through ``write()``, which holds the lock and a ``BEGIN IMMEDIATE`` transaction so a
-    read-modify-write cannot interleave with another coroutine's statements or lose a race with
-    another process; reads made during a write go through the same ``WriteTx``. ``read()`` gives
-    a ``Tx`` on the reader connection, which sees committed data only.
+    Every storage function takes the ``Tx``/``WriteTx`` a use case opened; a use case opens one
+    transaction and passes it down (decision record 0010).
     """
 
-    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
-        self.path = path
-        self._writer = writer
-        self._reader = reader
-        self._write_lock = asyncio.Lock()
+    dialect: ClassVar[Dialect]
+    # Tests only: run file-path databases on another backend (PostgreSQL runs of the suite).
+    redirect: ClassVar[Callable[[Path], str] | None] = None
 
-    @classmethod
-    async def open(cls, path: Path) -> Database:
-        """Open (creating if needed) the database file at ``path``."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await _connect(path)
-        await _pragma(writer, "journal_mode=WAL")
-        reader = await _connect(path)
-        return cls(path, writer, reader)
+    def __init__(self, source: Path | str) -> None:
+        self.source = source
+        """What the database was opened from: a file path or a URL (give it to ``open``)."""
 
+    @staticmethod
+    async def open(where: Path | str) -> Database:
+        """Open (creating a SQLite file if needed) the database at a path or URL."""
+        where = _located(where)
+        if is_postgres_url(where):
+            from storage.postgres import PostgresDatabase
+
+            return await PostgresDatabase.connect(str(where))
+        from storage.sqlite import SqliteDatabase
+
+        return await SqliteDatabase.open_file(Path(where))
+
+    @abstractmethod
     async def close(self) -> None:
-        """Close both connections."""
-        await self._reader.close()
-        await self._writer.close()
+        """Close every connection."""
 
+    @abstractmethod
     async def set_trace(self, callback: Callable[[str], object]) -> None:
-        """Call ``callback`` with the text of every statement either connection runs (tests)."""
-        await self._writer.set_trace_callback(callback)
-        await self._reader.set_trace_callback(callback)
+        """Call ``callback`` with the text of every statement run (tests count them)."""
 
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[WriteTx]:
-        """A write transaction: ``BEGIN IMMEDIATE``, commit on success, roll back on error."""
-        async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
-            tx = _SqliteWriteTx(self._writer)
-            try:
-                yield tx
-            except BaseException:
-                await self._writer.rollback()
-                raise
-            else:
-                await self._writer.commit()
-            finally:
-                tx.end()
+    @abstractmethod
+    def write(self) -> AbstractAsyncContextManager[WriteTx]:
+        """A write transaction, one at a time per database: commit on success, else roll back."""
+
+    @abstractmethod
+    def read(self) -> AbstractAsyncContextManager[Tx]:
+        """Reads of committed data, never waiting for the writer."""
+
+    @abstractmethod
+    async def apply(self, tx: WriteTx, migration: Migration) -> None:
+        """Run one migration's statements in ``tx``."""
 
     async def run_read(
         self, step: Callable[Concatenate[Tx, P], Awaitable[T]], *args: P.args, **kwargs: P.kwargs
@@ -192,27 +125,11 @@ class Database:
         async with self.write() as tx:
             return await step(tx, *args, **kwargs)
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[Tx]:
-        """A read transaction on the reader connection: committed data, never the write lock.
-
-        On SQLite each statement sees the data committed when it starts (no ``BEGIN``: the reader
-        connection is shared by every coroutine reading at the same time).
-        """
-        tx = _SqliteTx(self._reader)
-        try:
-            yield tx
-        finally:
-            tx.end()
-
     async def migrate(self, migrations: Iterable[Migration] | None = None) -> list[int]:
         """Apply the numbered migrations not yet recorded, in order; return the versions applied."""
         wanted = sorted(migrations if migrations is not None else bundled_migrations())
         async with self.write() as tx:
-            await tx.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-            )
+            await tx.execute(SCHEMA_MIGRATIONS)
             rows = await tx.fetch_all("SELECT version FROM schema_migrations ORDER BY version")
         done = {int(row[0]) for row in rows}
         known = {m.version for m in wanted}
@@ -223,74 +140,15 @@ class Database:
             if migration.version in done:
                 continue
             async with self.write() as tx:
-                for statement in migration.statements():
-                    await tx.execute(statement)
+                # Another process may have applied it since: the write lock makes this check sure.
+                if await tx.fetch_value(
+                    "SELECT 1 FROM schema_migrations WHERE version = ?", (migration.version,)
+                ):
+                    continue
+                await self.apply(tx, migration)
                 await tx.execute(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                     (migration.version, migration.name, to_db_time(datetime.now(UTC))),
                 )
             applied.append(migration.version)
         return applied
-
-
-class Migration:
-    """One numbered SQL file, ``NNNN_name.sql``."""
-
-    def __init__(self, version: int, name: str, sql: str) -> None:
-        self.version = version
-        self.name = name
-        self.sql = sql
-
-    def __lt__(self, other: Migration) -> bool:
-        return self.version < other.version
-
-    def statements(self) -> list[str]:
-        """The file split into complete SQL statements (so they share one transaction)."""
-        statements: list[str] = []
-        pending = ""
-        for line in self.sql.splitlines(keepends=True):
-            pending += line
-            if sqlite3.complete_statement(pending):
-                if pending.strip():
-                    statements.append(pending.strip())
-                pending = ""
-        if pending.strip() and not all(
-            part.strip().startswith("--") or not part.strip() for part in pending.splitlines()
-        ):
-            raise MigrationError(f"migration {self.version} ends with an incomplete statement")
-        return statements
-
-
-def bundled_migrations() -> list[Migration]:
-    """The migrations shipped in ``storage/migrations``, checked to be numbered 1, 2, 3, ..."""
-    found: list[Migration] = []
-    for entry in resources.files("storage.migrations").iterdir():
-        name = entry.name
-        if not name.endswith(".sql"):
-            continue
-        number, _, rest = name.partition("_")
-        if not number.isdigit():
-            raise MigrationError(f"migration file {name!r} does not start with a number")
-        found.append(Migration(int(number), rest.removesuffix(".sql"), entry.read_text("utf-8")))
-    found.sort()
-    for expected, migration in enumerate(found, start=1):
-        if migration.version != expected:
-            raise MigrationError(f"migration {expected} is missing (found {migration.version})")
-    return found
-
-
-async def _connect(path: Path) -> aiosqlite.Connection:
-    try:
-        conn = await aiosqlite.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-    except sqlite3.Error as exc:
-        raise StorageError(f"cannot open database {path}: {exc}") from exc
-    conn.row_factory = aiosqlite.Row
-    for setting in ("foreign_keys=ON", f"busy_timeout={BUSY_TIMEOUT_MS}", "synchronous=NORMAL"):
-        await _pragma(conn, setting)
-    return conn
-
-
-async def _pragma(conn: aiosqlite.Connection, setting: str) -> None:
-    # Close the cursor at once: an unfinished PRAGMA statement holds a lock on the file.
-    async with conn.execute(f"PRAGMA {setting}") as cursor:
-        await cursor.fetchall()

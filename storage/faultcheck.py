@@ -43,3 +43,8 @@ async def answers_without_one_credit(tx: Tx) -> list[int]:
         " <> 1 ORDER BY a.id"
     )
     return [int(row[0]) for row in rows]
+
+
+async def count_in_state(tx: Tx, state: str) -> int:
+    """How many assignments are in ``state`` (``expired``: deadlines that fired)."""
+    return int(await tx.fetch_value("SELECT count(*) FROM assignments WHERE state = ?", (state,)))

@@ -253,7 +253,8 @@ async def accounts_ever_negative(tx: Tx) -> list[tuple[str, int]]:
     found = await tx.fetch_all(
         "SELECT account, min(running) FROM (SELECT account, sum(amount) OVER"
         " (PARTITION BY account ORDER BY transfer_id) AS running FROM entries"
-        " WHERE account <> 'bank') GROUP BY account HAVING min(running) < 0 ORDER BY account",
+        " WHERE account <> 'bank') AS legs"
+        " GROUP BY account HAVING min(running) < 0 ORDER BY account",
     )
     return [(str(row[0]), int(row[1])) for row in found]
 

@@ -259,10 +259,11 @@ async def payouts_without_paid_statement(tx: Tx) -> list[int]:
 async def statements_unlike_earnings(tx: Tx) -> list[tuple[int, int, int]]:
     """(statement id, amount, earned) where a statement differs from the month's earnings."""
     found = await tx.fetch_all(
-        "SELECT s.id, s.amount, (SELECT coalesce(sum(t.amount), 0) FROM transfers t"
+        "SELECT id, amount, earned FROM (SELECT s.id, s.amount,"
+        " (SELECT coalesce(sum(t.amount), 0) FROM transfers t"
         "  WHERE t.credit_account = 'worker:' || s.worker_id AND t.month = s.month"
         "  AND t.kind IN ('reward', 'bonus')) AS earned"
-        " FROM statements s WHERE s.amount <> earned ORDER BY s.id",
+        " FROM statements s) AS checked WHERE amount <> earned ORDER BY id",
     )
     return [(int(row[0]), int(row[1]), int(row[2])) for row in found]
 

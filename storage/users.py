@@ -76,7 +76,7 @@ async def touch_user(
         " VALUES (?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name,"
         " username = excluded.username, unreachable_at = NULL,"
-        " language = CASE WHEN users.language_chosen THEN users.language"
+        " language = CASE WHEN users.language_chosen = 1 THEN users.language"
         " ELSE excluded.language END,"
         " updated_at = excluded.updated_at",
         (user_id, first_name, username, language, stamp, stamp),

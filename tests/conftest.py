@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from bot.clock import FixedClock
@@ -16,6 +19,27 @@ from storage.db import Database, Params, Row
 os.environ["PTB_TIMEDELTA"] = "true"
 os.environ["NO_PROXY"] = "127.0.0.1,localhost"
 os.environ["no_proxy"] = "127.0.0.1,localhost"
+
+# The PostgreSQL run of the suite (scripts/postgres-cluster.sh): every database a test opens by a
+# file path lives instead in a schema of its own on that server, named after the path.
+POSTGRES = os.environ.get("PM_TEST_POSTGRES", "")
+BACKEND = "postgres" if POSTGRES else "sqlite"
+
+
+def database_url(path: Path) -> str:
+    """The ``DATABASE_URL`` of the test database at ``path`` (a bot process opens the same)."""
+    if not POSTGRES:
+        return f"sqlite:///{path}"
+    schema = "t_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:24]
+    return f"{POSTGRES}?search_path={schema}"
+
+
+if POSTGRES:
+    Database.redirect = database_url
+
+# What either backend raises when a constraint or a ledger trigger refuses a statement.
+INTEGRITY_ERRORS = (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)
+sqlite_only = pytest.mark.skipif(BACKEND != "sqlite", reason="checks SQLite itself")
 
 TOKEN = "123456:TEST-petites-mains-token"
 ADMIN_ID = 9001
@@ -29,7 +53,7 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
         environ = {
             "TELEGRAM_BOT_TOKEN": TOKEN,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
+            "DATABASE_URL": database_url(tmp_path / "test.db"),
             "DATA_DIR": str(tmp_path / "data"),
             "ADMIN_IDS": str(ADMIN_ID),
             "REQUESTER_IDS": str(REQUESTER_ID),

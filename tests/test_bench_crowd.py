@@ -7,12 +7,20 @@ import re
 import pytest
 
 from bench.crowd import run
+from tests.conftest import database_url
 
 
 # aiohttp (inside the sandbox) reads some large multipart uploads through a deprecated call.
 @pytest.mark.filterwarnings("ignore:unread_data\\(\\) is deprecated:DeprecationWarning")
-async def test_a_short_crowd_bench_reports_every_figure_and_nothing_failed() -> None:
-    report = await run(workers=20, think=1.0, seconds=10, result_items=30, audio_s=90)
+async def test_a_short_crowd_bench_reports_every_figure_and_nothing_failed(tmp_path) -> None:
+    report = await run(
+        workers=20,
+        think=1.0,
+        seconds=10,
+        result_items=30,
+        audio_s=90,
+        database=database_url(tmp_path / "bench.db"),
+    )
     print(report)
     for figure in (
         "answers/s",

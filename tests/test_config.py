@@ -60,7 +60,8 @@ def test_every_variable_is_read() -> None:
         ("TELEGRAM_BOT_TOKEN", "not-a-token"),
         ("TELEGRAM_API_URL", "ftp://example"),
         ("DATABASE_URL", "mysql://x"),
-        ("DATABASE_URL", "postgresql://localhost/pm"),
+        ("DATABASE_URL", "postgresql://localhost"),
+        ("TELEGRAM_WEBHOOK_URL", "ftp://example/hook"),
         ("ADMIN_IDS", "12,abc"),
         ("REQUESTER_IDS", "-5"),
         ("MONTHLY_CAP", "-1"),
@@ -149,3 +150,20 @@ def test_bad_try_it_settings_are_named(variable: str, value: str) -> None:
     with pytest.raises(ConfigError) as caught:
         try_it_mode({variable: value})
     assert caught.value.variable == variable
+
+
+def test_postgresql_and_webhook_settings(make_settings) -> None:
+    settings = make_settings(
+        database_url="postgresql://pm:secret@db.internal:5432/pm",
+        telegram_webhook_url="https://bot.example/hook",
+        webhook_port="8601",
+        telegram_webhook_secret="s3cret",
+    )
+    assert settings.database_path == "postgresql://pm:secret@db.internal:5432/pm"
+    assert "secret@" not in repr(settings)
+    assert settings.webhook is not None
+    assert (settings.webhook.url, settings.webhook.port) == ("https://bot.example/hook", 8601)
+    assert settings.webhook.secret == "s3cret"
+    assert make_settings().webhook is None
+    with pytest.raises(ConfigError, match="WEBHOOK_PORT"):
+        make_settings(telegram_webhook_url="https://bot.example/hook", webhook_port="99999")

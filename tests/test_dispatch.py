@@ -60,7 +60,7 @@ async def test_concurrent_claims_from_two_connections_never_overshoot(
     batch_id = await publish_batch(db, tmp_path, items=3, answers_per_item=2)
     ids = list(range(201, 221))
     await workers(db, ids)
-    other = await Database.open(db.path)
+    other = await Database.open(db.source)
     try:
         claims = await asyncio.gather(
             *(

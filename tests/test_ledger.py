@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from bot.ledger import (
 from bot.payouts import approve, check_invariants, close_month, mark_paid
 from storage.audit import audit_entries
 from storage.db import Database
-from tests.conftest import sql_rows, sql_value
+from tests.conftest import INTEGRITY_ERRORS, sql_rows, sql_value
 from tests.conftest_ledger import (
     ADMIN,
     CAP,
@@ -306,14 +305,14 @@ async def test_transfers_and_entries_cannot_be_edited_or_deleted(db: Database) -
         "DELETE FROM entries",
         "INSERT INTO entries (transfer_id, account, amount) VALUES (1, 'worker:1', 1)",
     ):
-        with pytest.raises(sqlite3.IntegrityError, match=r"append-only|two legs"):
+        with pytest.raises(INTEGRITY_ERRORS, match=r"append-only|two legs"):
             async with db.write() as conn:
                 await conn.execute(statement)
     await assert_balances(db, {BANK: -5000, REQUESTER_ACCOUNT: 5000})
 
 
 async def test_each_kind_moves_money_along_its_route_only(db: Database) -> None:
-    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+    with pytest.raises(INTEGRITY_ERRORS, match=r"(?i)check"):
         async with db.write() as conn:
             await conn.execute(
                 "INSERT INTO transfers (kind, amount, debit_account, credit_account,"

@@ -65,7 +65,7 @@ async def test_fifty_dimes_at_one_database_credit_exactly_two(db: Database) -> N
     await assert_exactly_two_credited(db, outcomes)
 
 
-async def open_more(stack: AsyncExitStack, path: Path, count: int) -> list[Database]:
+async def open_more(stack: AsyncExitStack, path: Path | str, count: int) -> list[Database]:
     """Open ``count`` more Database objects on one file, as other processes would."""
     databases = []
     for _ in range(count):
@@ -77,14 +77,14 @@ async def open_more(stack: AsyncExitStack, path: Path, count: int) -> list[Datab
 
 async def test_fifty_dimes_across_three_databases_credit_exactly_two(db: Database) -> None:
     async with AsyncExitStack() as stack:
-        others = await open_more(stack, db.path, 2)
+        others = await open_more(stack, db.source, 2)
         outcomes = await fire([db, *others], list(range(1, 51)))
     await assert_exactly_two_credited(db, outcomes)
 
 
 async def test_one_answer_credited_from_three_databases_at_once_pays_once(db: Database) -> None:
     async with AsyncExitStack() as stack:
-        others = await open_more(stack, db.path, 2)
+        others = await open_more(stack, db.source, 2)
         outcomes = await fire([db, *others], [77] * 9)
     assert sorted(isinstance(o, Posted) and o.created for o in outcomes) == [False] * 8 + [True]
     assert await balance(db, worker_account(WORKER)) == CAP - 20 + DIME

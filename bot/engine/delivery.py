@@ -31,7 +31,8 @@ from bot.engine.render import Rows
 from bot.i18n import Translator
 from bot.tasks import task_type
 from bot.telegram_ui import keyboard
-from storage.batches import Batch, Item, get_item, remember_file_id
+from storage.batches import Batch, Item
+from storage.send_budget import cached_file_id, remember_bot_file_id
 
 log = logging.getLogger(__name__)
 
@@ -112,23 +113,28 @@ async def _with_media(
     item: Item,
     send: Callable[[Any], Awaitable[Message | bool]],
 ) -> Message:
-    """Run ``send`` with the item's cached file_id, or upload the file once and cache its id.
+    """Run ``send`` with this bot's cached file_id of the item's media, or upload the file once
+    and cache its id (per bot token: a file_id is valid only for the bot that uploaded it).
 
     The first upload of a file holds a lock; whoever waited on it finds the file_id stored.
     """
-    if item.telegram_file_id is not None:
-        return _message(await send(item.telegram_file_id))
     services = services_of(application)
+    bot_id = services.settings.bot_id
+    cached = await services.db.run_read(cached_file_id, item.media_sha256, bot_id)
+    if cached is not None:
+        return _message(await send(cached))
     async with services.runtime.upload_lock(item.media_sha256):
-        fresh = await services.db.run_read(get_item, item.id)
-        if fresh is not None and fresh.telegram_file_id is not None:
-            return _message(await send(fresh.telegram_file_id))
+        cached = await services.db.run_read(cached_file_id, item.media_sha256, bot_id)
+        if cached is not None:
+            return _message(await send(cached))
         path = services.settings.data_dir / item.media_path
         data = await asyncio.to_thread(path.read_bytes)
         message = _message(await send(data))
         file_id = _file_id(message)
         if file_id is not None:
-            await services.db.run_write(remember_file_id, item.media_sha256, file_id)
+            await services.db.run_write(
+                remember_bot_file_id, item.media_sha256, bot_id, file_id, services.clock.now()
+            )
         return message
 
 

@@ -38,9 +38,11 @@ from bot.telegram_ui import translator_for
 from storage.assignments import (
     active_assignment_of,
     active_assignments,
+    due_assignment_ids,
     get_assignment,
     record_messages,
     refreshable,
+    stale_offer_ids,
     start_timer,
 )
 from storage.batches import get_batch
@@ -53,7 +55,13 @@ TIMER_TICK = 5.0  # how often the timer job looks for captions to refresh
 TIMER_REFRESH = timedelta(seconds=15)  # a task message is refreshed at most this often...
 TIMER_MIN_LIMIT = 60  # ...and only for tasks of a minute or more
 TIMER_BUDGET = 10  # most refresh edits per tick (2 a second), leaving room for real tasks
-MAX_QUEUE_WAIT = timedelta(seconds=45)  # a task queued longer than this goes back to the pool
+# A task queued longer than this goes back to the pool; kept under STALE_OFFER, after which any
+# process's sweep releases a claim never shown (its process stopped mid-send).
+MAX_QUEUE_WAIT = timedelta(seconds=25)
+SWEEP_INTERVAL = 5.0  # seconds between looks for deadlines no live process has armed
+SWEEP_GRACE = timedelta(seconds=2)  # the process that armed a deadline goes first
+SWEEP_BATCH = 50
+STALE_OFFER = timedelta(seconds=30)  # a claim not shown by then: its process stopped mid-send
 
 
 def job_queue(application: BotApplication) -> JobQueue[Any]:
@@ -245,8 +253,34 @@ async def deadline_job(context: BotContext) -> None:
     assert job is not None
     assignment_id = job.data
     assert isinstance(assignment_id, int)
-    application = context.application
+    await expire_assignment(context.application, assignment_id)
+
+
+async def deadline_sweep(context: BotContext) -> None:
+    """Expire what is past its deadline and armed nowhere alive (its process died, or another
+    process showed it): the database's state change makes each expiry happen once."""
     services = context.services
+    due = await services.db.run_read(
+        due_assignment_ids, before=services.clock.now() - SWEEP_GRACE, limit=SWEEP_BATCH
+    )
+    for assignment_id in due:
+        await expire_assignment(context.application, assignment_id)
+    await release_stale_offers(context.application)
+
+
+async def release_stale_offers(application: BotApplication) -> None:
+    """Give back slots claimed but never shown by a process that stopped mid-send (a live
+    process shows a claimed task within seconds, so only offers older than that are taken)."""
+    services = services_of(application)
+    now = services.clock.now()
+    stale = await services.db.run_read(stale_offer_ids, offered_before=now - STALE_OFFER)
+    for assignment_id in stale:
+        await answers.release(services.db, assignment_id, "not_shown", now)
+
+
+async def expire_assignment(application: BotApplication, assignment_id: int) -> None:
+    """Expire an assignment whose deadline came (nothing when it already ended)."""
+    services = services_of(application)
     now = services.clock.now()
     expired = await answers.expire(services.db, assignment_id, now)
     if expired is None:
@@ -383,14 +417,17 @@ async def start_task_loop(application: BotApplication) -> None:
     """At start: re-arm every active assignment from the database and start the jobs.
 
     One already past its deadline expires at once; one never shown (the bot stopped between
-    claiming and sending) goes back to the pool.
+    claiming and sending) goes back to the pool, at once when this is the only process (polling),
+    once it is stale when other processes may be showing theirs (webhook mode).
     """
     services = services_of(application)
     now = services.clock.now()
+    alone = services.settings.webhook is None
     armed = 0
     for assignment in await services.db.run_read(active_assignments):
         if assignment.deadline is None:
-            await answers.release(services.db, assignment.id, "not_shown", now)
+            if alone or assignment.offered_at < now - STALE_OFFER:
+                await answers.release(services.db, assignment.id, "not_shown", now)
             continue
         arm_deadline(application, assignment.id, assignment.deadline)
         armed += 1
@@ -399,3 +436,6 @@ async def start_task_loop(application: BotApplication) -> None:
     queue = job_queue(application)
     queue.run_repeating(dispatch_job, interval=DISPATCH_INTERVAL, first=1.0, name="dispatch")
     queue.run_repeating(timer_job, interval=TIMER_TICK, first=TIMER_TICK, name="timer-refresh")
+    queue.run_repeating(
+        deadline_sweep, interval=SWEEP_INTERVAL, first=SWEEP_INTERVAL, name="deadline-sweep"
+    )

@@ -51,6 +51,7 @@ CREATE TABLE entries (
 CREATE INDEX entries_account ON entries (account, transfer_id);
 
 -- Append-only: history is never edited; a mistake is undone by a new correction transfer.
+-- only: sqlite
 CREATE TRIGGER transfers_no_update BEFORE UPDATE ON transfers
 BEGIN
     SELECT RAISE(ABORT, 'transfers are append-only');
@@ -72,6 +73,28 @@ WHEN (SELECT count(*) FROM entries WHERE transfer_id = NEW.transfer_id) >= 2
 BEGIN
     SELECT RAISE(ABORT, 'a transfer has exactly two legs');
 END;
+-- end only
+-- only: postgres
+CREATE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% are append-only', TG_TABLE_NAME USING ERRCODE = 'integrity_constraint_violation';
+END;
+$$;
+CREATE TRIGGER transfers_no_update BEFORE UPDATE OR DELETE ON transfers
+    FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
+CREATE TRIGGER entries_no_update BEFORE UPDATE OR DELETE ON entries
+    FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
+CREATE FUNCTION ledger_two_legs() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF (SELECT count(*) FROM entries WHERE transfer_id = NEW.transfer_id) >= 2 THEN
+        RAISE EXCEPTION 'a transfer has exactly two legs' USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER entries_two_legs BEFORE INSERT ON entries
+    FOR EACH ROW EXECUTE FUNCTION ledger_two_legs();
+-- end only
 
 -- A month whose statements were made; earnings dated in a closed month are refused after it.
 CREATE TABLE month_closes (

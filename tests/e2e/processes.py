@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sandbox import SandboxServer
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, database_url
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -25,7 +25,7 @@ def process_environment(sandbox: SandboxServer, tmp_path: Path, **extra: str) ->
             "PYTHONPATH": str(ROOT),
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_URL": sandbox.url,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'process.db'}",
+            "DATABASE_URL": database_url(tmp_path / "process.db"),
             "DATA_DIR": str(tmp_path / "data"),
             "LOG_LEVEL": "INFO",
             **extra,

@@ -1,4 +1,5 @@
-"""`python -m bot` as a real process against the sandbox: it starts, answers, hides its token."""
+"""`python -m bot` as a real process against the sandbox: it starts, answers, hides its token;
+in webhook mode, the sandbox POSTs it the updates."""
 
 from __future__ import annotations
 
@@ -8,27 +9,29 @@ import signal
 import sys
 from pathlib import Path
 
+from bench.fleet import free_port
 from sandbox import SandboxServer
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, database_url
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
-async def test_python_m_bot_answers_start_and_never_logs_the_token(
-    sandbox: SandboxServer, tmp_path: Path
-) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+async def _start_bot(
+    sandbox: SandboxServer, tmp_path: Path, **extra: str
+) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
     env.update(
         {
             "PYTHONPATH": str(ROOT),
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_URL": sandbox.url,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'process.db'}",
+            "DATABASE_URL": database_url(tmp_path / "process.db"),
             "DATA_DIR": str(tmp_path / "data"),
             "LOG_LEVEL": "DEBUG",  # the most talkative: httpx logs every request URL
+            **extra,
         }
     )
-    process = await asyncio.create_subprocess_exec(
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
@@ -37,6 +40,12 @@ async def test_python_m_bot_answers_start_and_never_logs_the_token(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def test_python_m_bot_answers_start_and_never_logs_the_token(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    process = await _start_bot(sandbox, tmp_path)
     try:
         ana = sandbox.user(1001, first_name="Ana", language_code="en")
         await ana.send_command("/start")
@@ -51,3 +60,36 @@ async def test_python_m_bot_answers_start_and_never_logs_the_token(
     assert "getUpdates" in log  # the requests were logged...
     assert TOKEN not in log  # ...without the token
     assert TOKEN.split(":")[1] not in log
+
+
+async def test_python_m_bot_in_webhook_mode_is_sent_its_updates(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    port = free_port()
+    process = await _start_bot(
+        sandbox,
+        tmp_path,
+        TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
+        WEBHOOK_PORT=str(port),
+        TELEGRAM_WEBHOOK_SECRET="e2e-secret",
+    )
+    try:
+        ana = sandbox.user(1001, first_name="Ana", language_code="en")
+        await ana.send_command("/start")  # waits in the sandbox until the webhook is set
+        reply = await ana.next_message(timeout=30)
+        assert reply.text is not None
+        assert reply.text.startswith("Hello Ana")
+        await ana.send_command("/help")
+        await ana.next_message(timeout=30)
+    finally:
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    log = (stdout + stderr).decode()
+    assert process.returncode == 0, log
+    webhooks = sandbox.calls_to("setWebhook")
+    assert [(call["url"], call.get("secret_token")) for call in webhooks] == [
+        (f"http://127.0.0.1:{port}/hook", "e2e-secret")
+    ]
+    assert sandbox.calls_to("getUpdates") == []  # delivered, not polled
+    assert sandbox.pending_updates == []  # both updates confirmed by the bot's server
+    assert TOKEN not in log

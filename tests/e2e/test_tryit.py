@@ -17,7 +17,7 @@ from bot.demo import ADMIN, ALICE, BOB, BUDGET, REQUESTER
 from bot.ledger import balance, requester_account
 from bot.payouts import check_invariants
 from storage.batches import batches_of
-from storage.db import Database
+from storage.sqlite import SqliteDatabase
 from storage.users import get_user, roles_of
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -93,7 +93,7 @@ async def test_python_m_bot_without_a_token_runs_try_it_and_seeds_once(tmp_path:
     tryit = TryIt(data_dir=tmp_path / "data" / "tryit")
     assert tryit.database_path.is_file()
     assert not (tmp_path / "production.db").exists()
-    db = await Database.open(tryit.database_path)
+    db = await SqliteDatabase.open_file(tryit.database_path)  # try-it is SQLite, always
     try:
         batches = await db.run_read(batches_of, REQUESTER.id)
         assert Counter(b.type for b in batches) == {

@@ -37,7 +37,7 @@ async def test_counters_follow_claims_answers_expiries_and_releases(
     offers = await dispatch_pass(db, POLICY, NOW)
     assert len(offers) == 4  # two slots on each of the two items
     assert await drift(db) == []
-    assert [row[0] for row in await sql_rows(db, "SELECT full FROM items ORDER BY id")] == [1, 1]
+    assert [row[0] for row in await sql_rows(db, 'SELECT "full" FROM items ORDER BY id')] == [1, 1]
     first, second, third, _ = (offer.assignment for offer in offers)
     async with db.write() as tx:
         await sql.mark_shown(tx, first.id, chat_id=101, message_id=1, prompt_message_id=None,
@@ -61,7 +61,7 @@ async def test_the_migration_backfills_counters_of_an_older_database(
     await workers(db, [101, 102])
     await dispatch_pass(db, POLICY, NOW)
     async with db.write() as tx:  # as a database from before 0011 would hold them
-        await tx.execute("UPDATE items SET taken = 0, full = 0")
+        await tx.execute('UPDATE items SET taken = 0, "full" = 0')
     backfill = next(m for m in bundled_migrations() if m.name == "scale")
     statements = [s for s in backfill.statements() if s.startswith("UPDATE items SET")]
     async with db.write() as tx:

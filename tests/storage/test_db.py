@@ -9,6 +9,7 @@ import pytest
 
 from bot.errors import MigrationError
 from storage.audit import audit_entries
+from storage.batches import has_table
 from storage.db import Database, Migration, bundled_migrations, from_db_time, to_db_time
 from storage.users import (
     get_user,
@@ -21,11 +22,12 @@ from storage.users import (
     touch_user,
     user_ids_with_role,
 )
-from tests.conftest import sql_rows, sql_value
+from tests.conftest import sql_rows, sql_value, sqlite_only
 
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 
 
+@sqlite_only
 async def test_pragmas_are_set(db: Database) -> None:
     assert await sql_value(db, "PRAGMA journal_mode") == "wal"
     assert await sql_value(db, "PRAGMA foreign_keys") == 1
@@ -50,7 +52,7 @@ async def test_a_failing_migration_leaves_nothing_behind(tmp_path: Path) -> None
     try:
         with pytest.raises(Exception, match="nowhere"):
             await database.migrate([broken])
-        assert await sql_value(database, "SELECT count(*) FROM sqlite_master WHERE name='a'") == 0
+        assert not await database.run_read(has_table, "a")
         assert await sql_value(database, "SELECT count(*) FROM schema_migrations") == 0
     finally:
         await database.close()
@@ -59,9 +61,11 @@ async def test_a_failing_migration_leaves_nothing_behind(tmp_path: Path) -> None
 async def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
     database = await Database.open(tmp_path / "newer.db")
     try:
-        await database.migrate([Migration(1, "one", "CREATE TABLE a (x);"), Migration(2, "b", "")])
+        await database.migrate(
+            [Migration(1, "one", "CREATE TABLE a (x TEXT);"), Migration(2, "b", "")]
+        )
         with pytest.raises(MigrationError):
-            await database.migrate([Migration(1, "one", "CREATE TABLE a (x);")])
+            await database.migrate([Migration(1, "one", "CREATE TABLE a (x TEXT);")])
     finally:
         await database.close()
 
