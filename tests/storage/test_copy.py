@@ -39,6 +39,30 @@ _REST = (
     "INSERT INTO media_file_ids (sha256, bot_id, file_id, created_at)"
     " SELECT sha256, 123456, 'AgAD-file', ? FROM media LIMIT 1",
     "INSERT INTO send_budgets (bot_id, tokens, refilled_at) VALUES (123456, 12.5, ?)",
+    "INSERT INTO invoices (requester_id, amount, currency, created_at)"
+    " VALUES (7001, 1000, 'EUR', ?)",
+    "INSERT INTO payments (telegram_charge_id, provider_charge_id, invoice_id, requester_id,"
+    " amount, currency, transfer_id, created_at)"
+    " SELECT 'tg-1', 'prov-1', 1, 7001, 1000, 'EUR', min(id), ? FROM transfers",
+    "INSERT INTO payout_details (worker_id, holder, iban, bic, updated_at)"
+    " VALUES (501, 'Zoé Martin', 'FR7630006000011234567890189', 'AGRIFRPP', ?)",
+    "INSERT INTO sepa_files (month, message_id, total, created_by, created_at)"
+    " VALUES ('2025-12', 'PM-2025-12-1', 4, 9001, ?)",
+    "INSERT INTO sepa_file_statements (file_id, statement_id, amount) SELECT 1, 1, 4 WHERE ? != ''",
+    "INSERT INTO pending_corrections (debit_account, credit_account, amount, reason, proposed_by,"
+    " proposed_at) VALUES ('bank', 'requester:7001', 100, 'lost transfer', 9001, ?)",
+    "INSERT INTO examples_seen (worker_id, batch_id, seen_at) VALUES (501, 1, ?)",
+    "INSERT INTO worker_levels (worker_id, level, rank, updated_at) VALUES (501, 'newcomer', 0, ?)",
+    "INSERT INTO task_reports (assignment_id, batch_id, requester_id, worker_id, reason,"
+    " created_at) SELECT min(id), 1, 7001, 501, 'unclear', ? FROM assignments",
+    "INSERT INTO batch_reviews (batch_id, reporters, opened_at) VALUES (1, 1, ?)",
+    "INSERT INTO requester_reputation (requester_id, name, median_rate, workers_paid,"
+    " reports_upheld, updated_at) VALUES (7001, 'Rita', 1200, 1, 0, ?)",
+    "INSERT INTO worker_mutes (worker_id, requester_id, muted_at) VALUES (501, 7001, ?)",
+    "INSERT INTO conversation_states (name, conversation_key, state, updated_at)"
+    " VALUES ('newbatch', '[7001, 7001]', '2', ?)",
+    "INSERT INTO conversation_data (scope, owner_id, data, updated_at)"
+    " VALUES ('user', 7001, '{\"draft\": {}}', ?)",
 )
 
 
