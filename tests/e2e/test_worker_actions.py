@@ -11,8 +11,7 @@ from bot.app import BotApplication
 from bot.clock import ShiftedClock
 from bot.ledger import balance, requester_account, worker_account
 from bot.results import pseudonym, pseudonym_secret
-from sandbox import SandboxServer
-from sandbox.users import BotMessage, SandboxUser
+from sandbox import BotMessage, SandboxServer, SandboxUser
 from storage.assignments import assignments_of_worker
 from tests.builders import image_items, item_ids, open_batch, submit
 from tests.conftest import REQUESTER_ID
@@ -54,7 +53,8 @@ async def test_a_bonus_to_one_worker_by_pseudonym_is_paid_once(
     name = pseudonym(secret, batch_id, 1501)
     assert labels(listing) == [name, pseudonym(secret, batch_id, 1502)]  # most answers first
     assert f"{name}: 2 answers" in (listing.text or "")
-    assert "1501" not in (listing.text or "") and "1502" not in (listing.text or "")
+    assert "1501" not in (listing.text or "")
+    assert "1502" not in (listing.text or "")
 
     await rita.press(name, message=listing)
     card = await rita.next_message(timeout=WAIT)
