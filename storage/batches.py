@@ -369,6 +369,8 @@ async def answer_stats(tx: Tx, batch_id: int) -> AnswerStats:
 
 async def submitted_since(tx: Tx, batch_id: int, since: datetime) -> int:
     """A batch's answers submitted at or after ``since`` (the estimated end's measure)."""
+    if not await has_table(tx, "assignments"):
+        return 0
     value = await tx.fetch_value(
         "SELECT count(*) FROM assignments"
         " WHERE batch_id = ? AND state = 'submitted' AND ended_at >= ?",
