@@ -53,6 +53,7 @@ from bot.handlers import history as history_handlers
 from bot.handlers import quality as quality_handlers
 from bot.handlers import results as result_handlers
 from bot.handlers import tasks as task_handlers
+from bot.handlers import workers as worker_handlers
 from bot.handlers.errors import on_error
 from bot.heartbeat import Heartbeat
 from bot.i18n import Catalogue
@@ -65,6 +66,7 @@ from bot.telegram_ui import (
     PUBLISH,
     SEPA_MAKE,
     SEPA_PAID,
+    WORKER_LIST,
     pick_handler,
     publish_chat_menu,
     publish_menus,
@@ -179,6 +181,19 @@ def register_handlers(application: BotApplication) -> None:
             # Results and extra pay: /results, /bonus, the fair-pay Raise button (owner only).
             CommandHandler("results", result_handlers.results_command),
             CommandHandler("bonus", result_handlers.bonus_command),
+            # Per-worker actions (issue 15): the list, a card, a bonus to one, Exclude/Readmit.
+            CommandHandler("worker", worker_handlers.worker_command),
+            CallbackQueryHandler(worker_handlers.list_button, pattern=rf"^{WORKER_LIST} "),
+            CallbackQueryHandler(worker_handlers.card_button, pattern=rf"^{worker_handlers.CARD} "),
+            CallbackQueryHandler(
+                worker_handlers.bonus_button, pattern=rf"^{worker_handlers.BONUS} "
+            ),
+            CallbackQueryHandler(
+                worker_handlers.exclude_button, pattern=rf"^{worker_handlers.EXCLUDE} "
+            ),
+            CallbackQueryHandler(
+                worker_handlers.readmit_button, pattern=rf"^{worker_handlers.READMIT} "
+            ),
             # A command that needs a batch id, given none, offers the batches as buttons.
             CallbackQueryHandler(
                 pick_handler(

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot.callback_data import parse_id
 from bot.errors import InsufficientFunds, InvalidInput, NotFound
+from bot.estimate import WINDOW, Estimate, Pace, estimate_end
 from bot.intake.prepare import PreparedBatch
 from bot.intake.pricing import default_reward, most_possible_cost
 from bot.ledger import escrow_account, hold_for_batch, release_remainder, requester_account
@@ -43,6 +44,7 @@ from storage.batches import (
     item_counts,
     open_items_in,
     set_batch_state,
+    submitted_since,
 )
 from storage.db import Database, Tx, WriteTx
 from storage.reports import under_review
@@ -356,6 +358,16 @@ class Progress:
     items: ItemCounts
     answers: AnswerStats
     escrow: EscrowFlows
+    pace: Pace
+    measured_at: datetime
+
+    @property
+    def estimate(self) -> Estimate | None:
+        """The estimated end of an open batch, once enough answers were measured."""
+        if self.batch.state != "open":
+            return None
+        remaining = self.answers_wanted - self.answers.submitted
+        return estimate_end(self.pace, remaining, self.measured_at)
 
     @property
     def answers_wanted(self) -> int:
@@ -370,15 +382,22 @@ class Progress:
         return int(statistics.median(self.answers.durations_ms))
 
 
-async def progress(db: Database, batch_id: int, viewer: Viewer) -> Progress:
-    """A batch's progress, for its requester or an admin."""
+async def progress(db: Database, batch_id: int, viewer: Viewer, *, now: datetime) -> Progress:
+    """A batch's progress at ``now``, for its requester or an admin."""
     async with db.read() as tx:
         batch = await visible_batch(tx, batch_id, viewer)
+        answers = await answer_stats(tx, batch_id)
         return Progress(
             batch=batch,
             items=await item_counts(tx, batch_id),
-            answers=await answer_stats(tx, batch_id),
+            answers=answers,
             escrow=await escrow_flows(tx, escrow_account(batch_id)),
+            pace=Pace(
+                last_hour=await submitted_since(tx, batch_id, now - WINDOW),
+                since_publish=answers.submitted,
+                published_at=batch.published_at,
+            ),
+            measured_at=now,
         )
 
 

@@ -38,6 +38,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("cancelbatch", "requester"),
     Command("results", "requester"),
     Command("bonus", "requester"),
+    Command("worker", "requester"),
     Command("grant", "admin"),
     Command("revoke", "admin"),
     Command("block", "admin"),

@@ -314,6 +314,9 @@ def sepa_offer(t: Translator, services: Services, month: str) -> InlineKeyboardM
 
 # Commands that need a batch id, given none: the choice as buttons --------------------------------
 
+WORKER_LIST = "wkl"
+"""Callback data ``"wkl BATCH_ID"``: the Per worker button under ``/results`` (issue 15)."""
+
 PICK = "bpick"
 PICK_LIMIT = 8
 """Batches offered as buttons (newest first); more are reached with ``/batches``."""

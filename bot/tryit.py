@@ -25,6 +25,7 @@ from sandbox import SandboxServer
 from storage.db import Database
 
 SANDBOX_TOKEN = "424242:try-it-local-sandbox"  # noqa: S105 - the local sandbox's fake token
+TEST_PROVIDER_TOKEN = "284685063:TEST:try-it-sandbox"  # noqa: S105 - a test card, no money moves
 BOT_USERNAME = "petitesmains_bot"
 
 
@@ -54,6 +55,8 @@ def try_it_settings(environ: Mapping[str, str], tryit: TryIt, api_url: str) -> S
             "DATA_DIR": str(tryit.data_dir),
             "ADMIN_IDS": with_id("ADMIN_IDS", demo.ADMIN.id),
             "REQUESTER_IDS": with_id("REQUESTER_IDS", demo.REQUESTER.id),
+            # /fund runs against the sandbox's test payments (sandbox/payments.py).
+            "PAYMENT_PROVIDER_TOKEN": values.get("PAYMENT_PROVIDER_TOKEN") or TEST_PROVIDER_TOKEN,
         }
     )
     return load_settings(values)

@@ -112,6 +112,7 @@ class WebChat:
         app.router.add_get("/chat/api/chats/{user_id}", self._chat)
         app.router.add_post("/chat/api/chats/{user_id}/messages", self._send)
         app.router.add_post("/chat/api/chats/{user_id}/press", self._press)
+        app.router.add_post("/chat/api/chats/{user_id}/pay", self._pay)
         app.router.add_post("/chat/api/chats/{user_id}/files", self._upload)
         app.router.add_get("/chat/api/files/{file_id}", self._file)
         app.router.add_get("/chat/api/events", self._events)
@@ -203,6 +204,12 @@ class WebChat:
         return view
 
     def _media_view(self, raw: JSON) -> JSON:
+        invoice = raw.get("invoice")
+        if invoice:  # drawn with a Pay button (a test card: no money moves)
+            return {"kind": "invoice", "invoice": invoice}
+        payment = raw.get("successful_payment")
+        if payment:
+            return {"kind": "payment", "payment": payment}
         if raw.get("photo"):
             largest = raw["photo"][-1]
             return {
@@ -259,6 +266,19 @@ class WebChat:
         return web.json_response(
             {"answer": {"text": answer.text, "show_alert": answer.show_alert, "url": answer.url}}
         )
+
+    async def _pay(self, request: web.Request) -> web.Response:
+        """Pay an invoice with the sandbox's test card: pre-checkout, then the payment."""
+        user = self._user(request)
+        body = await _json_body(request)
+        message_id = body.get("message_id")
+        if not isinstance(message_id, int):
+            raise web.HTTPBadRequest(text="message_id is required")
+        try:
+            outcome = await user.pay(message_id)
+        except LookupError as error:
+            raise web.HTTPBadRequest(text=str(error)) from None
+        return web.json_response({"paid": outcome.paid, "error_message": outcome.error_message})
 
     async def _upload(self, request: web.Request) -> web.Response:
         user = self._user(request)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from storage.availability import record_served
 from storage.db import Row, Tx, WriteTx, maybe_time, to_db_time
+from storage.exclusions import EXCLUSION_GATE
 from storage.levels import LEVEL_GATE
 from storage.mutes import MUTE_GATE
 from storage.quality import GoldView, gold_view, server_secret
@@ -85,7 +86,8 @@ def _assignment(row: Row) -> Assignment:
 # so the nested loops already give ORDER BY's order and LIMIT 1 stops at the first fit: the
 # cost depends on the open batches and on the worker's own history, not on the items waiting
 # nor on how many workers hold slots (migration 0011, decision record 0012).
-# Issue 14's gates: the worker holds the batch's min_level and has not muted its requester.
+# Issue 14's gates: the worker holds the batch's min_level and has not muted its requester;
+# issue 15's: the requester has not excluded the worker.
 _OPEN_TO_WORKER = f"""
 FROM batches b INDEXED BY batches_open_order
 JOIN items i INDEXED BY items_claimable ON i.batch_id = b.id
@@ -97,7 +99,7 @@ WHERE b.state = 'open' AND i.state = 'open' AND i.gold_answer IS NULL AND i.full
                   WHERE mine.item_id = i.id AND mine.worker_id = :worker)
   AND NOT EXISTS (SELECT 1 FROM assignments busy
                   WHERE busy.worker_id = :worker AND busy.state = 'active')
-  {LEVEL_GATE}{MUTE_GATE}
+  {LEVEL_GATE}{MUTE_GATE}{EXCLUSION_GATE}
 """
 _IN_ORDER = "ORDER BY b.published_at, b.id, i.position LIMIT 1"
 
@@ -140,7 +142,7 @@ WHERE i.id = :item AND b.state = 'open' AND i.state = 'open' AND i.gold_answer I
          AND g.state IN ('active', 'submitted'))
       < b.answers_per_item * (SELECT count(*) FROM items x
                               WHERE x.batch_id = b.id AND x.gold_answer IS NOT NULL)
-  {LEVEL_GATE}{MUTE_GATE}
+  {LEVEL_GATE}{MUTE_GATE}{EXCLUSION_GATE}
 RETURNING *
 """
 

@@ -367,6 +367,18 @@ async def answer_stats(tx: Tx, batch_id: int) -> AnswerStats:
     return AnswerStats(len(rows), int(active or 0), durations)
 
 
+async def submitted_since(tx: Tx, batch_id: int, since: datetime) -> int:
+    """A batch's answers submitted at or after ``since`` (the estimated end's measure)."""
+    if not await has_table(tx, "assignments"):
+        return 0
+    value = await tx.fetch_value(
+        "SELECT count(*) FROM assignments"
+        " WHERE batch_id = ? AND state = 'submitted' AND ended_at >= ?",
+        (batch_id, to_db_time(since)),
+    )
+    return int(value or 0)
+
+
 async def escrow_flows(tx: Tx, escrow_account: str) -> EscrowFlows:
     """What entered and left one escrow account, by the ledger's transfers (read only).
 

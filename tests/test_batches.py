@@ -321,7 +321,7 @@ async def test_another_requester_can_neither_see_nor_touch_a_batch(
     with pytest.raises(NotFound):
         await batches.batch_for(db, batch_id, stranger)
     with pytest.raises(NotFound):
-        await batches.progress(db, batch_id, stranger)
+        await batches.progress(db, batch_id, stranger, now=NOW)
     for action in (batches.pause, batches.resume):
         with pytest.raises(NotFound):
             await action(db, batch_id, stranger, now=NOW)
@@ -369,7 +369,7 @@ async def test_progress_counts_items_answers_escrow_and_the_median_time(
     db: Database, data_dir: Path
 ) -> None:
     batch_id = await published(db, data_dir)
-    before = await batches.progress(db, batch_id, Viewer(REQUESTER))
+    before = await batches.progress(db, batch_id, Viewer(REQUESTER), now=NOW)
     assert before.median_answer_ms is None
     assert (before.escrow.held, before.escrow.spent, before.escrow.balance) == (COST, 0, COST)
 
@@ -380,7 +380,7 @@ async def test_progress_counts_items_answers_escrow_and_the_median_time(
             "UPDATE items SET state = 'complete' WHERE batch_id = ? AND position = 2", (batch_id,)
         )
 
-    after = await batches.progress(db, batch_id, Viewer(ADMIN, is_admin=True))
+    after = await batches.progress(db, batch_id, Viewer(ADMIN, is_admin=True), now=NOW)
     assert (after.items.items, after.items.complete, after.items.gold) == (6, 1, 2)
     assert (after.answers.submitted, after.answers.active, after.answers_wanted) == (3, 0, 18)
     assert after.median_answer_ms == 7_000
@@ -397,7 +397,7 @@ async def test_progress_without_the_assignments_table_says_nothing_of_answers(
     try:
         await database.migrate([m for m in bundled_migrations() if m.version <= 3])
         batch_id = await make_draft(database, data_dir)
-        found = await batches.progress(database, batch_id, Viewer(REQUESTER))
+        found = await batches.progress(database, batch_id, Viewer(REQUESTER), now=NOW)
         assert (found.answers.tracked, found.answers.submitted, found.median_answer_ms) == (
             False,
             0,

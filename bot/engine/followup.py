@@ -35,7 +35,7 @@ from bot.engine.render import answered_caption, credited_text, task_buttons
 from bot.engine.telegram_errors import answer_query
 from bot.errors import CapExceeded
 from bot.i18n import Translator
-from bot.telegram_ui import translator_for
+from bot.telegram_ui import PICK, callback, keyboard, translator_for
 from bot.texts import pause_notice_text, refusal
 from storage.assignments import Assignment, get_assignment
 from storage.batches import Batch, get_batch, get_item
@@ -417,7 +417,8 @@ async def _tell_item_and_batch_end(application: BotApplication, credited: answer
         spent=rt.money(end.spent),
         refunded=rt.money(end.refunded),
     )
-    queue_text(application, requester, text, Priority.NOTICE, worker=False)
+    results = keyboard([[(rt("batches.button.results"), callback(PICK, "results", end.batch.id))]])
+    queue_text(application, requester, text, Priority.NOTICE, worker=False, reply_markup=results)
 
 
 async def _known_translator(services: Services, user_id: int) -> Translator | None:

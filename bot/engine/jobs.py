@@ -331,12 +331,13 @@ def queue_text(
     priority: Priority = Priority.NOTICE,
     *,
     worker: bool = True,
+    reply_markup: InlineKeyboardMarkup | None = None,
 ) -> None:
     """Queue a text message; a ``worker`` who blocked the bot becomes unreachable."""
 
     async def deliver() -> None:
         try:
-            await application.bot.send_message(chat_id, text)
+            await application.bot.send_message(chat_id, text, reply_markup=reply_markup)
         except Forbidden:
             if worker:
                 await worker_unreachable(application, chat_id)

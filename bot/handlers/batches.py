@@ -20,6 +20,7 @@ from bot import batches
 from bot.batches import Progress
 from bot.context import Actor, BotContext
 from bot.engine.jobs import request_dispatch
+from bot.estimate import Estimate
 from bot.i18n import Translator
 from bot.telegram_ui import (
     DISCARD,
@@ -204,7 +205,20 @@ def progress_text(t: Translator, progress: Progress) -> str:
         if t.language == "fr":
             seconds = seconds.replace(".", ",")
         lines.append(t("batches.progress.median", seconds=seconds))
+    if progress.batch.state == "open":
+        lines.append(estimate_text(t, progress.estimate))
     return "\n".join(lines)
+
+
+def estimate_text(t: Translator, estimate: Estimate | None) -> str:
+    """The estimated end and the rate it comes from, or "not enough data yet"."""
+    if estimate is None:
+        return t("progress.estimate.none")
+    return t(
+        f"progress.estimate.{estimate.basis}",
+        end=t.datetime(estimate.end),
+        rate=round(estimate.per_hour),
+    )
 
 
 def progress_buttons(t: Translator, progress: Progress) -> InlineKeyboardMarkup | None:
@@ -230,7 +244,9 @@ async def batch_command(update: Update, context: BotContext) -> None:
     if await offer_batch_choice(update, context, "batch"):
         return
     batch_id = batches.parse_batch_id(context.args, "batch")
-    found = await batches.progress(context.services.db, batch_id, viewer)
+    found = await batches.progress(
+        context.services.db, batch_id, viewer, now=context.services.clock.now()
+    )
     if found.batch.state == "draft" and found.batch.requester_id == actor.user.id:
         await send_summary(message_of(update), context, actor, batch_id)
         return
@@ -245,7 +261,9 @@ async def _refresh_progress(
     """Redraw a progress message after a button changed the batch."""
     query = update.callback_query
     assert query is not None
-    found = await batches.progress(context.services.db, batch_id, viewer_of(actor))
+    found = await batches.progress(
+        context.services.db, batch_id, viewer_of(actor), now=context.services.clock.now()
+    )
     try:
         await query.edit_message_text(
             progress_text(actor.t, found), reply_markup=progress_buttons(actor.t, found)

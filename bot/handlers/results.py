@@ -20,6 +20,7 @@ from bot.people import find_user, ids_with_role
 from bot.results import batch_results, pseudonym_secret, result_files
 from bot.rewards import BonusRun, FairPayNews
 from bot.telegram_ui import (
+    WORKER_LIST,
     button_batch_id,
     callback,
     keyboard,
@@ -68,6 +69,9 @@ async def results_command(update: Update, context: BotContext) -> None:
     )
     for name, data in result_files(results, secret):
         await message.reply_document(InputFile(io.BytesIO(data), filename=name))
+    if results.worker_answers:  # per-worker actions (bot/handlers/workers.py)
+        per_worker = keyboard([[(t("workers.button.list"), callback(WORKER_LIST, batch_id))]])
+        await message.reply_text(t("workers.offer", id=batch_id), reply_markup=per_worker)
 
 
 # /bonus ----------------------------------------------------------------------------------------

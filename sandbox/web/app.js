@@ -228,6 +228,7 @@ function renderMessage(message) {
     link.textContent = "📄 " + (message.file_name || "File") + sizeText(message.file_size);
     bubble.appendChild(link);
   }
+  if (message.kind === "invoice" || message.kind === "payment") renderPayment(message, bubble);
   if (message.text) {
     const text = document.createElement("div");
     text.className = "text";
@@ -248,6 +249,46 @@ function renderMessage(message) {
   row.append(bubble, reply);
   if (message.inline_keyboard) row.appendChild(renderInlineKeyboard(message));
   return row;
+}
+
+function amountText(total, currency) {
+  return (total / 100).toFixed(2) + " " + currency;
+}
+
+// An invoice (title, description, total, Pay) or the user's payment; Pay uses a test card.
+function renderPayment(message, bubble) {
+  const box = document.createElement("div");
+  box.className = "invoice";
+  const paid = message.payment;
+  if (paid) {
+    box.textContent = "✅ Paid " + amountText(paid.total_amount, paid.currency);
+    bubble.appendChild(box);
+    return;
+  }
+  const invoice = message.invoice;
+  const title = document.createElement("strong");
+  title.textContent = invoice.title;
+  const description = document.createElement("div");
+  description.textContent = invoice.description;
+  const pay = document.createElement("button");
+  pay.type = "button";
+  pay.className = "inline-btn pay";
+  pay.textContent = "Pay " + amountText(invoice.total_amount, invoice.currency);
+  pay.addEventListener("click", async () => {
+    pay.disabled = true;
+    try {
+      const result = await postJson("/chat/api/chats/" + state.current + "/pay", {
+        message_id: message.id,
+      });
+      if (!result.paid) showAlert(result.error_message || "Payment failed");
+    } catch (error) {
+      showToast(String(error.message || error));
+    } finally {
+      pay.disabled = false;
+    }
+  });
+  box.append(title, description, pay);
+  bubble.appendChild(box);
 }
 
 function renderInlineKeyboard(message) {

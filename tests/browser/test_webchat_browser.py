@@ -156,3 +156,20 @@ async def test_the_page_fits_a_phone(page: Page, tryit: TryItRun) -> None:
     assert width <= 390
     await page.locator("#back").click()
     await expect(page.locator("#users")).to_be_visible()
+
+
+async def test_a_requester_funds_the_budget_with_a_test_payment(
+    page: Page, tryit: TryItRun
+) -> None:
+    """Try-it mode runs Telegram Payments: /fund 10 sends an invoice, Pay goes through the
+    sandbox's pre-checkout and successful payment, /balance shows the receipt."""
+    await _open_chat(page, REQUESTER)
+    await _send(page, "/fund 10")
+    invoice = page.locator(".msg.bot.invoice").last
+    await expect(invoice.locator(".pay")).to_contain_text("10.00 EUR")
+    await invoice.locator(".pay").click()
+    await expect(page.locator(".msg.user .invoice", has_text="Paid 10.00 EUR")).to_be_visible()
+    await expect(page.locator(".msg.bot .text", has_text="Payment received")).to_be_visible()
+    await _send(page, "/balance")
+    await expect(page.locator(".msg.bot .text", has_text="receipt stxTEST").last).to_be_visible()
+    assert tryit.server.invalid_calls == []
