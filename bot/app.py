@@ -31,12 +31,14 @@ from bot.engine.budget import UNLIMITED, Limits
 from bot.engine.jobs import start_task_loop
 from bot.engine.outbox import Outbox
 from bot.engine.ratelimit import OutboxLimiter
+from bot.engine.render import PREVIEW
 from bot.handlers import (
     admin,
     funding,
     money,
     mutes,
     newbatch,
+    newbatch_review,
     onboarding,
     payout_details,
     payouts,
@@ -171,7 +173,8 @@ def register_handlers(application: BotApplication) -> None:
             # Requester batches: /newbatch is a conversation per requester and chat (only its
             # users' messages are taken, before the catch-alls); a ZIP document starts a batch.
             # Checking media may take long: those handlers do not block other users' updates.
-            newbatch.conversation(),
+            newbatch.conversation(newbatch_review.last_steps),
+            CallbackQueryHandler(newbatch_review.preview_button, pattern=rf"^{PREVIEW}$"),
             CommandHandler("template", batch_handlers.template_command),
             CommandHandler("batches", batch_handlers.batches_command),
             CommandHandler("batch", batch_handlers.batch_command),

@@ -190,7 +190,11 @@ def manifest(answers: ManifestFields) -> bytes:
 
 
 def assemble_zip(
-    answers: ManifestFields, uploads: Sequence[Upload], *, limits: ZipLimits | None = None
+    answers: ManifestFields,
+    uploads: Sequence[Upload],
+    *,
+    limits: ZipLimits | None = None,
+    extra: Mapping[str, bytes] | None = None,
 ) -> bytes:
     """One batch ZIP: the manifest, each sent file, and the members of each sent ZIP.
 
@@ -205,6 +209,8 @@ def assemble_zip(
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
         archive.writestr(MANIFEST_NAME, manifest(answers))
+        for name, data in (extra or {}).items():  # examples.csv, gold.csv (bot/guided_review.py)
+            archive.writestr(name, data)
         for upload in uploads:
             if upload.kind != "zip":
                 archive.writestr(upload.name, upload.data)

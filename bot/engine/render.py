@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.answers import Credited
+from bot.batch_settings import BatchSettings
 from bot.callback_data import callback
 from bot.i18n import Translator
 from bot.reputation import Figures
@@ -29,6 +30,7 @@ SKIP = "ts"
 PAUSE = "tp"
 REPORT = "tr"  # issue 14: Report (then "trr ASSIGNMENT_ID REASON" or "trb ASSIGNMENT_ID")
 MUTE = "tm"  # issue 14: mute this task's requester
+PREVIEW = "tv"  # issue 15: a button of /newbatch's preview, which does nothing
 
 Rows = list[list[tuple[str, str]]]
 """Buttons as rows of ``(text, callback data)``."""
@@ -126,3 +128,20 @@ def answered_caption(t: Translator, credited: Credited) -> str:
         amount=t.money(credited.amount),
         seconds=f"{(credited.assignment.duration_ms or 0) / 1000:.1f}",
     )
+
+
+def preview(
+    t: Translator,
+    settings: BatchSettings,
+    *,
+    reward: int,
+    time_limit: int,
+    deadline: datetime,
+    header: str,
+) -> tuple[str, Rows]:
+    """A task of a batch not yet made, as a worker will see it (``header`` marks it a preview):
+    the same caption and buttons as ``task_caption``/``task_buttons``, each button ``PREVIEW``."""
+    text = caption(t, settings, reward=reward, time_limit=time_limit, deadline=deadline,
+                   header=header)  # fmt: skip
+    rows = [[(button.text, callback(PREVIEW)) for button in row] for row in buttons(t, settings)]
+    return text, rows

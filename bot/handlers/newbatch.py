@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 from telegram import Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import (
@@ -27,11 +27,27 @@ from telegram.ext import (
 )
 
 from bot import guided
-from bot.context import Actor, BotContext
+from bot.context import BotContext
 from bot.errors import BatchRejected, InvalidInput
-from bot.guided import FileKind, ManifestValue, Upload
+from bot.guided import Upload
+from bot.guided_draft import (
+    ANSWERS,
+    INSTRUCTIONS,
+    LABELS,
+    MEDIA,
+    MULTIPLE,
+    SECONDS,
+    TIME_LIMIT,
+    TITLE,
+    TYPE,
+    Draft,
+    Pending,
+    SentAs,
+)
+from bot.guided_review import extras, parse_time_limit
+from bot.handlers import Flow, LastSteps, Step
 from bot.i18n import LANGUAGES
-from bot.intake.manifest import BATCH_TYPES, BatchType
+from bot.intake.manifest import BATCH_TYPES, DEFAULT_ANSWERS_PER_ITEM
 from bot.tasks import task_type
 from bot.telegram_ui import (
     check_size,
@@ -46,8 +62,6 @@ from bot.texts import problems_text
 
 log = logging.getLogger(__name__)
 
-# Conversation states (STYLE.md 6).
-TYPE, TITLE, INSTRUCTIONS, LABELS, MULTIPLE, SECONDS, ANSWERS, MEDIA = range(8)
 END = ConversationHandler.END
 
 CONVERSATION_TIMEOUT = timedelta(minutes=30)
@@ -57,53 +71,11 @@ _TEXT = filters.TEXT & ~filters.COMMAND
 _MEDIA = filters.PHOTO | filters.VOICE | filters.AUDIO | filters.Document.ALL
 
 
-@dataclass
-class _Pending:
-    """A file sent during the conversation, downloaded only at Done."""
-
-    file_id: str
-    name: str
-    kind: FileKind
-    size: int | None
-
-
-@dataclass
-class _Draft:
-    """The answers so far by manifest field, and the files sent (their Telegram ``file_id``s),
-    kept as JSON in ``user_data``: the conversation is persistent, so a draft survives a restart
-    (``bot/persistence.py``)."""
-
-    data: dict[str, Any]
-
-    @classmethod
-    def new(cls) -> dict[str, Any]:
-        return {"answers": {"type": "image_tag"}, "files": []}
-
-    @property
-    def answers(self) -> dict[str, ManifestValue]:
-        return cast(dict[str, ManifestValue], self.data["answers"])
-
-    @property
-    def files(self) -> list[_Pending]:
-        return [_Pending(**pending) for pending in self.data["files"]]
-
-    def add_file(self, pending: _Pending) -> int:
-        self.data["files"].append(asdict(pending))
-        return len(self.data["files"])
-
-    def clear_files(self) -> None:
-        self.data["files"].clear()
-
-    @property
-    def type(self) -> BatchType:
-        return cast(BatchType, self.answers["type"])
-
-
-def _draft(context: BotContext) -> _Draft:
+def _draft(context: BotContext) -> Draft:
     found = context.user_data.get(USER_DATA_KEY) if context.user_data is not None else None
     if not isinstance(found, dict):
         raise InvalidInput("newbatch.expired")
-    return _Draft(found)
+    return Draft(found)
 
 
 def _forget(context: BotContext) -> None:
@@ -125,6 +97,20 @@ async def _ask(message: Message, text: str, markup: Any = None) -> None:
     await message.reply_text(text, reply_markup=markup or ReplyKeyboardRemove())
 
 
+_WIRED: dict[str, LastSteps] = {}
+"""The last steps, set once when the conversation is built (configuration, not state)."""
+
+
+async def _then(
+    update: Update, context: BotContext, ask_next: Step, *, chained: bool = False
+) -> int:
+    """The next question, or back to the review when a field was being changed (``chained``:
+    the next question depends on this answer, as labels on the type)."""
+    if _draft(context).editing and not chained:
+        return await _WIRED["last"].review(update, context)
+    return await ask_next(update, context)
+
+
 # The questions ---------------------------------------------------------------------------------
 
 
@@ -134,12 +120,19 @@ async def start(update: Update, context: BotContext) -> int:
     actor = await context.actor(update)
     creator_of(actor)
     assert context.user_data is not None
-    context.user_data[USER_DATA_KEY] = _Draft.new()
+    context.user_data[USER_DATA_KEY] = Draft.new()
     t = actor.t
     names = [[t(f"batches.type.{batch_type}")] for batch_type in BATCH_TYPES]
     await _ask(
         message_of(update), t("newbatch.intro") + "\n\n" + t("newbatch.ask_type"), _choices(names)
     )
+    return TYPE
+
+
+async def _ask_type(update: Update, context: BotContext) -> int:
+    t = (await context.actor(update)).t
+    names = [[t(f"batches.type.{batch_type}")] for batch_type in BATCH_TYPES]
+    await _ask(message_of(update), t("newbatch.ask_type"), _choices(names))
     return TYPE
 
 
@@ -149,10 +142,22 @@ async def got_type(update: Update, context: BotContext) -> int:
     text = (message_of(update).text or "").strip().casefold()
     for batch_type in BATCH_TYPES:
         if text == batch_type or text in _in_any_language(context, f"batches.type.{batch_type}"):
+            if batch_type != draft.answers["type"]:
+                for field in ("labels", "multiple"):
+                    draft.answers.pop(field, None)
+                draft.clear_gold()
+                draft.clear_examples()
             draft.answers["type"] = batch_type
             break
     else:
         raise InvalidInput("newbatch.type_unknown")
+    kind = task_type(draft.type)
+    if draft.editing and (kind.takes("labels") and "labels" not in draft.answers):
+        return await _ask_labels(update, context)
+    return await _then(update, context, _ask_title)
+
+
+async def _ask_title(update: Update, context: BotContext) -> int:
     t = (await context.actor(update)).t
     await _ask(message_of(update), t("newbatch.ask_title"))
     return TITLE
@@ -162,8 +167,12 @@ async def got_type(update: Update, context: BotContext) -> int:
 async def got_title(update: Update, context: BotContext) -> int:
     draft = _draft(context)
     draft.answers["title"] = guided.parse_title(message_of(update).text or "")
+    return await _then(update, context, _ask_instructions)
+
+
+async def _ask_instructions(update: Update, context: BotContext) -> int:
     t = (await context.actor(update)).t
-    await _ask(message_of(update), t(f"newbatch.ask_instructions.{draft.type}"))
+    await _ask(message_of(update), t(f"newbatch.ask_instructions.{_draft(context).type}"))
     return INSTRUCTIONS
 
 
@@ -171,11 +180,14 @@ async def got_title(update: Update, context: BotContext) -> int:
 async def got_instructions(update: Update, context: BotContext) -> int:
     draft = _draft(context)
     draft.answers["instructions"] = guided.parse_instructions(message_of(update).text or "")
-    actor = await context.actor(update)
-    kind = task_type(draft.type)
-    if not kind.takes("labels"):
-        return await _ask_seconds(message_of(update), actor)
-    t = actor.t
+    if not task_type(draft.type).takes("labels"):
+        return await _then(update, context, _ask_seconds)
+    return await _then(update, context, _ask_labels)
+
+
+async def _ask_labels(update: Update, context: BotContext) -> int:
+    t = (await context.actor(update)).t
+    kind = task_type(_draft(context).type)
     if kind.default_labels is not None:
         labels = ", ".join(kind.default_labels)
         markup = _choices([[t("newbatch.button.default_labels")]])
@@ -193,16 +205,23 @@ async def got_labels(update: Update, context: BotContext) -> int:
     if default is not None and text.casefold() in _in_any_language(
         context, "newbatch.button.default_labels"
     ):
-        draft.answers["labels"] = default
+        labels = default
     else:
-        draft.answers["labels"] = guided.parse_labels(text)
-    actor = await context.actor(update)
+        labels = guided.parse_labels(text)
+    if labels != draft.answers.get("labels"):
+        draft.clear_gold()  # answers given against other labels
+        draft.clear_examples()
+    draft.answers["labels"] = labels
     if task_type(draft.type).takes("multiple"):
-        t = actor.t
-        markup = _choices([[t("newbatch.button.yes"), t("newbatch.button.no")]])
-        await _ask(message_of(update), t("newbatch.ask_multiple"), markup)
-        return MULTIPLE
-    return await _ask_seconds(message_of(update), actor)
+        return await _then(update, context, _ask_multiple, chained=True)
+    return await _then(update, context, _ask_seconds)
+
+
+async def _ask_multiple(update: Update, context: BotContext) -> int:
+    t = (await context.actor(update)).t
+    markup = _choices([[t("newbatch.button.yes"), t("newbatch.button.no")]])
+    await _ask(message_of(update), t("newbatch.ask_multiple"), markup)
+    return MULTIPLE
 
 
 @refusals_told
@@ -215,11 +234,14 @@ async def got_multiple(update: Update, context: BotContext) -> int:
         draft.answers["multiple"] = False
     else:
         raise InvalidInput("newbatch.yes_or_no")
-    return await _ask_seconds(message_of(update), await context.actor(update))
+    return await _then(update, context, _ask_seconds)
 
 
-async def _ask_seconds(message: Message, actor: Actor) -> int:
-    await _ask(message, actor.t("newbatch.ask_seconds"), _choices([["5", "10", "20", "30", "60"]]))
+async def _ask_seconds(update: Update, context: BotContext) -> int:
+    t = (await context.actor(update)).t
+    await _ask(
+        message_of(update), t("newbatch.ask_seconds"), _choices([["5", "10", "20", "30", "60"]])
+    )
     return SECONDS
 
 
@@ -227,35 +249,86 @@ async def _ask_seconds(message: Message, actor: Actor) -> int:
 async def got_seconds(update: Update, context: BotContext) -> int:
     draft = _draft(context)
     draft.answers["seconds_per_task"] = guided.parse_seconds(message_of(update).text or "")
+    return await _then(update, context, _ask_answers)
+
+
+def _is_default(context: BotContext, text: str | None) -> bool:
+    return (text or "").strip().casefold() in _in_any_language(context, "newbatch.button.default")
+
+
+async def _ask_answers(update: Update, context: BotContext) -> int:
     t = (await context.actor(update)).t
-    await _ask(message_of(update), t("newbatch.ask_answers"), _choices([["1", "2", "3", "5"]]))
+    default = t("newbatch.button.default")
+    markup = _choices([["1", "2", "3", "5"], [default]])
+    text = (
+        t("newbatch.ask_answers") + "\n" + t("newbatch.default_is", value=DEFAULT_ANSWERS_PER_ITEM)
+    )
+    await _ask(message_of(update), text, markup)
     return ANSWERS
 
 
 @refusals_told
 async def got_answers(update: Update, context: BotContext) -> int:
     draft = _draft(context)
-    draft.answers["answers_per_item"] = guided.parse_answers(message_of(update).text or "")
+    text = message_of(update).text
+    if _is_default(context, text):
+        draft.answers.pop("answers_per_item", None)  # the manifest's default
+    else:
+        draft.answers["answers_per_item"] = guided.parse_answers(text or "")
+    return await _then(update, context, _ask_time_limit)
+
+
+async def _ask_time_limit(update: Update, context: BotContext) -> int:
+    t = (await context.actor(update)).t
+    markup = _choices([["60", "120", "300"], [t("newbatch.button.default")]])
+    await _ask(message_of(update), t("newbatch.ask_time_limit"), markup)
+    return TIME_LIMIT
+
+
+@refusals_told
+async def got_time_limit(update: Update, context: BotContext) -> int:
+    draft = _draft(context)
+    text = message_of(update).text
+    if _is_default(context, text):
+        draft.answers.pop("time_limit", None)  # the manifest's default, from the seconds
+    else:
+        draft.answers["time_limit"] = parse_time_limit(text or "")
+    return await _then(update, context, _ask_media)
+
+
+async def _ask_media(update: Update, context: BotContext) -> int:
     t = (await context.actor(update)).t
     markup = _choices([[t("newbatch.button.done")]])
-    await _ask(message_of(update), t(f"newbatch.ask_media.{draft.type}"), markup)
+    await _ask(message_of(update), t(f"newbatch.ask_media.{_draft(context).type}"), markup)
     return MEDIA
+
+
+_ASK: dict[str, Step] = {
+    "type": _ask_type,
+    "title": _ask_title,
+    "instructions": _ask_instructions,
+    "labels": _ask_labels,
+    "multiple": _ask_multiple,
+    "seconds_per_task": _ask_seconds,
+    "answers_per_item": _ask_answers,
+    "time_limit": _ask_time_limit,
+    "files": _ask_media,
+}
 
 
 # The files -------------------------------------------------------------------------------------
 
 
-def _pending_of(message: Message, number: int) -> _Pending:
+def _pending_of(message: Message, number: int) -> Pending:
     """What a media message brings: its file, the name it gets in the batch, and its kind."""
     if message.photo:
         photo = message.photo[-1]  # the largest size
         name = guided.upload_name(number, None, "photo.jpg")
-        return _Pending(photo.file_id, name, "image", photo.file_size)
+        return Pending(photo.file_id, name, "image", photo.file_size, "photo")
     if message.voice is not None:
         voice = message.voice
-        return _Pending(
-            voice.file_id, guided.upload_name(number, None, "voice.ogg"), "audio", voice.file_size
-        )
+        name = guided.upload_name(number, None, "voice.ogg")
+        return Pending(voice.file_id, name, "audio", voice.file_size, "voice")
     media = message.audio or message.document
     if media is None:
         raise InvalidInput("newbatch.file_unsupported")
@@ -264,7 +337,8 @@ def _pending_of(message: Message, number: int) -> _Pending:
     kind = guided.kind_of(name)
     if kind is None:
         raise InvalidInput("newbatch.file_unsupported")
-    return _Pending(media.file_id, name, kind, media.file_size)
+    sent_as: SentAs = "audio" if message.audio is not None else "document"
+    return Pending(media.file_id, name, kind, media.file_size, sent_as)
 
 
 @refusals_told
@@ -291,11 +365,23 @@ async def got_media_text(update: Update, context: BotContext) -> int:
     if text not in _in_any_language(context, "newbatch.button.done") | {"done", "/done"}:
         await message_of(update).reply_text(t(f"newbatch.ask_media.{draft.type}"))
         return MEDIA
-    return await _finish(update, context)
+    return await _files_done(update, context)
+
+
+async def _files_done(update: Update, context: BotContext) -> int:
+    """Done with the files: on to the examples (or back to the review)."""
+    if not _draft(context).files:
+        t = (await context.actor(update)).t
+        await message_of(update).reply_text(t("newbatch.no_files"))
+        return MEDIA
+    return await _then(update, context, _WIRED["last"].after_files)
+
+
+files_done = refusals_told(_files_done)
 
 
 async def _finish(update: Update, context: BotContext) -> int:
-    """Download every file, check the whole batch, and show the draft's summary.
+    """Download every file and example, check the whole batch, and show the draft's summary.
 
     Registered with ``block=False`` (checking recordings can take a while); updates from this
     requester meanwhile get the WAITING answer.
@@ -310,15 +396,19 @@ async def _finish(update: Update, context: BotContext) -> int:
     await message.reply_text(
         t("newbatch.checking", count=len(draft.files)), reply_markup=ReplyKeyboardRemove()
     )
+    sent = [*draft.files, *(pending for pending, _ in draft.examples)]
     uploads = [
         Upload(pending.name, pending.kind, await download(context, pending.file_id, pending.size))
-        for pending in draft.files
+        for pending in sent
     ]
+    fields, files = extras(draft.answers, [worked for _, worked in draft.examples], draft.gold)
+    answers = {**draft.answers, **fields}
     try:
-        data = await asyncio.to_thread(guided.assemble_zip, draft.answers, uploads)
+        data = await asyncio.to_thread(guided.assemble_zip, answers, uploads, extra=files)
         batch_id = await draft_from(context, actor, data, origin="guided")
     except BatchRejected as rejected:
         draft.clear_files()
+        draft.editing = False
         markup = _choices([[t("newbatch.button.done")]])
         await message.reply_text(
             problems_text(t, rejected.problems) + "\n\n" + t("newbatch.send_again"),
@@ -369,8 +459,12 @@ async def timed_out(update: Update, context: BotContext) -> None:
     )
 
 
-def conversation() -> ConversationHandler[BotContext]:
-    """The ``/newbatch`` conversation; register it before the catch-all handlers."""
+def conversation(last_steps: Callable[[Flow], LastSteps]) -> ConversationHandler[BotContext]:
+    """The ``/newbatch`` conversation with its ``last_steps`` (examples, gold, preview, review:
+    ``newbatch_review.last_steps``); register it before the catch-all handlers."""
+    reask = lambda update, context, field: _ASK[field](update, context)  # noqa: E731
+    flow = Flow(_draft, _ask, _choices, _in_any_language, _pending_of, reask, finish)
+    last = _WIRED["last"] = last_steps(flow)
     text_step = {
         TYPE: got_type,
         TITLE: got_title,
@@ -379,15 +473,17 @@ def conversation() -> ConversationHandler[BotContext]:
         MULTIPLE: got_multiple,
         SECONDS: got_seconds,
         ANSWERS: got_answers,
+        TIME_LIMIT: got_time_limit,
     }
     states: dict[object, list[BaseHandler[Update, BotContext, Any]]] = {
         state: [MessageHandler(_TEXT, handler)] for state, handler in text_step.items()
     }
     states[MEDIA] = [
         MessageHandler(_MEDIA, got_file),
-        CommandHandler("done", finish, block=False),
-        MessageHandler(_TEXT, got_media_text, block=False),
+        CommandHandler("done", files_done),
+        MessageHandler(_TEXT, got_media_text),
     ]
+    states.update(last.states)
     states[ConversationHandler.WAITING] = [MessageHandler(filters.ALL, waiting)]
     states[ConversationHandler.TIMEOUT] = [TypeHandler(Update, timed_out)]
     return ConversationHandler(

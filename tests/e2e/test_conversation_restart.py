@@ -82,7 +82,8 @@ async def test_newbatch_goes_on_after_a_crash_with_its_answers_and_files(
             ("car, person", "May one photo get several labels"),
             ("No", "About how many seconds"),
             ("10", "How many workers should answer"),
-            ("2", "Now send the"),
+            ("2", "How many seconds may a worker take"),
+            ("Use the default", "Now send the"),
         ):
             await rita.send_text(text)
             assert ((await rita.next_message()).text or "").startswith(expected), text
@@ -94,6 +95,13 @@ async def test_newbatch_goes_on_after_a_crash_with_its_answers_and_files(
 
     async with bot_process(env, tmp_path, "third"):
         await rita.send_text("Done")  # the files sent before the crash are in the batch
+        assert ((await rita.next_message(timeout=30)).text or "").startswith("Examples so far")
+        await rita.send_text("Next")
+        assert ((await rita.next_message()).text or "").startswith("Gold answers so far")
+        await rita.send_text("Enough gold")
+        assert ((await rita.next_message()).text or "").startswith("PREVIEW")
+        assert ((await rita.next_message()).text or "").startswith("Your batch, before")
+        await rita.send_text("Create the draft")
         assert ((await rita.next_message(timeout=30)).text or "").startswith("Checking")
         summary = (await rita.next_message(timeout=30)).text or ""
         assert summary.startswith("Draft batch #1: Street scenes"), summary

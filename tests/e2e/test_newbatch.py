@@ -41,13 +41,30 @@ async def answer_questions(
     if multiple is not None:
         asked = await say(user, multiple)
     assert asked.startswith("About how many seconds does one task take?")
-    assert await say(user, "10") == "How many workers should answer each item?"
-    assert (await say(user, "2")).startswith("Now send the")
+    assert (await say(user, "10")).startswith("How many workers should answer each item?")
+    assert (await say(user, "2")).startswith("How many seconds may a worker take")
+    assert (await say(user, "Use the default")).startswith("Now send the")
+
+
+async def to_review(user: SandboxUser) -> str:
+    """From the files' Done, past the examples and gold steps, to the review's text."""
+    await user.send_text("Done")
+    asked = await user.next_message()
+    assert (asked.text or "").startswith("Examples so far: 0."), asked.text
+    await user.send_text("Next")
+    shown = await user.next_message()
+    if (shown.text or "").startswith("Gold answers so far"):
+        await user.send_text("Enough gold")
+        shown = await user.next_message()
+    assert (shown.text or "").startswith("PREVIEW: a task as workers will see it"), shown.text
+    return (await user.next_message()).text or ""
 
 
 async def finish(user: SandboxUser) -> str:
-    """Tap Done; return the summary after the "checking" notice."""
-    await user.send_text("Done")
+    """Tap Done, pass examples and gold, create the draft; return the summary after the
+    "checking" notice (or the refusal)."""
+    assert (await to_review(user)).startswith("Your batch, before the draft is made:")
+    await user.send_text("Create the draft")
     checking = await user.next_message()
     assert (checking.text or "").startswith("Checking")
     return (await user.next_message(timeout=30)).text or ""
@@ -124,6 +141,7 @@ async def test_a_batch_from_a_voice_message_with_the_default_emotions(
     )
     await say(rita, "8")
     await say(rita, "3")
+    await say(rita, "Use the default")
     await rita.send_voice(export(tone(2_500, 300), "ogg", tmp_path))
     assert (await rita.next_message()).text == "Got it (1 so far). Send more, or tap Done."
 
@@ -233,7 +251,7 @@ async def test_two_requesters_never_mix(
     assert (await say(olga, "Type it.")).startswith("About how many seconds")
     await rita.send_command("/cancel")
     await rita.next_message()
-    assert await say(olga, "20") == "How many workers should answer each item?"
+    assert (await say(olga, "20")).startswith("How many workers should answer each item?")
 
     # Someone who is not a requester cannot start one.
     walt = sandbox.user(5001, first_name="Walt", language_code="en")
