@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel.numbers import is_currency
 from dotenv import dotenv_values
 
+from bot.callback_data import ascii_digits
 from bot.errors import ConfigError, InvalidInput
 from bot.money import parse_amount
 from bot.payout_details import parse_bic, parse_iban
@@ -110,7 +111,7 @@ def try_it_mode(environ: Mapping[str, str]) -> TryIt | None:
     if mode == "off" or (mode == "auto" and has_token):
         return None
     port_text = environ.get("TRY_IT_PORT", str(TRY_IT_PORT)).strip()
-    if not port_text.isdigit() or int(port_text) > 65_535:
+    if not ascii_digits(port_text) or int(port_text) > 65_535:
         problem = f"must be a port number (0 picks a free one), not {port_text!r}"
         raise ConfigError("TRY_IT_PORT", problem)
     host = environ.get("TRY_IT_HOST", "127.0.0.1").strip() or "127.0.0.1"
@@ -181,7 +182,7 @@ def _webhook(environ: Mapping[str, str]) -> Webhook | None:
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ConfigError("TELEGRAM_WEBHOOK_URL", f"must be an http(s) URL, not {url!r}")
     port = environ.get("WEBHOOK_PORT", "8443").strip()
-    if not port.isdigit() or not 0 < int(port) < 65536:
+    if not ascii_digits(port) or not 0 < int(port) < 65536:
         raise ConfigError("WEBHOOK_PORT", f"must be a port number, not {port!r}")
     secret = environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip() or None
     if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
@@ -220,7 +221,7 @@ def _id_list(name: str, value: str) -> frozenset[int]:
         piece = piece.strip()
         if not piece:
             continue
-        if not piece.isdigit():
+        if not ascii_digits(piece):
             raise ConfigError(name, f"must be comma-separated Telegram user ids, not {piece!r}")
         ids.add(int(piece))
     return frozenset(ids)
@@ -235,7 +236,7 @@ def _amount(name: str, value: str) -> int:
 
 def _count(name: str, value: str) -> int:
     text = value.strip()
-    if not text.isdigit() or not 1 <= int(text) <= 1000:
+    if not ascii_digits(text) or not 1 <= int(text) <= 1000:
         raise ConfigError(name, f"must be a whole number from 1 to 1000, not {value!r}")
     return int(text)
 

@@ -24,8 +24,8 @@ from telegram.ext import ConversationHandler
 
 from bot import batches, people
 from bot.batches import Summary, Viewer
+from bot.callback_data import ascii_digits, numeric_args, parse_id, split_callback
 from bot.callback_data import callback as callback
-from bot.callback_data import numeric_args, parse_id, split_callback
 from bot.commands import commands_for
 from bot.context import Actor, BotContext, Services
 from bot.errors import InvalidInput, UserError
@@ -365,7 +365,7 @@ def pick_handler(commands: dict[str, BatchCommand]) -> BatchCommand:
     async def pick(update: Update, context: BotContext) -> None:
         command, raw_id = callback_args(update, PICK, 2)
         handler = commands.get(command)
-        if handler is None or not raw_id.isdigit():
+        if handler is None or not ascii_digits(raw_id):
             raise InvalidInput("error.bad_button")
         query = update.callback_query
         assert query is not None

@@ -9,6 +9,7 @@ import io
 from telegram import InputFile, Update
 
 from bot import sepa
+from bot.callback_data import ascii_digits
 from bot.context import BotContext
 from bot.errors import InvalidInput
 from bot.ledger import parse_month
@@ -65,7 +66,7 @@ async def make_button(update: Update, context: BotContext) -> None:
 async def paid_button(update: Update, context: BotContext) -> None:
     """Mark a SEPA file paid: every statement in it is paid once; a second press changes nothing."""
     (raw_id,) = callback_args(update, SEPA_PAID, 1)
-    if not raw_id.isdigit():
+    if not ascii_digits(raw_id):
         raise InvalidInput("error.bad_button")
     actor = await context.actor(update)
     actor.require("admin")

@@ -11,6 +11,7 @@ from telegram.error import BadRequest
 
 from bot import worker_actions
 from bot.batches import parse_batch_id
+from bot.callback_data import ascii_digits
 from bot.context import BotContext
 from bot.engine.jobs import queue_text
 from bot.engine.outbox import Priority
@@ -186,7 +187,7 @@ def _bonus_text(t: Translator, paid: WorkerBonus) -> str:
 async def bonus_button(update: Update, context: BotContext) -> None:
     """A bonus button of a card: once per card and amount, however often it is pressed."""
     raw_id, name, raw_amount = callback_args(update, BONUS, 3)
-    if not raw_id.isdigit() or not raw_amount.isdigit():
+    if not ascii_digits(raw_id) or not ascii_digits(raw_amount):
         raise InvalidInput("error.bad_button")
     actor = await context.actor(update)
     actor.require("requester")
@@ -200,7 +201,7 @@ async def bonus_button(update: Update, context: BotContext) -> None:
 
 async def _toggle(update: Update, context: BotContext, prefix: str, excluded: bool) -> None:
     raw_id, name = callback_args(update, prefix, 2)
-    if not raw_id.isdigit():
+    if not ascii_digits(raw_id):
         raise InvalidInput("error.bad_button")
     actor = await context.actor(update)
     actor.require("requester")
