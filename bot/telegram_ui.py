@@ -229,6 +229,7 @@ async def draft_from(
             data,
             data_dir=services.settings.data_dir,
             min_hourly_rate=services.settings.min_hourly_rate,
+            limits=services.settings.intake,
         )
     return await batches.create_draft(
         services.db,

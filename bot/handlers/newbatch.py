@@ -315,7 +315,8 @@ async def _finish(update: Update, context: BotContext) -> int:
         for pending in draft.files
     ]
     try:
-        data = await asyncio.to_thread(guided.assemble_zip, draft.answers, uploads)
+        limits = context.services.settings.intake.zip
+        data = await asyncio.to_thread(guided.assemble_zip, draft.answers, uploads, limits=limits)
         batch_id = await draft_from(context, actor, data, origin="guided")
     except BatchRejected as rejected:
         draft.clear_files()
