@@ -240,6 +240,16 @@ async def draft_from(
     )
 
 
+# The worker's data rights (handlers/personal_data.py; also on a registered worker's /start) ----
+
+WITHDRAW_CONSENT = "consentoff"  # "consentoff me": no more pushes until they consent again
+
+
+def withdraw_keyboard(actor: Actor) -> InlineKeyboardMarkup:
+    """The one button that withdraws consent."""
+    return keyboard([[(actor.t("mydata.withdraw_button"), callback(WITHDRAW_CONSENT, "me"))]])
+
+
 # Command menus -----------------------------------------------------------------------------------
 
 
