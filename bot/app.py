@@ -42,6 +42,7 @@ from bot.handlers import (
     onboarding,
     payout_details,
     payouts,
+    personal_data,
     presses,
     reports,
     roles,
@@ -233,6 +234,13 @@ def register_handlers(application: BotApplication) -> None:
                 batch_handlers.cancel_button, pattern=rf"^{batch_handlers.CANCEL} "
             ),
             CallbackQueryHandler(start.consent, pattern=rf"^{start.CONSENT} "),
+            # The worker's data rights: a copy, erasure after a confirmation, consent withdrawn.
+            CommandHandler("mydata", personal_data.mydata_command),
+            CommandHandler("forgetme", personal_data.forgetme_command),
+            CallbackQueryHandler(personal_data.forget_button, pattern=rf"^{personal_data.FORGET} "),
+            CallbackQueryHandler(
+                personal_data.withdraw_button, pattern=rf"^{personal_data.WITHDRAW_CONSENT} "
+            ),
             CallbackQueryHandler(start.language_button, pattern=rf"^{start.LANGUAGE} "),
             # Onboarding after consent: language, time zone, when free (one tap each).
             CallbackQueryHandler(onboarding.language_chosen, pattern=rf"^{ONBOARD_LANGUAGE} "),

@@ -25,6 +25,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("start", None),
     Command("help", None),
     Command("language", None),
+    Command("mydata", None),
+    Command("forgetme", None),
     Command("earnings", "worker"),
     Command("history", "worker"),
     Command("balance", "requester"),

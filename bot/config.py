@@ -15,8 +15,14 @@ from dotenv import dotenv_values
 
 from bot.callback_data import ascii_digits
 from bot.errors import ConfigError, InvalidInput
+from bot.gold import QualityRules
+from bot.intake.archive import ZipLimits
+from bot.intake.audio import AudioLimits
+from bot.intake.images import PIXELS_CEILING
+from bot.intake.prepare import IntakeLimits
 from bot.money import parse_amount
 from bot.payout_details import parse_bic, parse_iban
+from bot.quality import QualityPolicy, SpeedPolicy
 
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{5,}$")
 
@@ -44,6 +50,10 @@ class Settings:
     # Distinct workers whose reports pause a batch for an admin's review (issue 14).
     reports_to_pause: int = 3
     webhook: Webhook | None = None  # None: long polling
+    # What an upload may hold (ZIP size and files, audio length, pixels, chunk length).
+    intake: IntakeLimits = field(default_factory=IntakeLimits)
+    # Gold share, pause, speed and early-stopping thresholds of the worker loop.
+    quality: QualityRules = field(default_factory=QualityRules)
 
     @property
     def bot_id(self) -> int:
@@ -158,7 +168,73 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         messages_per_second=_rate(environ.get("TELEGRAM_MESSAGES_PER_SECOND", "30")),
         reports_to_pause=_count("REPORTS_TO_PAUSE", environ.get("REPORTS_TO_PAUSE", "3")),
         webhook=_webhook(environ),
+        intake=intake_limits(environ),
+        quality=quality_rules(environ),
     )
+
+
+def intake_limits(environ: Mapping[str, str]) -> IntakeLimits:
+    """Upload limits from the environment; each default is the design's value."""
+    defaults = IntakeLimits()
+    zip_limits = ZipLimits(
+        max_members=_whole(environ, "MAX_ZIP_FILES", defaults.zip.max_members, 1, 1_000_000),
+        max_total_bytes=_whole(
+            environ, "MAX_ZIP_BYTES", defaults.zip.max_total_bytes, 1, 10_000_000_000
+        ),
+        max_ratio=_whole(environ, "MAX_ZIP_RATIO", defaults.zip.max_ratio, 1, 100_000),
+    )
+    seconds = _whole(environ, "MAX_AUDIO_SECONDS", defaults.audio.max_seconds, 1, 86_400)
+    chunk_seconds = _whole(environ, "CHUNK_SECONDS", defaults.chunk_ms // 1000, 10, 600)
+    return IntakeLimits(
+        zip=zip_limits,
+        audio=AudioLimits(max_seconds=seconds, timeout=defaults.audio.timeout),
+        max_pixels=_whole(environ, "MAX_IMAGE_PIXELS", defaults.max_pixels, 1, PIXELS_CEILING),
+        chunk_ms=chunk_seconds * 1000,
+    )
+
+
+def quality_rules(environ: Mapping[str, str]) -> QualityRules:
+    """Quality thresholds from the environment; each default is the design's value."""
+    d = QualityRules()
+    return QualityRules(
+        pause=QualityPolicy(
+            threshold=_share(environ, "QUALITY_PAUSE_BELOW", d.pause.threshold),
+            min_gold=_whole(environ, "QUALITY_MIN_GOLD", d.pause.min_gold, 1, 1000),
+            z=d.pause.z,
+        ),
+        speed=SpeedPolicy(
+            max_flags=_whole(environ, "SPEED_MAX_FLAGS", d.speed.max_flags, 1, 1000),
+            window=_whole(environ, "SPEED_WINDOW", d.speed.window, 1, 1000),
+        ),
+        gold_share=_share(environ, "GOLD_SHARE", d.gold_share),
+        label_stop=_share(environ, "LABEL_STOP_CONFIDENCE", d.label_stop),
+        text_stop=_share(environ, "TEXT_STOP_CONFIDENCE", d.text_stop),
+        training_items=_whole(environ, "TRAINING_ITEMS", d.training_items, 0, 100),
+    )
+
+
+def _whole(environ: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    """A whole number of ASCII digits from ``low`` to ``high``, or ``default`` when unset."""
+    value = environ.get(name, "").strip()
+    if not value:
+        return default
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+        raise ConfigError(name, f"must be a whole number from {low} to {high}, not {value!r}")
+    return int(value)
+
+
+def _share(environ: Mapping[str, str], name: str, default: float) -> float:
+    """A number between 0 and 1 (exclusive), or ``default`` when unset."""
+    value = environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        share = float(value) if value.isascii() else -1.0
+    except ValueError:
+        share = -1.0
+    if not 0 < share < 1:
+        raise ConfigError(name, f"must be a number between 0 and 1 like 0.6, not {value!r}")
+    return share
 
 
 def _rate(value: str) -> float:

@@ -59,6 +59,7 @@ class Services:
         self._settings = settings
         self._catalogue = catalogue
         self.clock = clock
+        self.quality = settings.quality  # tests may set smaller thresholds after this
 
     @property
     def settings(self) -> Settings:

@@ -141,7 +141,10 @@ async def _titles(db: Database, requester_id: int) -> set[str]:
 async def _publish(db: Database, settings: Settings, archive: bytes, now: datetime) -> int:
     """As a ZIP upload then the Publish button do: intake, draft, escrow hold."""
     prepared = await prepare_batch(
-        archive, data_dir=settings.data_dir, min_hourly_rate=settings.min_hourly_rate
+        archive,
+        data_dir=settings.data_dir,
+        min_hourly_rate=settings.min_hourly_rate,
+        limits=settings.intake,
     )
     batch_id = await batches.create_draft(
         db, prepared, requester_id=REQUESTER.id, origin="zip", now=now

@@ -17,7 +17,7 @@ from typing import Literal
 
 from bot.callback_data import parse_whole
 from bot.errors import InvalidInput
-from bot.intake.archive import MB, ZipLimits, open_zip, read_zip
+from bot.intake.archive import MB, ZipLimits, open_zip, read_zip, size_mb
 from bot.intake.audio import is_audio_name
 from bot.intake.images import is_image_name
 from bot.intake.manifest import (
@@ -238,6 +238,6 @@ def check_total(uploads: Sequence[Upload], limits: ZipLimits) -> int:
         raise InvalidInput(
             "crowd.uploads_too_large",
             size=-(-total // MB),
-            limit=limits.max_total_bytes // MB,
+            limit=size_mb(limits.max_total_bytes),
         )
     return total

@@ -22,13 +22,14 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ConversationHandler
 
-from bot import batches, people
+from bot import batches, guided, people
 from bot.batches import Summary, Viewer
 from bot.callback_data import ascii_digits, numeric_args, parse_id, split_callback
 from bot.callback_data import callback as callback
 from bot.commands import commands_for
 from bot.context import Actor, BotContext, Services
 from bot.errors import InvalidInput, UserError
+from bot.guided_draft import Pending, SentAs
 from bot.i18n import LANGUAGES, Translator
 from bot.intake.gate import prepare_off_loop
 from bot.intake.prepare import PreparedBatch
@@ -229,6 +230,7 @@ async def draft_from(
             data,
             data_dir=services.settings.data_dir,
             min_hourly_rate=services.settings.min_hourly_rate,
+            limits=services.settings.intake,
         )
     return await batches.create_draft(
         services.db,
@@ -237,6 +239,16 @@ async def draft_from(
         origin=origin,
         now=services.clock.now(),
     )
+
+
+# The worker's data rights (handlers/personal_data.py; also on a registered worker's /start) ----
+
+WITHDRAW_CONSENT = "consentoff"  # "consentoff me": no more pushes until they consent again
+
+
+def withdraw_keyboard(actor: Actor) -> InlineKeyboardMarkup:
+    """The one button that withdraws consent."""
+    return keyboard([[(actor.t("mydata.withdraw_button"), callback(WITHDRAW_CONSENT, "me"))]])
 
 
 # Command menus -----------------------------------------------------------------------------------
@@ -375,3 +387,28 @@ def pick_handler(commands: dict[str, BatchCommand]) -> BatchCommand:
         await query.answer()
 
     return refusals_told(pick)
+
+
+# What a media message brings to a guided /newbatch draft ----------------------------------------
+
+
+def pending_of(message: Message, number: int) -> Pending:
+    """What a media message brings: its file, the name it gets in the batch, and its kind."""
+    if message.photo:
+        photo = message.photo[-1]  # the largest size
+        name = guided.upload_name(number, None, "photo.jpg")
+        return Pending(photo.file_id, name, "image", photo.file_size, "photo")
+    if message.voice is not None:
+        voice = message.voice
+        name = guided.upload_name(number, None, "voice.ogg")
+        return Pending(voice.file_id, name, "audio", voice.file_size, "voice")
+    media = message.audio or message.document
+    if media is None:
+        raise InvalidInput("newbatch.file_unsupported")
+    default = "audio.mp3" if message.audio is not None else "file"
+    name = guided.upload_name(number, media.file_name, default)
+    kind = guided.kind_of(name)
+    if kind is None:
+        raise InvalidInput("newbatch.file_unsupported")
+    sent_as: SentAs = "audio" if message.audio is not None else "document"
+    return Pending(media.file_id, name, kind, media.file_size, sent_as)

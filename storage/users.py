@@ -74,8 +74,11 @@ async def touch_user(
     await tx.execute(
         "INSERT INTO users (id, first_name, username, language, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name,"
-        " username = excluded.username, unreachable_at = NULL,"
+        " ON CONFLICT (id) DO UPDATE SET unreachable_at = NULL,"
+        # an erased person (/forgetme) keeps their pseudonym: their name is not taken back
+        " first_name = CASE WHEN users.erased_at IS NULL THEN excluded.first_name"
+        " ELSE users.first_name END,"
+        " username = CASE WHEN users.erased_at IS NULL THEN excluded.username END,"
         " language = CASE WHEN users.language_chosen = 1 THEN users.language"
         " ELSE excluded.language END,"
         " updated_at = excluded.updated_at",

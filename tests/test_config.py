@@ -167,3 +167,62 @@ def test_postgresql_and_webhook_settings(make_settings) -> None:
     assert make_settings().webhook is None
     with pytest.raises(ConfigError, match="WEBHOOK_PORT"):
         make_settings(telegram_webhook_url="https://bot.example/hook", webhook_port="99999")
+
+
+def test_limits_and_thresholds_default_to_the_design() -> None:
+    settings = load_settings({"TELEGRAM_BOT_TOKEN": TOKEN})
+    assert settings.intake.zip.max_total_bytes == 500_000_000
+    assert settings.intake.zip.max_members == 5_000
+    assert settings.intake.audio.max_seconds == 7_200
+    assert settings.intake.max_pixels == 40_000_000
+    assert settings.intake.chunk_ms == 30_000
+    assert settings.quality.pause.threshold == 0.6
+    assert settings.quality.speed.max_flags == 3
+    assert settings.quality.gold_share == 0.125
+    assert settings.quality.training_items == 3
+
+
+def test_limits_and_thresholds_come_from_the_environment() -> None:
+    settings = load_settings(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "MAX_ZIP_BYTES": "1000",
+            "MAX_ZIP_FILES": "7",
+            "MAX_AUDIO_SECONDS": "60",
+            "MAX_IMAGE_PIXELS": "100",
+            "CHUNK_SECONDS": "20",
+            "QUALITY_PAUSE_BELOW": "0.5",
+            "SPEED_WINDOW": "20",
+            "TRAINING_ITEMS": "0",
+        }
+    )
+    assert settings.intake.zip.max_total_bytes == 1_000
+    assert settings.intake.zip.max_members == 7
+    assert settings.intake.audio.max_seconds == 60
+    assert settings.intake.max_pixels == 100
+    assert settings.intake.chunk_ms == 20_000
+    assert settings.quality.pause.threshold == 0.5
+    assert settings.quality.speed.window == 20
+    assert settings.quality.training_items == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MAX_ZIP_BYTES", "lots"),
+        ("MAX_ZIP_BYTES", "0"),
+        ("MAX_ZIP_FILES", "²"),
+        ("MAX_AUDIO_SECONDS", "-5"),
+        ("MAX_IMAGE_PIXELS", "999999999999"),
+        ("CHUNK_SECONDS", "5"),
+        ("QUALITY_PAUSE_BELOW", "1.5"),
+        ("GOLD_SHARE", "half"),
+        ("LABEL_STOP_CONFIDENCE", "0"),
+        ("SPEED_MAX_FLAGS", "3.5"),
+    ],
+)
+def test_a_bad_limit_is_refused_naming_the_variable(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, name: value})
+    assert caught.value.variable == name
+    assert name in str(caught.value)

@@ -36,7 +36,7 @@ def test_three_small_zips_that_expand_past_the_budget_are_refused_before_expandi
     with pytest.raises(InvalidInput) as refused:
         guided.check_total(uploads, LIMITS)
     assert refused.value.message_key == "crowd.uploads_too_large"
-    assert refused.value.params == {"size": 2, "limit": 1}
+    assert refused.value.params == {"size": 2, "limit": "1"}
     with pytest.raises(InvalidInput):
         guided.assemble_zip(ANSWERS, uploads, limits=LIMITS)
 

@@ -14,6 +14,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from telegram import Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
@@ -41,8 +42,6 @@ from bot.guided_draft import (
     TITLE,
     TYPE,
     Draft,
-    Pending,
-    SentAs,
 )
 from bot.guided_review import extras, parse_time_limit
 from bot.handlers import Flow, LastSteps, Step
@@ -55,6 +54,7 @@ from bot.telegram_ui import (
     download,
     draft_from,
     message_of,
+    pending_of,
     refusals_told,
     send_summary,
 )
@@ -319,28 +319,6 @@ _ASK: dict[str, Step] = {
 # The files -------------------------------------------------------------------------------------
 
 
-def _pending_of(message: Message, number: int) -> Pending:
-    """What a media message brings: its file, the name it gets in the batch, and its kind."""
-    if message.photo:
-        photo = message.photo[-1]  # the largest size
-        name = guided.upload_name(number, None, "photo.jpg")
-        return Pending(photo.file_id, name, "image", photo.file_size, "photo")
-    if message.voice is not None:
-        voice = message.voice
-        name = guided.upload_name(number, None, "voice.ogg")
-        return Pending(voice.file_id, name, "audio", voice.file_size, "voice")
-    media = message.audio or message.document
-    if media is None:
-        raise InvalidInput("newbatch.file_unsupported")
-    default = "audio.mp3" if message.audio is not None else "file"
-    name = guided.upload_name(number, media.file_name, default)
-    kind = guided.kind_of(name)
-    if kind is None:
-        raise InvalidInput("newbatch.file_unsupported")
-    sent_as: SentAs = "audio" if message.audio is not None else "document"
-    return Pending(media.file_id, name, kind, media.file_size, sent_as)
-
-
 @refusals_told
 async def got_file(update: Update, context: BotContext) -> int:
     """A photo, voice or audio message, or a document (an image, a recording, a ZIP)."""
@@ -348,7 +326,7 @@ async def got_file(update: Update, context: BotContext) -> int:
     t = (await context.actor(update)).t
     if len(draft.files) >= guided.MAX_FILES:
         raise InvalidInput("newbatch.too_many_files", limit=guided.MAX_FILES)
-    pending = _pending_of(message_of(update), len(draft.files) + 1)
+    pending = pending_of(message_of(update), len(draft.files) + 1)
     guided.check_accepts(draft.type, pending.kind)
     check_size(pending.size)
     count = draft.add_file(pending)
@@ -404,7 +382,9 @@ async def _finish(update: Update, context: BotContext) -> int:
     fields, files = extras(draft.answers, [worked for _, worked in draft.examples], draft.gold)
     answers = {**draft.answers, **fields}
     try:
-        data = await asyncio.to_thread(guided.assemble_zip, answers, uploads, extra=files)
+        limits = context.services.settings.intake.zip
+        zipped = partial(guided.assemble_zip, answers, uploads, extra=files, limits=limits)
+        data = await asyncio.to_thread(zipped)
         batch_id = await draft_from(context, actor, data, origin="guided")
     except BatchRejected as rejected:
         draft.clear_files()
@@ -463,7 +443,7 @@ def conversation(last_steps: Callable[[Flow], LastSteps]) -> ConversationHandler
     """The ``/newbatch`` conversation with its ``last_steps`` (examples, gold, preview, review:
     ``newbatch_review.last_steps``); register it before the catch-all handlers."""
     reask = lambda update, context, field: _ASK[field](update, context)  # noqa: E731
-    flow = Flow(_draft, _ask, _choices, _in_any_language, _pending_of, reask, finish)
+    flow = Flow(_draft, _ask, _choices, _in_any_language, pending_of, reask, finish)
     last = _WIRED["last"] = last_steps(flow)
     text_step = {
         TYPE: got_type,

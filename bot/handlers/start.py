@@ -18,6 +18,7 @@ from bot.telegram_ui import (
     keyboard,
     message_of,
     onboarding_language_keyboard,
+    withdraw_keyboard,
 )
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,8 @@ async def start(update: Update, context: BotContext) -> None:
         log.info("start with deep link payload %r from %s", context.args[0], actor.user.id)
     if actor.user.registered:
         await message_of(update).reply_text(
-            t("start.welcome_back", name=actor.user.first_name) + "\n\n" + help_text(actor)
+            t("start.welcome_back", name=actor.user.first_name) + "\n\n" + help_text(actor),
+            reply_markup=withdraw_keyboard(actor),  # consent withdrawn in one press
         )
         return
     if actor.has("admin") or actor.has("requester"):

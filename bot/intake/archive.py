@@ -127,8 +127,8 @@ class SafeZip:
                 out += chunk
         return bytes(out)
 
-    def _limit_mb(self) -> int:
-        return self._limits.max_total_bytes // MB
+    def _limit_mb(self) -> str:
+        return size_mb(self._limits.max_total_bytes)
 
     def close(self) -> None:
         """Close the archive."""
@@ -144,6 +144,11 @@ class SafeZip:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def size_mb(size: int) -> str:
+    """A size in megabytes as people read it: ``500``, ``0.001`` (a small limit stays visible)."""
+    return f"{size / MB:g}"
 
 
 def open_zip(data: bytes, limits: ZipLimits | None = None) -> SafeZip:
@@ -201,7 +206,9 @@ def _check_listing(
         if problem is not None:
             problems.append(problem)
     if declared > limits.max_total_bytes:
-        problems.append(Problem("batch.zip_too_large", {"limit_mb": limits.max_total_bytes // MB}))
+        problems.append(
+            Problem("batch.zip_too_large", {"limit_mb": size_mb(limits.max_total_bytes)})
+        )
     return members, problems
 
 

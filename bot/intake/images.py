@@ -14,13 +14,14 @@ from bot.intake.store import StoredMedia, store_media
 
 FORMATS = ("JPEG", "PNG", "WEBP")
 EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp"})
-MAX_PIXELS = 40_000_000
+MAX_PIXELS = 40_000_000  # the default of MAX_IMAGE_PIXELS (bot/config.py)
+PIXELS_CEILING = 200_000_000  # Pillow's decompression-bomb guard: no setting goes above it
 MAX_SIDE = 1280
 JPEG_QUALITY = 85
 
 # Pillow warns above MAX_IMAGE_PIXELS and raises above twice that; the warning is made an error
 # too, once, at import: a per-call ``catch_warnings`` would race between worker threads.
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+Image.MAX_IMAGE_PIXELS = PIXELS_CEILING
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 
@@ -30,21 +31,21 @@ def is_image_name(path: str) -> bool:
     return Path(path).suffix.lower() in EXTENSIONS
 
 
-def normalise_image(data: bytes, *, name: str) -> bytes:
+def normalise_image(data: bytes, *, name: str, max_pixels: int = MAX_PIXELS) -> bytes:
     """Check an uploaded image and return it upright, at most 1280 px a side, as a JPEG.
 
-    Refused with ``InvalidInput`` naming ``name``: another format (even renamed), more than 40
-    megapixels, truncated or undecodable data.
+    Refused with ``InvalidInput`` naming ``name``: another format (even renamed), more than
+    ``max_pixels`` (40 megapixels by default), truncated or undecodable data.
     """
-    _verify(data, name)
-    with _open(data, name) as image:
+    _verify(data, name, max_pixels)
+    with _open(data, name, max_pixels) as image:
         try:
             image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: let the decoder scale down
             image.load()
             upright = ImageOps.exif_transpose(image)
             return _encode_jpeg(_to_rgb(upright))
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise _too_large(name) from None
+            raise _too_large(name, max_pixels) from None
         except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError):
             raise InvalidInput("image.corrupt", file=name) from None
 
@@ -60,33 +61,33 @@ async def store_image(data: bytes, *, name: str, root: Path) -> StoredMedia:
     return await asyncio.to_thread(store_media, jpeg, root, "jpg")
 
 
-def _verify(data: bytes, name: str) -> None:
+def _verify(data: bytes, name: str, max_pixels: int) -> None:
     """Pillow's structural check (``verify()`` leaves the image unusable: it is reopened after)."""
-    with _open(data, name) as image:
+    with _open(data, name, max_pixels) as image:
         try:
             image.verify()
         except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError):
             raise InvalidInput("image.corrupt", file=name) from None
 
 
-def _open(data: bytes, name: str) -> Image.Image:
+def _open(data: bytes, name: str, max_pixels: int) -> Image.Image:
     """Open with the three allowed decoders only; the size, read from the header, is checked."""
     try:
         image = Image.open(io.BytesIO(data), formats=list(FORMATS))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _too_large(name) from None
+        raise _too_large(name, max_pixels) from None
     except UnidentifiedImageError:
         raise InvalidInput("image.unsupported_format", file=name) from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError):
         raise InvalidInput("image.corrupt", file=name) from None
-    if image.width * image.height > MAX_PIXELS:
+    if image.width * image.height > max_pixels:
         image.close()
-        raise _too_large(name)
+        raise _too_large(name, max_pixels)
     return image
 
 
-def _too_large(name: str) -> InvalidInput:
-    return InvalidInput("image.too_large", file=name, limit_mp=MAX_PIXELS // 1_000_000)
+def _too_large(name: str, max_pixels: int) -> InvalidInput:
+    return InvalidInput("image.too_large", file=name, limit_mp=max(1, max_pixels // 1_000_000))
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

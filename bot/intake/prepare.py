@@ -11,9 +11,10 @@ from bot.batch_settings import Example
 from bot.errors import BatchRejected, InvalidInput, Problem
 from bot.intake.archive import SafeZip, ZipLimits, open_zip
 from bot.intake.audio import AudioLimits, decode_audio, is_audio_name
+from bot.intake.chunking import MAX_MS as CHUNK_MAX_MS
 from bot.intake.chunking import split_recording
 from bot.intake.ffmpeg import encode_ogg_opus
-from bot.intake.images import is_image_name, normalise_image
+from bot.intake.images import MAX_PIXELS, is_image_name, normalise_image
 from bot.intake.manifest import (
     DEFAULT_EXAMPLES_NAME,
     DEFAULT_GOLD_NAME,
@@ -35,10 +36,14 @@ EXAMPLES_MAX = 5  # worked examples shown before a worker's first task of a batc
 
 @dataclass(frozen=True)
 class IntakeLimits:
-    """The limits of an upload: its archive, and each recording."""
+    """The limits of an upload: its archive, each recording, each image, each transcription chunk.
+
+    The defaults are the design's; ``bot/config.py`` reads them from the environment."""
 
     zip: ZipLimits = field(default_factory=ZipLimits)
     audio: AudioLimits = field(default_factory=AudioLimits)
+    max_pixels: int = MAX_PIXELS
+    chunk_ms: int = CHUNK_MAX_MS
 
 
 @dataclass(frozen=True)
@@ -221,7 +226,9 @@ class _Intake:
             return None
         try:
             if kind == "image":
-                jpeg = await asyncio.to_thread(normalise_image, data, name=example.file)
+                jpeg = await asyncio.to_thread(
+                    normalise_image, data, name=example.file, max_pixels=self.limits.max_pixels
+                )
                 stored = await self._store(staging, jpeg, "jpg")
             else:
                 segment = await decode_audio(data, name=example.file, limits=self.limits.audio)
@@ -275,7 +282,9 @@ class _Intake:
             self.problems.append(Problem.of(error))
 
     async def _image(self, path: str, data: bytes, gold: str | None, staging: Staging) -> None:
-        jpeg = await asyncio.to_thread(normalise_image, data, name=path)
+        jpeg = await asyncio.to_thread(
+            normalise_image, data, name=path, max_pixels=self.limits.max_pixels
+        )
         stored = await self._store(staging, jpeg, "jpg")
         if stored is not None:
             why = self.gold_why.get(path)
@@ -293,7 +302,7 @@ class _Intake:
     async def _recording(self, path: str, data: bytes, gold: str | None, staging: Staging) -> None:
         """A transcription recording: cut at pauses, each chunk an item that knows its place."""
         segment = await decode_audio(data, name=path, limits=self.limits.audio)
-        chunks = await asyncio.to_thread(split_recording, segment)
+        chunks = await asyncio.to_thread(split_recording, segment, max_ms=self.limits.chunk_ms)
         if gold is not None and len(chunks) > 1:
             self.problems.append(Problem("batch.gold_recording_chunked", {"file": path}))
         for chunk in chunks:
