@@ -1,14 +1,16 @@
 """Bench room: serving a crowd (issue 10) through the sandbox with Telegram-like limits.
 
-The bot runs as its own process (``python -m bot``'s application with AIORateLimiter, polling)
+The bot runs as its own process (``python -m bot``'s application with its outbox, polling)
 against the sandbox Bot API with flood control on (30 calls a second, 1 a second per chat,
 429 with retry_after) and presses that expire after 15 s ("query is too old"). This process
 plays N workers who answer each task after a fixed think time. A third into the load, the
 requester asks ``/results`` of a 200-item multi-label batch and sends a ZIP holding a 30-minute
-recording for transcription. The report: answers/s, % of the 30/s ceiling, rate-limited calls
-per answer, callback-answer latency, press to next task, unanswered presses, "query is too old"
-refusals, ERROR lines logged, admin alerts, and the event loop's longest stall (the bot's
-heartbeat, ``bot/heartbeat.py``).
+recording for transcription. The measure starts once every worker has the task pushed at start
+(those pushes are not the load). The report: answers/s, % of the 30/s ceiling, rate-limited
+calls per answer, the bot's CPU seconds per answer (from /proc: robust to a busy machine),
+callback-answer latency, press to next task, unanswered presses, "query is too old" refusals,
+ERROR lines logged, admin alerts, and the event loop's longest stall (the bot's heartbeat,
+``bot/heartbeat.py``).
 
 Run from the project root (``make bench`` runs both regimes):
 ``.venv/bin/python -m bench.crowd --workers 300 --think 1.2 --seconds 60``.
@@ -34,7 +36,7 @@ from pathlib import Path
 import imageio_ffmpeg
 
 from bench.dispatch_throughput import LIMITED
-from sandbox import RateLimit, SandboxServer, SandboxUser
+from sandbox import BotMessage, RateLimit, SandboxServer, SandboxUser
 from storage.availability import set_quiet, set_ready
 from storage.batches import set_batch_state
 from storage.db import Database, to_db_time
@@ -149,11 +151,23 @@ async def _answer_tags(db: Database, batch_id: int, now: datetime) -> None:
         )
 
 
-async def _worker(user: SandboxUser, think: float, stop_at: float, figures: Figures) -> None:
-    """Answer each task with 'car' after ``think`` seconds until time is up."""
+async def _first_task(user: SandboxUser) -> BotMessage | None:
+    """The task the dispatcher pushes at start (before the measure: one push per worker)."""
     try:
-        message = await user.next_message(timeout=60)
+        return await user.next_message(timeout=60)
     except TimeoutError:
+        return None
+
+
+async def _worker(
+    user: SandboxUser,
+    message: BotMessage | None,
+    think: float,
+    stop_at: float,
+    figures: Figures,
+) -> None:
+    """Answer each task with 'car' after ``think`` seconds until time is up."""
+    if message is None:
         return
     await asyncio.sleep(random.uniform(0, think))  # workers do not all start in step
     while time.monotonic() < stop_at:
@@ -201,6 +215,18 @@ async def _requester(user: SandboxUser, tags: int, audio: bytes, log: dict[str, 
             log["intake"] = time.monotonic() - start
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc (0 where there is none).
+
+    Robust to a busy machine where wall-clock figures are not: the bench reports it per answer.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _percentile(values: list[float], share: float) -> float:
     if not values:
         return float("nan")
@@ -215,9 +241,12 @@ async def run(
     result_items: int,
     audio_s: int,
     database: str | None = None,
+    *,
+    slow_callbacks: bool = False,
 ) -> str:
     """One regime; returns the report. ``database``: a DATABASE_URL (default: SQLite in a
-    temporary folder)."""
+    temporary folder); ``slow_callbacks``: the bot's loop in asyncio's debug mode, which names
+    every callback that held it over 100 ms (slower: for finding stalls)."""
     items = int(workers / think * seconds * 1.3) + workers * 2
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
@@ -243,6 +272,8 @@ async def run(
                     "NO_PROXY": "127.0.0.1,localhost",
                 }
             )
+            if slow_callbacks:
+                env["PYTHONASYNCIODEBUG"] = "1"
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bench.crowd", "--child",
                 cwd=ROOT, env=env, stderr=asyncio.subprocess.PIPE,
@@ -251,14 +282,20 @@ async def run(
             stderr = asyncio.create_task(process.stderr.read())
             figures, log = Figures(), dict[str, float]()
             try:
+                firsts = await asyncio.gather(*(_first_task(u) for u in users))
                 admin.drain()
                 calls_before = len(sandbox.calls)
+                cpu_before = cpu_seconds(process.pid)
                 start = time.monotonic()
-                load = [_worker(u, think, start + seconds, figures) for u in users]
+                load = [
+                    _worker(u, m, think, start + seconds, figures)
+                    for u, m in zip(users, firsts, strict=True)
+                ]
                 side = asyncio.create_task(_late(seconds / 3, requester, tags, audio, log))
                 await asyncio.gather(*load)
                 elapsed = time.monotonic() - start
                 calls = sandbox.calls[calls_before:]
+                cpu = cpu_seconds(process.pid) - cpu_before
                 await asyncio.wait_for(side, timeout=max(5.0, 600 - elapsed))
             finally:
                 process.send_signal(signal.SIGINT)
@@ -283,6 +320,8 @@ async def run(
                 "  press to next task p50/p95 "
                 + "/".join(f"{_percentile(figures.next_task, q):.2f}" for q in (0.5, 0.95))
                 + " s",
+                f"  bot CPU {cpu:.1f} s, {1000 * cpu / max(figures.answers, 1):.1f} ms per answer"
+                f" (load average {os.getloadavg()[0]:.2f})",
                 f"  unanswered presses {figures.unanswered} of {figures.presses}",
                 f'  "query is too old" {too_old}',
                 f"  ERROR lines logged {sum(' ERROR ' in line for line in lines)}",
@@ -292,6 +331,7 @@ async def run(
                 f"{log.get('results', float('nan')):.1f} s; {audio_s // 60}-minute audio intake "
                 f"summary after {log.get('intake', float('nan')):.1f} s",
             ]
+            report += [f"  slow: {line}" for line in lines if "Executing" in line]
             return "\n".join(report)
 
 
@@ -310,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--result-items", type=int, default=200)
     parser.add_argument("--audio-minutes", type=float, default=30.0)
     parser.add_argument("--database-url", help="default: a SQLite file in a temporary folder")
+    parser.add_argument(
+        "--slow-callbacks", action="store_true", help="name the callbacks that stall the loop"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -324,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
             args.result_items,
             int(args.audio_minutes * 60),
             args.database_url,
+            slow_callbacks=args.slow_callbacks,
         )
     )
     print(report, flush=True)

@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -18,8 +19,49 @@ from storage.seam import Done, Params, Row, Tx, WriteTx
 BUSY_TIMEOUT_MS = 5_000
 
 
+T = TypeVar("T")
+
+
+def _one(conn: sqlite3.Connection, sql: str, params: Params) -> Row | None:
+    cursor = conn.execute(sql, params)
+    try:
+        row: Row | None = cursor.fetchone()
+        return row
+    finally:
+        cursor.close()
+
+
+def _all(conn: sqlite3.Connection, sql: str, params: Params) -> list[Row]:
+    cursor = conn.execute(sql, params)
+    try:
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def _run(conn: sqlite3.Connection, sql: str, params: Params) -> Done:
+    cursor = conn.execute(sql, params)
+    try:
+        return Done(cursor.rowcount, cursor.lastrowid)
+    finally:
+        cursor.close()
+
+
+def _run_many(conn: sqlite3.Connection, sql: str, params: Iterable[Params]) -> Done:
+    cursor = conn.executemany(sql, params)
+    try:
+        return Done(cursor.rowcount, cursor.lastrowid)
+    finally:
+        cursor.close()
+
+
 class _SqliteTx:
-    """``Tx`` on an aiosqlite connection (each cursor is closed at once); unusable once ended."""
+    """``Tx`` on an aiosqlite connection; unusable once ended.
+
+    Each statement is one trip to the connection's thread (execute, fetch and close there
+    together): under load a trip costs a turn of the event loop, and the writer's lock is held
+    across its transaction's trips (issue 10's profile: three trips a query had capped the
+    writer)."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._live: aiosqlite.Connection | None = conn
@@ -27,20 +69,22 @@ class _SqliteTx:
     def end(self) -> None:
         self._live = None
 
-    @property
-    def _conn(self) -> aiosqlite.Connection:
-        if self._live is None:
+    async def _trip(
+        self, step: Callable[[sqlite3.Connection, str, Any], T], sql: str, params: Any
+    ) -> T:
+        conn = self._live
+        if conn is None:
             raise StorageError("this transaction has ended; open a new db.write() or db.read()")
-        return self._live
+        # aiosqlite's own queue to its thread (it has no public way to run a function there;
+        # its version is pinned in requirements/*.lock).
+        result: T = await conn._execute(step, conn._conn, sql, params)  # type: ignore[no-untyped-call]
+        return result
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
-        async with self._conn.execute(sql, params) as cursor:
-            row: sqlite3.Row | None = await cursor.fetchone()
-            return row
+        return await self._trip(_one, sql, params)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
-        async with self._conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return await self._trip(_all, sql, params)
 
     async def fetch_value(self, sql: str, params: Params = ()) -> object:
         row = await self.fetch_one(sql, params)
@@ -51,12 +95,10 @@ class _SqliteWriteTx(_SqliteTx):
     """``WriteTx`` on the writer connection, inside ``BEGIN IMMEDIATE``."""
 
     async def execute(self, sql: str, params: Params = ()) -> Done:
-        async with self._conn.execute(sql, params) as cursor:
-            return Done(cursor.rowcount, cursor.lastrowid)
+        return await self._trip(_run, sql, params)
 
     async def executemany(self, sql: str, params: Iterable[Params]) -> Done:
-        async with self._conn.executemany(sql, params) as cursor:
-            return Done(cursor.rowcount, cursor.lastrowid)
+        return await self._trip(_run_many, sql, params)
 
 
 class SqliteDatabase(Database):

@@ -2,8 +2,8 @@
 few calls as possible), the ticks of a multiple-choice task, a pause, and the news an answer
 brings (a paused type, items completed early, a batch done).
 
-Everything here is decided in the database first (the answer credited, the next task claimed),
-the press is confirmed at once, and every rate-limited call is queued in the outbox
+Everything here is decided in the database first: the answer is credited, the press confirmed
+at once, then the next task claimed; every rate-limited call is queued in the outbox
 (``bot/engine/outbox.py``): a handler never awaits one."""
 
 from __future__ import annotations
@@ -186,8 +186,9 @@ async def submit_by_button(
     label: int | None = None,
     from_draft: bool = False,
 ) -> None:
-    """Store and credit a button answer, claim the next task, confirm the press (saying the
-    next task is coming), then queue what follows: no rate-limited call is awaited here."""
+    """Store and credit a button answer, confirm the press at once (saying the next task is
+    coming), then claim the next task and queue what follows: no rate-limited call is awaited
+    here."""
     services = context.services
     t = actor.t
     with services.runtime.handling(actor.user.id):
@@ -212,10 +213,13 @@ async def submit_by_button(
                     Priority.NEXT_TASK,
                 )
             return
-        plan = await after_answer(context, message_ref(query.message), t, credited, actor.user)
-        coming = plan is not None and plan.offer is not None
+        # The press is confirmed as soon as the answer is credited, before the claim (a write
+        # transaction of its own) can make it wait. A next task is promised unless the cap or a
+        # pause rules it out; when the claim then finds none, the old caption says why.
+        coming = credited.cap_left > 0 and not credited.quality.pauses
         text = credited_text(t, credited)
         await answer_query(query, text + (" " + t("crowd.next_coming") if coming else ""))
+        plan = await after_answer(context, message_ref(query.message), t, credited, actor.user)
         await tell_after_answer(context.application, actor.user.id, t, credited, plan)
 
 

@@ -7,7 +7,9 @@ message a second per chat with a small burst) and picks what goes next by priori
 task after an answer, then new pushes, then notices, then admin alerts; within a priority, who
 has waited longest goes first. A chat's deliveries go in the order submitted, one at a time, so
 an edit and the message after it never cross. On a 429 the whole outbox rests for
-``retry_after`` and the delivery is tried again. A delivery handles Telegram's expected errors
+``retry_after`` and the delivery is tried again. Each call is paced once more as it goes out
+(``wire_turn``), so deliveries held up together (by the database) never reach Telegram in a
+bunch. A delivery handles Telegram's expected errors
 itself (``bot/engine/telegram_errors.py``); anything else is logged and reported to the admins.
 """
 
@@ -74,6 +76,10 @@ class Outbox:
         self.limits = limits or Limits()
         self._overall = Pace(self.limits.per_second, self.limits.burst)
         self._paces: dict[int, Pace] = {}
+        # The same budget kept again when each call really goes out: a delivery started on time
+        # may first wait for the database, and calls released together must not arrive together.
+        self._wire = Pace(self.limits.per_second, self.limits.burst)
+        self._wire_chats: dict[int, Pace] = {}
         self._chats: dict[int, _Chat] = {}
         self._ready: list[tuple[int, float, int, int]] = []  # priority, since, seq, chat
         self._resting: list[tuple[float, int, int]] = []  # when, seq, chat
@@ -125,6 +131,20 @@ class Outbox:
         while (wait := self._pace(chat_id).wait(time.monotonic())) > 0:  # noqa: ASYNC110
             await asyncio.sleep(wait)  # the pace says exactly how long
         self.charge(chat_id)
+
+    async def wire_turn(self, chat_id: int) -> None:
+        """Right before a call goes out: wait until it fits the budget at this very moment."""
+        pace = self._wire_chats.get(chat_id)
+        if pace is None:
+            pace = self._wire_chats[chat_id] = Pace(
+                self.limits.per_chat_per_second, self.limits.chat_burst
+            )
+        while (wait := max(self._wire.wait(now := time.monotonic()), pace.wait(now))) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(wait)  # the paces say exactly how long
+        self._wire.take(now)
+        pace.take(now)
+        if len(self._wire_chats) > 1_000:
+            self._wire_chats = {k: v for k, v in self._wire_chats.items() if not v.idle(now)}
 
     def rest(self, seconds: float) -> None:
         """Telegram said 429: nothing goes out for ``seconds``."""

@@ -4,7 +4,9 @@ budget counts every call that carries a ``chat_id``.
 Calls made by an outbox delivery were counted when the outbox started them. A call made
 anywhere else (a handler's direct reply to the user's own command) waits only for its own chat's
 pace (about one a second: that user's updates are handled in order anyway, nobody else waits)
-and is charged to the overall budget, so later deliveries leave room for it; a 429 on any call
+and is charged to the overall budget, so later deliveries leave room for it. Every such call
+then waits for its turn on the wire (``Outbox.wire_turn``: the same budget, kept when the call
+really goes out); a 429 on any call
 makes the whole outbox rest for ``retry_after``, and a direct reply is tried again after it.
 ``answerCallbackQuery`` carries no ``chat_id`` and Telegram
 does not count it: it always goes at once. This replaces PTB's ``AIORateLimiter``.
@@ -51,6 +53,8 @@ class OutboxLimiter(BaseRateLimiter[int]):
         for attempt in range(DIRECT_TRIES):
             if direct:
                 await self.outbox.direct_turn(chat_id)  # type: ignore[arg-type]
+            if isinstance(chat_id, int):
+                await self.outbox.wire_turn(chat_id)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as error:
