@@ -8,7 +8,8 @@ At the end (the bot still running) it checks and prints: every answer the bot co
 worker is submitted and credited exactly once; no submitted answer lacks its one credit; no
 assignment is active past its deadline (nor claimed and never shown); the ledger's invariants
 hold (``bot.payouts.check_invariants``, which include the cap); no press was answered twice
-(an update handled twice). It exits 1 on any loss.
+(an update handled twice). It exits 1 on any loss, on any ERROR line the bot logged, on a bot
+exit nobody asked for, and when no press was confirmed at all (a run that proves nothing).
 
 ``python -m bench.faultrun [--workers 40] [--seconds 120] [--kills 6]`` (``make faultrun``);
 ``TELEGRAM_MESSAGES_PER_SECOND`` in the environment is passed to the bot.
@@ -200,9 +201,10 @@ async def run(workers: int, seconds: float, kills: int, think: float, seed: int)
                 await asyncio.gather(_killer(bot, kills, seconds, tally), *trouble, *load)
                 await asyncio.sleep(TIME_LIMIT + GRACE.total_seconds())  # deadlines come due
                 lines, lost = await _check(tmp / "fault.db", sandbox, injector, tally)
+                errors = _errors(tmp / "bot.log")
                 lines.append(f"bot exits nobody asked for {bot.crashes}; ERROR lines logged "
-                             f"{_errors(tmp / 'bot.log')}")  # fmt: skip
-                lost += bot.crashes
+                             f"{len(errors)} {errors[:3]}")  # fmt: skip
+                lost += bot.crashes + len(errors)
             finally:
                 watcher.cancel()
                 await bot.stop()
@@ -212,8 +214,9 @@ async def run(workers: int, seconds: float, kills: int, think: float, seed: int)
             return 1 if lost else 0
 
 
-def _errors(log: Path) -> int:
-    return sum(" ERROR " in line for line in log.read_text(errors="replace").splitlines())
+def _errors(log: Path) -> list[str]:
+    """The bot's ERROR lines (each a failure: under faults the bot logs warnings, not errors)."""
+    return [line for line in log.read_text(errors="replace").splitlines() if " ERROR " in line]
 
 
 def _environment(sandbox: SandboxServer, tmp: Path) -> dict[str, str]:
@@ -262,9 +265,11 @@ async def _check(
         f"ledger invariant problems (cap included) {len(problems)} {problems[:3]}",
         f"presses answered twice (an update handled twice) {len(twice)} {twice[:3]}",
     ]
-    return lines, len(lost) + len(doubled) + len(uncredited) + len(stuck) + len(problems) + len(
-        twice
-    )
+    idle = not tally.presses or not tally.confirmed  # a run where nothing happened proves nothing
+    if idle:
+        lines.append("FAILED: no press confirmed, the load never reached the bot")
+    found = (lost, doubled, uncredited, stuck, problems, twice)
+    return lines, sum(len(problem) for problem in found) + idle
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,8 @@ task after an answer, then new pushes, then notices, then admin alerts; within a
 has waited longest goes first. A chat's deliveries go in the order submitted, one at a time, so
 an edit and the message after it never cross. On a 429 the whole outbox rests for
 ``retry_after`` and the delivery is tried again. A delivery handles Telegram's expected errors
-itself (``bot/engine/telegram_errors.py``); anything else is logged and reported to the admins.
+itself (``bot/engine/telegram_errors.py``); Telegram out of reach (a timeout, a 5xx) gives the
+delivery up with a warning; anything else is logged and reported to the admins.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from enum import IntEnum
 from telegram.error import RetryAfter
 
 from bot.engine.budget import Limits, Pace
+from bot.engine.telegram_errors import unreachable
 
 log = logging.getLogger(__name__)
 
@@ -221,9 +223,13 @@ class Outbox:
             self.rest(retry_seconds(exc))
             chat.queue.appendleft(entry)
         except Exception as exc:
-            log.exception("delivery of a %s to %s failed", entry.what, chat_id)
-            if self.on_failure is not None:
-                self.on_failure(f"outbox {entry.what}: {type(exc).__name__}", exc)
+            if unreachable(exc):  # a timeout or a 5xx: the delivery is given up, not an error
+                log.warning("%s to %s not delivered, Telegram out of reach: %s", entry.what,
+                            chat_id, exc)  # fmt: skip
+            else:
+                log.exception("delivery of a %s to %s failed", entry.what, chat_id)
+                if self.on_failure is not None:
+                    self.on_failure(f"outbox {entry.what}: {type(exc).__name__}", exc)
         finally:
             chat.busy = False
             if chat.queue:
