@@ -1,8 +1,9 @@
 """Bench room: serving a crowd (issue 10) through the sandbox with Telegram-like limits.
 
-The bot runs as its own process (``python -m bot``'s application with AIORateLimiter, polling)
+The bot runs as its own process (``python -m bot``'s application with its outbox, polling)
 against the sandbox Bot API with flood control on (30 calls a second, 1 a second per chat,
-429 with retry_after) and presses that expire after 15 s ("query is too old"). This process
+429 with retry_after; off with ``--no-limits``) and presses that expire after 15 s ("query is
+too old"). This process
 plays N workers who answer each task after a fixed think time. A third into the load, the
 requester asks ``/results`` of a 200-item multi-label batch and sends a ZIP holding a 30-minute
 recording for transcription. The report: answers/s, % of the 30/s ceiling, rate-limited calls
@@ -10,7 +11,13 @@ per answer, callback-answer latency, press to next task, unanswered presses, "qu
 refusals, ERROR lines logged, admin alerts, and the event loop's longest stall (the bot's
 heartbeat, ``bot/heartbeat.py``).
 
-Run from the project root (``make bench`` runs both regimes):
+It also reports the bot process's CPU seconds over the load (``/proc``; the simulated workers
+and the sandbox run in this process, apart) and answers per bot CPU-second. ``--no-limits``
+turns the sandbox's flood control off, ``--rate`` sets the bot's
+``TELEGRAM_MESSAGES_PER_SECOND``, ``--profile PATH`` has the bot save a pyinstrument profile
+(text, and ``.html`` beside it) when it stops.
+
+Run from the project root (``make bench`` runs both regimes, then the cost regime):
 ``.venv/bin/python -m bench.crowd --workers 300 --think 1.2 --seconds 60``.
 """
 
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import os
 import random
@@ -34,6 +42,7 @@ from pathlib import Path
 import imageio_ffmpeg
 
 from bench.dispatch_throughput import LIMITED
+from bench.procfs import cpu_seconds
 from sandbox import RateLimit, SandboxServer, SandboxUser
 from storage.availability import set_quiet, set_ready
 from storage.batches import set_batch_state
@@ -51,6 +60,7 @@ CEILING = 30.0  # Telegram's ~30 messages a second
 PRESS_WAIT = 20.0  # a press not confirmed within this is unanswered (Telegram gives up at 15 s)
 CALLBACK_TIMEOUT = 15.0
 STALL = re.compile(r"longest stall ([0-9.]+) ms")
+PROFILE_ENV = "BENCH_PROFILE"  # the child saves a pyinstrument profile there (text and .html)
 
 
 @dataclass
@@ -77,7 +87,20 @@ def _child() -> None:
     settings = load_settings(read_environment(None))
     configure_logging("WARNING", settings.telegram_bot_token)
     logging.getLogger("bot.heartbeat").setLevel(logging.INFO)
-    build_application(settings).run_polling(allowed_updates=Update.ALL_TYPES)
+    application = build_application(settings)
+    profile = os.environ.get(PROFILE_ENV)
+    if not profile:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
+        return
+    # pyinstrument (the dev extra) samples the event loop's thread; imported only when asked.
+    profiler = importlib.import_module("pyinstrument").Profiler(interval=0.002)
+    profiler.start()
+    try:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    finally:
+        profiler.stop()
+        Path(profile).write_text(profiler.output_text(unicode=True, show_all=False))
+        Path(profile).with_suffix(".html").write_text(profiler.output_html())
 
 
 def recording(path: Path, seconds: int) -> bytes:
@@ -210,14 +233,32 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def run(workers: int, think: float, seconds: float, result_items: int, audio_s: int) -> str:
+@dataclass(frozen=True)
+class Setup:
+    """How the bench runs: the sandbox's flood control, the bot's budget, a profile to save."""
+
+    limits: bool = True  # the sandbox refuses above Telegram's limits (429)
+    rate: int | None = None  # TELEGRAM_MESSAGES_PER_SECOND for the bot (None: its default)
+    profile: Path | None = None  # where the bot saves a pyinstrument profile
+
+
+async def run(
+    workers: int,
+    think: float,
+    seconds: float,
+    result_items: int,
+    audio_s: int,
+    setup: Setup = Setup(),
+) -> str:
     """One regime; returns the report."""
     items = int(workers / think * seconds * 1.3) + workers * 2
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         audio = recording(Path(tempfile.gettempdir()) / f"petites-mains-{audio_s}s.ogg", audio_s)
         async with SandboxServer(
-            token=TOKEN, rate_limit=RateLimit(), callback_timeout=CALLBACK_TIMEOUT
+            token=TOKEN,
+            rate_limit=RateLimit() if setup.limits else None,
+            callback_timeout=CALLBACK_TIMEOUT,
         ) as sandbox:
             tags = await _prepare(tmp, workers, items, result_items)
             users = [sandbox.user(FIRST_WORKER + n, first_name=f"W{n}") for n in range(workers)]
@@ -236,6 +277,10 @@ async def run(workers: int, think: float, seconds: float, result_items: int, aud
                     "NO_PROXY": "127.0.0.1,localhost",
                 }
             )
+            if setup.rate is not None:
+                env["TELEGRAM_MESSAGES_PER_SECOND"] = str(setup.rate)
+            if setup.profile is not None:
+                env[PROFILE_ENV] = str(setup.profile.resolve())
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bench.crowd", "--child",
                 cwd=ROOT, env=env, stderr=asyncio.subprocess.PIPE,
@@ -247,10 +292,12 @@ async def run(workers: int, think: float, seconds: float, result_items: int, aud
                 admin.drain()
                 calls_before = len(sandbox.calls)
                 start = time.monotonic()
+                cpu_before = cpu_seconds(process.pid)
                 load = [_worker(u, think, start + seconds, figures) for u in users]
                 side = asyncio.create_task(_late(seconds / 3, requester, tags, audio, log))
                 await asyncio.gather(*load)
                 elapsed = time.monotonic() - start
+                bot_cpu = cpu_seconds(process.pid) - cpu_before  # the workers' CPU is ours
                 calls = sandbox.calls[calls_before:]
                 await asyncio.wait_for(side, timeout=max(5.0, 600 - elapsed))
             finally:
@@ -268,6 +315,8 @@ async def run(workers: int, think: float, seconds: float, result_items: int, aud
             report = [
                 f"{workers} workers answering every {think} s for {seconds:.0f} s:",
                 f"  answers/s {rate:.1f} ({rate / CEILING:.0%} of the {CEILING:.0f}/s ceiling)",
+                f"  bot CPU {bot_cpu:.1f} s over the load (/proc, its process only):"
+                f" {figures.answers / max(bot_cpu, 1e-9):.1f} answers per bot CPU-second",
                 f"  rate-limited calls per answer {limited / max(figures.answers, 1):.2f}"
                 f" (429s {len(sandbox.rate_limited_calls)})",
                 "  callback answer p50/p95/p99 "
@@ -302,6 +351,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--result-items", type=int, default=200)
     parser.add_argument("--audio-minutes", type=float, default=30.0)
+    parser.add_argument("--no-limits", action="store_true", help="sandbox without flood control")
+    parser.add_argument("--rate", type=int, help="TELEGRAM_MESSAGES_PER_SECOND for the bot")
+    parser.add_argument("--profile", type=Path, help="save the bot's pyinstrument profile here")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -309,7 +361,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     report = asyncio.run(
-        run(args.workers, args.think, args.seconds, args.result_items, int(args.audio_minutes * 60))
+        run(
+            args.workers,
+            args.think,
+            args.seconds,
+            args.result_items,
+            int(args.audio_minutes * 60),
+            Setup(limits=not args.no_limits, rate=args.rate, profile=args.profile),
+        )
     )
     print(report, flush=True)
     return 0
