@@ -6,7 +6,7 @@ database against the sandbox Bot API (no flood control; the bot's own budget at
 a task to every available worker; ``workers`` of the ``/ready`` workers answer the first label
 of each task they get (skip a multi-label one) for ``seconds``. Then its peak resident memory
 (``VmHWM`` of ``/proc/PID/status``) and its CPU seconds (``/proc/PID/stat``) are read, and it
-is stopped.
+is stopped (killed if it has not stopped ``STOP_WAIT`` seconds after SIGINT).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from tests.conftest import ADMIN_ID, REQUESTER_ID
 TOKEN = "123456:VOLUME-petites-mains-token"  # noqa: S105 - a fake token for the sandbox
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGES_PER_SECOND = 1000
+STOP_WAIT = 60.0  # seconds the bot gets to stop after SIGINT before it is killed
 
 
 def _button(message: BotMessage) -> str | None:
@@ -83,22 +84,31 @@ async def bot_figures(path: Path, seconds: float, workers: int) -> str:
             "NO_PROXY": "127.0.0.1,localhost",
             "TELEGRAM_MESSAGES_PER_SECOND": str(MESSAGES_PER_SECOND),
         })  # fmt: skip
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.crowd", "--child", cwd=ROOT, env=env,
-            stderr=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
+        log = path.with_name(path.name + ".bot.log")  # the bot's stderr, for a failed start
+        with log.open("wb") as sink:  # the child keeps its own descriptor
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bench.crowd", "--child", cwd=ROOT, env=env, stderr=sink,
+            )  # fmt: skip
         answered: list[int] = []
         try:
             stop_at = time.monotonic() + seconds
             users = [sandbox.user(worker_id) for worker_id in ids[:workers]]
             await asyncio.gather(*(_answer(user, stop_at, answered) for user in users))
+            if process.returncode is not None:
+                raise RuntimeError(f"the bot exited ({process.returncode}); see {log}")
             peak, cpu = peak_memory_mb(process.pid), cpu_seconds(process.pid)
         finally:
-            process.send_signal(signal.SIGINT)
-            await asyncio.wait_for(process.wait(), timeout=60)
+            if process.returncode is None:
+                process.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(process.wait(), timeout=STOP_WAIT)
+            except TimeoutError:  # still busy with the pass it started: the figures are read
+                process.kill()
+                await process.wait()
+    stop = "stopped" if process.returncode == 0 else f"killed after {STOP_WAIT:.0f} s of SIGINT"
     sent = sum(1 for name, _ in sandbox.calls if name in ("sendPhoto", "editMessageMedia"))
     return (
         f"bot on this database for {seconds:.0f} s ({len(users)} workers pressing): peak memory"
         f" (VmHWM) {peak:.0f} MB; {len(answered)} presses answered (label or skip), {sent} tasks"
-        f" sent; bot CPU {cpu:.1f} s"
+        f" sent; bot CPU {cpu:.1f} s; {stop}"
     )
