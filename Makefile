@@ -60,12 +60,14 @@ system-deps:
 bench: $(STAMP)
 	$(BIN)/python -m bench.crowd --workers 60 --think 1.5 --seconds 60
 	$(BIN)/python -m bench.crowd --workers 300 --think 1.2 --seconds 60
+	# The cost regime (issue 11): limits off, 1,000 messages/s; answers per bot CPU-second.
+	$(BIN)/python -m bench.crowd --workers 300 --think 1.2 --seconds 60 --no-limits --rate 1000
 
 # Realistic volumes (issue 11): 10,000 workers, 100,000 open items, 1,000,000 past answers.
 volume: $(STAMP)
 	rm -f /tmp/petites-mains-volume.db
 	$(BIN)/python -m bench.volume --db /tmp/petites-mains-volume.db --scale 1
-	$(BIN)/python -m bench.volume_figures --db /tmp/petites-mains-volume.db
+	$(BIN)/python -m bench.volume_figures --db /tmp/petites-mains-volume.db --bot-seconds 30
 
 # Crashes and Bot API failures under load, nothing lost (issue 11): one bot process on SQLite.
 faultrun: $(STAMP)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import os
 import random
@@ -36,6 +37,7 @@ from pathlib import Path
 import imageio_ffmpeg
 
 from bench.dispatch_throughput import LIMITED
+from bench.procfs import cpu_seconds
 from sandbox import BotMessage, RateLimit, SandboxServer, SandboxUser
 from storage.availability import set_quiet, set_ready
 from storage.batches import set_batch_state
@@ -66,6 +68,18 @@ class Figures:
     next_task: list[float] = field(default_factory=list)  # press to the next task, seconds
 
 
+@dataclass(frozen=True)
+class Setup:
+    """How the bench runs: the sandbox's flood control, the bot's budget, a profile to save."""
+
+    limits: bool = True  # the sandbox refuses above Telegram's limits (429)
+    rate: int | None = None  # TELEGRAM_MESSAGES_PER_SECOND for the bot (None: its default)
+    profile: Path | None = None  # where the bot saves a pyinstrument profile
+
+
+PROFILE_ENV = "BENCH_PROFILE"  # the child saves a pyinstrument profile there (text and .html)
+
+
 def _child() -> None:
     """Run the bot like ``python -m bot`` (WARNING logs, the heartbeat's line at INFO)."""
     import logging
@@ -77,7 +91,20 @@ def _child() -> None:
     settings = load_settings(read_environment(None))
     configure_logging("WARNING", settings.telegram_bot_token)
     logging.getLogger("bot.heartbeat").setLevel(logging.INFO)
-    serve(build_application(settings), settings)  # polling, or the webhook when one is set
+    application = build_application(settings)
+    profile = os.environ.get(PROFILE_ENV)
+    if not profile:
+        serve(application, settings)  # polling, or the webhook when one is set
+        return
+    # pyinstrument (the dev extra) samples the event loop's thread; imported only when asked.
+    profiler = importlib.import_module("pyinstrument").Profiler(interval=0.002)
+    profiler.start()
+    try:
+        serve(application, settings)
+    finally:
+        profiler.stop()
+        Path(profile).write_text(profiler.output_text(unicode=True, show_all=False))
+        Path(profile).with_suffix(".html").write_text(profiler.output_html())
 
 
 def recording(path: Path, seconds: int) -> bytes:
@@ -215,18 +242,6 @@ async def _requester(user: SandboxUser, tags: int, audio: bytes, log: dict[str, 
             log["intake"] = time.monotonic() - start
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) a process has used so far, from /proc (0 where there is none).
-
-    Robust to a busy machine where wall-clock figures are not: the bench reports it per answer.
-    """
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _percentile(values: list[float], share: float) -> float:
     if not values:
         return float("nan")
@@ -243,16 +258,20 @@ async def run(
     database: str | None = None,
     *,
     slow_callbacks: bool = False,
+    setup: Setup = Setup(),
 ) -> str:
     """One regime; returns the report. ``database``: a DATABASE_URL (default: SQLite in a
     temporary folder); ``slow_callbacks``: the bot's loop in asyncio's debug mode, which names
-    every callback that held it over 100 ms (slower: for finding stalls)."""
+    every callback that held it over 100 ms (slower: for finding stalls); ``setup``: flood
+    control, the bot's budget and a profile to save."""
     items = int(workers / think * seconds * 1.3) + workers * 2
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         audio = recording(Path(tempfile.gettempdir()) / f"petites-mains-{audio_s}s.ogg", audio_s)
         async with SandboxServer(
-            token=TOKEN, rate_limit=RateLimit(), callback_timeout=CALLBACK_TIMEOUT
+            token=TOKEN,
+            rate_limit=RateLimit() if setup.limits else None,
+            callback_timeout=CALLBACK_TIMEOUT,
         ) as sandbox:
             database = database or f"sqlite:///{tmp / 'bench.db'}"
             tags = await _prepare(tmp, database, workers, items, result_items)
@@ -274,6 +293,10 @@ async def run(
             )
             if slow_callbacks:
                 env["PYTHONASYNCIODEBUG"] = "1"
+            if setup.rate is not None:
+                env["TELEGRAM_MESSAGES_PER_SECOND"] = str(setup.rate)
+            if setup.profile is not None:
+                env[PROFILE_ENV] = str(setup.profile.resolve())
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bench.crowd", "--child",
                 cwd=ROOT, env=env, stderr=asyncio.subprocess.PIPE,
@@ -353,6 +376,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--slow-callbacks", action="store_true", help="name the callbacks that stall the loop"
     )
+    parser.add_argument("--no-limits", action="store_true", help="sandbox without flood control")
+    parser.add_argument("--rate", type=int, help="TELEGRAM_MESSAGES_PER_SECOND for the bot")
+    parser.add_argument("--profile", type=Path, help="save the bot's pyinstrument profile here")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -368,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
             int(args.audio_minutes * 60),
             args.database_url,
             slow_callbacks=args.slow_callbacks,
+            setup=Setup(limits=not args.no_limits, rate=args.rate, profile=args.profile),
         )
     )
     print(report, flush=True)

@@ -10,7 +10,8 @@ assignment is active past its deadline (nor claimed and never shown); the ledger
 hold (``bot.payouts.check_invariants``, which include the cap); no press was answered twice
 (an update handled twice); no task was told "time is up" twice, nor without the database
 expiring it (a deadline fired twice). A few workers let a task run out now and then, so
-deadlines fire under the kills. It exits 1 on any loss.
+deadlines fire under the kills. It exits 1 on any loss, on any ERROR line a bot logged, on
+a bot exit nobody asked for, and when no press was confirmed at all (a run that proves nothing).
 
 With ``--processes N`` (issue 17) N bot processes in webhook mode share one database
 (``--database-url``, PostgreSQL) behind ``bench.fleet.Router``, which the sandbox's webhook
@@ -39,7 +40,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bench.fleet import Router, cpu_seconds, free_port
+from bench.fleet import Router, free_port
+from bench.procfs import cpu_seconds
 from bot.engine.jobs import STALE_OFFER, SWEEP_GRACE, SWEEP_INTERVAL
 from bot.i18n import Catalogue
 from bot.payouts import check_invariants
@@ -158,8 +160,9 @@ async def _prepare(where: Path | str, data_dir: Path, workers: int, items: int) 
 class Bot:
     """The bot as a child process, killed and restarted on the same database."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
         self.env = env
+        self.log = log  # the bot's stderr, every life appended
         self.process: asyncio.subprocess.Process | None = None
         self.crashes = 0  # exits nobody asked for (each restarted, as a supervisor would)
         self.cpu = 0.0  # CPU seconds of its ended lives (a crash's are not known)
@@ -179,10 +182,11 @@ class Bot:
                 await self.start()
 
     async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.crowd", "--child", cwd=ROOT, env=self.env,
-            stderr=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
+        with self.log.open("ab") as sink:  # the child keeps its own descriptor
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bench.crowd", "--child", cwd=ROOT, env=self.env,
+                stderr=sink,
+            )  # fmt: skip
 
     async def kill(self) -> None:
         process, self.process = self.process, None  # the watcher leaves it alone
@@ -256,7 +260,10 @@ async def run(
             sandbox.user(ADMIN_ID, first_name="Admin")
             hook = await router.start() if router else None
             env = _environment(sandbox, tmp, setup)
-            bots = [Bot(_webhook(env, hook, backend)) for backend in _backends(router)]
+            bots = [
+                Bot(_webhook(env, hook, backend), tmp / f"bot-{n}.log")
+                for n, backend in enumerate(_backends(router), start=1)
+            ]
             tally = Tally()
             for bot in bots:
                 await bot.start()
@@ -271,8 +278,10 @@ async def run(
                 await asyncio.sleep(setup.settle)  # deadlines and stale claims come due
                 lines, lost = await _check(setup, sandbox, injector, tally, users)
                 crashes = sum(bot.crashes for bot in bots)
-                lines.append(f"bot exits nobody asked for {crashes}")
-                lost += crashes
+                errors = [line for bot in bots for line in _errors(bot.log)]
+                lines.append(f"bot exits nobody asked for {crashes}; ERROR lines logged "
+                             f"{len(errors)} {errors[:3]}")  # fmt: skip
+                lost += crashes + len(errors)
             finally:
                 for watcher in watchers:
                     watcher.cancel()
@@ -294,6 +303,11 @@ async def _started(sandbox: SandboxServer, method: str, processes: int) -> None:
             return
         await asyncio.sleep(0.1)
     raise TimeoutError(f"the bot processes did not all start ({method})")
+
+
+def _errors(log: Path) -> list[str]:
+    """The bot's ERROR lines (each a failure: under faults the bot logs warnings, not errors)."""
+    return [line for line in log.read_text(errors="replace").splitlines() if " ERROR " in line]
 
 
 def _backends(router: Router | None) -> list[str | None]:
@@ -400,9 +414,12 @@ async def _check(
         f"ledger invariant problems (cap included) {len(problems)} {problems[:3]}",
         f"presses answered twice (an update handled twice) {len(twice)} {twice[:3]}",
     ]
+    idle = not tally.presses or not tally.confirmed  # a run where nothing happened proves nothing
+    if idle:
+        lines.append("FAILED: no press confirmed, the load never reached the bot")
     losses = (len(lost), len(doubled), len(uncredited), len(fired_twice), len(stuck),
               len(problems), len(twice))  # fmt: skip
-    return lines, sum(losses)
+    return lines, sum(losses) + idle
 
 
 def main(argv: list[str] | None = None) -> int:

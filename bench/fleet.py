@@ -20,10 +20,8 @@ bot, so production has exactly this shape (README, "N processes behind a reverse
 from __future__ import annotations
 
 import json
-import os
 import socket
 import zlib
-from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -38,16 +36,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a live process (0 when it is gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    fields = stat.rsplit(")", 1)[1].split()  # after the command name; fields[0] is the state
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Router:

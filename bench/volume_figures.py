@@ -6,9 +6,10 @@ In this process, through the bot's own use cases (no Telegram): choosing a worke
 claim); the monthly close of the previous month; ``/results`` of the largest batch (aggregation
 in the compute pool, files written) with the event loop's longest stall meanwhile; the ledger
 invariants; the file's size per 10,000 answers. ``--bot-seconds`` then starts the real bot
-process on the same file against the sandbox and reports its peak memory (VmHWM).
+process on the same file against the sandbox, has ``--bot-workers`` workers answer, and reports
+its peak memory (VmHWM) and CPU (``bench/volume_bot.py``).
 
-``python -m bench.volume_figures --db /tmp/volume.db [--samples 300] [--bot-seconds 20]``
+``python -m bench.volume_figures --db /tmp/volume.db [--samples 300] [--bot-seconds 30]``
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from bench.volume_bot import bot_figures
 from bot.batches import Viewer
-from bot.compute import Compute, install
+from bot.compute import Compute, install, offload
 from bot.dispatch import Policy, dispatch_pass, offer_on_request
 from bot.errors import UserError
 from bot.ledger import current_month, parse_month
@@ -169,16 +171,20 @@ async def _results(db: Database, batch_id: int, requester: int, items: int, now:
 
 
 async def _files(results: BatchResults, secret: bytes) -> list[tuple[str, bytes]]:
-    return result_files(results, secret)  # as the handler calls it: on the loop
+    return await offload(result_files, results, secret)  # as the handler does: off the loop
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--bot-seconds", type=float, default=0.0, help="0: no bot step")
+    parser.add_argument("--bot-workers", type=int, default=100)
     args = parser.parse_args(argv)
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     asyncio.run(figures(args.db, args.samples))
+    if args.bot_seconds > 0:
+        print(asyncio.run(bot_figures(args.db, args.bot_seconds, args.bot_workers)), flush=True)
     return 0
 
 

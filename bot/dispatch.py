@@ -4,8 +4,9 @@ A pass looks at the workers who may get a push (registered, reachable, not block
 no active assignment), keeps those whose time rules say "available" now, takes them least
 recently served first, and claims for each one answer slot whose reward fits under what is left
 of their monthly cap. The claim is one ``INSERT ... SELECT ... RETURNING`` inside a
-``BEGIN IMMEDIATE`` transaction (``storage.assignments.claim_next``), so two passes can never
-hand out more slots than ``answers_per_item`` nor the same item twice to a worker.
+``BEGIN IMMEDIATE`` transaction (``storage.assignments.claim_next``; a push pass makes several
+in one), so two passes can never hand out more slots than ``answers_per_item`` nor the same
+item twice to a worker.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -38,6 +40,8 @@ from storage.ledger import earned_in_month
 from storage.users import User, get_user, roles_of
 
 log = logging.getLogger(__name__)
+
+CLAIMS_PER_WRITE = 32  # claims a push pass makes in one write transaction
 
 
 @dataclass(frozen=True)
@@ -88,16 +92,22 @@ class Offer:
     reputation: Figures | None = None
 
 
+# A pass reads every candidate's windows and quiet hours; a crowd shares a few dozen texts.
+_windows_of = lru_cache(maxsize=4096)(parse_windows)
+_quiet_of = lru_cache(maxsize=1024)(parse_quiet)
+
+
 def availability_of(record: AvailabilityRecord) -> Availability:
-    """The rules' view of a stored record (unreadable stored text counts as none)."""
+    """The rules' view of a stored record (unreadable stored text counts as none); each text is
+    parsed once (the parsed values are immutable)."""
     try:
-        windows = parse_windows(record.windows)
+        windows = _windows_of(record.windows)
     except InvalidInput:
         log.warning("worker %s has unreadable windows %r", record.worker_id, record.windows)
         windows = ()
     quiet: QuietHours | None
     try:
-        quiet = parse_quiet(record.quiet)
+        quiet = _quiet_of(record.quiet)
     except InvalidInput:
         log.warning("worker %s has unreadable quiet hours %r", record.worker_id, record.quiet)
         quiet = parse_quiet("22:00-08:00")
@@ -148,40 +158,54 @@ async def dispatch_pass(
     """Claim one slot for every available worker who has none, least recently served first.
 
     ``busy`` holds workers whose own answer is being handled right now (their next task comes
-    from that flow); it is read just before each claim, with no await in between. Each claim is
-    a write transaction of its own, with the cap check that bounds it.
+    from that flow); it is read just before each claim, with no await in between. Claims go
+    ``CLAIMS_PER_WRITE`` to a write transaction (each with the cap check that bounds it): one
+    commit for several claims, and the writer is never held for long.
     """
     async with db.read() as tx:
         if not await any_open_slot(tx):
             return []
         candidates = await dispatch_candidates(tx)
+    available = [
+        candidate.worker_id
+        for candidate in candidates
+        if availability_of(candidate.availability).is_available(
+            now, policy.zone_of(candidate.timezone)
+        )
+    ]
     offers: list[Offer] = []
-    for candidate in candidates:
+    for start in range(0, len(available), CLAIMS_PER_WRITE):
         if limit is not None and len(offers) >= limit:
             break
-        zone = policy.zone_of(candidate.timezone)
-        if not availability_of(candidate.availability).is_available(now, zone):
-            continue
-        if candidate.worker_id in busy:
-            continue
+        claimed: list[Offer] = []
         async with db.write() as tx:
-            left = await cap_left(tx, policy, candidate.worker_id, now)
-            if left <= 0 or candidate.worker_id in busy:
-                continue
-            assignment = await claim_next(
-                tx,
-                worker_id=candidate.worker_id,
-                now=now,
-                max_reward=left,
-                pick_gold=policy.quality.gold_picker(),
-            )
-            if assignment is None:
-                continue
-            user = await get_user(tx, candidate.worker_id)
-            offer = await _offer(tx, assignment, user, policy, now)
-        if offer is not None:
-            offers.append(offer)
+            for worker_id in available[start : start + CLAIMS_PER_WRITE]:
+                if limit is not None and len(offers) + len(claimed) >= limit:
+                    break
+                offer = await _push_claim(tx, policy, worker_id, now, busy)
+                if offer is not None:
+                    claimed.append(offer)
+        offers.extend(claimed)
     return offers
+
+
+async def _push_claim(
+    tx: WriteTx, policy: Policy, worker_id: int, now: datetime, busy: Container[int]
+) -> Offer | None:
+    """One pushed claim inside the pass's write transaction, or None (busy, capped, nothing)."""
+    if worker_id in busy:
+        return None
+    if await active_assignment_of(tx, worker_id) is not None:
+        return None  # claimed since the candidates were read (their answer's next task)
+    left = await cap_left(tx, policy, worker_id, now)
+    if left <= 0 or worker_id in busy:
+        return None
+    assignment = await claim_next(
+        tx, worker_id=worker_id, now=now, max_reward=left, pick_gold=policy.quality.gold_picker()
+    )
+    if assignment is None:
+        return None
+    return await _offer(tx, assignment, await get_user(tx, worker_id), policy, now)
 
 
 async def status_of(db: Database, policy: Policy, worker_id: int, now: datetime) -> Status:

@@ -117,10 +117,10 @@ async def set_paused(tx: WriteTx, worker_id: int, reason: str | None, now: datet
 async def record_served(tx: WriteTx, worker_id: int, now: datetime) -> None:
     """Remember when a worker was last offered a task, inside the claim's transaction."""
     stamp = to_db_time(now)
-    await _ensure(tx, worker_id, stamp)
-    await tx.execute(
-        "UPDATE worker_availability SET last_served_at = ? WHERE worker_id = ?",
-        (stamp, worker_id),
+    await tx.execute(  # one statement: the row is created if missing, else only stamped
+        "INSERT INTO worker_availability (worker_id, updated_at, last_served_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (worker_id) DO UPDATE SET last_served_at = excluded.last_served_at",
+        (worker_id, stamp, stamp),
     )
 
 

@@ -80,6 +80,16 @@ async def sample_workers(tx: Tx, limit: int) -> list[int]:
     return [int(row[0]) for row in rows]
 
 
+async def ready_workers(tx: Tx, now: str, limit: int) -> list[int]:
+    """Registered workers whose ``/ready`` runs past ``now`` (a stored time), lowest ids first."""
+    rows = await tx.fetch_all(
+        "SELECT worker_id FROM worker_availability WHERE ready_until > ? ORDER BY worker_id"
+        " LIMIT ?",
+        (now, limit),
+    )
+    return [int(row[0]) for row in rows]
+
+
 async def largest_batch(tx: Tx) -> tuple[int, int, int]:
     """The batch with the most items: (batch id, its requester, its item count)."""
     row = await tx.fetch_one(

@@ -78,9 +78,10 @@ def _transfer(row: Row) -> Transfer:
 
 async def insert_transfer(tx: WriteTx, new: NewTransfer, month: str) -> Transfer:
     """Append a transfer and its two legs inside the caller's write transaction."""
-    cursor = await tx.execute(
+    row = await tx.fetch_one(
         "INSERT INTO transfers (kind, amount, debit_account, credit_account, actor_id,"
-        " idempotency_key, memo, month, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " idempotency_key, memo, month, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " RETURNING *",
         (
             new.kind,
             new.amount,
@@ -93,17 +94,15 @@ async def insert_transfer(tx: WriteTx, new: NewTransfer, month: str) -> Transfer
             to_db_time(new.created_at),
         ),
     )
-    transfer_id = cursor.lastrowid
-    assert transfer_id is not None
+    assert row is not None
+    found = _transfer(row)  # the row as stored, read back by RETURNING (no second round trip)
     await tx.executemany(
         "INSERT INTO entries (transfer_id, account, amount) VALUES (?, ?, ?)",
         [
-            (transfer_id, new.debit_account, -new.amount),
-            (transfer_id, new.credit_account, new.amount),
+            (found.id, new.debit_account, -new.amount),
+            (found.id, new.credit_account, new.amount),
         ],
     )
-    found = await transfer_by_id(tx, transfer_id)
-    assert found is not None
     return found
 
 

@@ -10,6 +10,7 @@ longer than ``MAX_QUEUE_WAIT`` goes back to the pool.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -202,9 +203,10 @@ async def worker_unreachable(application: BotApplication, worker_id: int) -> Non
 
 def request_dispatch(application: BotApplication) -> None:
     """Run a dispatcher pass now (after an answer, an expiry, a publish or a /ready)."""
-    queue = job_queue(application)
-    if not queue.get_jobs_by_name("dispatch:now"):
-        queue.run_once(dispatch_job, 0, name="dispatch:now")
+    runtime = services_of(application).runtime
+    if not runtime.dispatch_queued:  # a flag, not a scan of every job (one per open task)
+        runtime.dispatch_queued = True
+        job_queue(application).run_once(dispatch_job, 0, name="dispatch:now")
 
 
 async def dispatch_job(context: BotContext) -> None:
@@ -212,6 +214,7 @@ async def dispatch_job(context: BotContext) -> None:
     application = context.application
     services = context.services
     runtime = services.runtime
+    runtime.dispatch_queued = False  # this pass serves every request made so far
     if runtime.dispatch_lock.locked():
         runtime.dispatch_again = True  # the running pass goes round once more
         return
@@ -235,16 +238,21 @@ def arm_deadline(application: BotApplication, assignment_id: int, deadline: date
     cancel_deadline(application, assignment_id)
     clock = services_of(application).clock
     delay = max(0.0, (deadline - clock.now()).total_seconds())
-    job_queue(application).run_once(
+    job = job_queue(application).run_once(
         deadline_job, delay, name=f"deadline:{assignment_id}", data=assignment_id
     )
+    services_of(application).runtime.deadlines[assignment_id] = job.schedule_removal
 
 
 def cancel_deadline(application: BotApplication, assignment_id: int) -> None:
-    """Remove the deadline job of an assignment that ended (and forget its timer refresh)."""
-    services_of(application).runtime.refreshed.pop(assignment_id, None)
-    for job in job_queue(application).get_jobs_by_name(f"deadline:{assignment_id}"):
-        job.schedule_removal()
+    """Remove the deadline job of an assignment that ended (and forget its timer refresh); the
+    job is found by its assignment, never by scanning every job."""
+    runtime = services_of(application).runtime
+    runtime.refreshed.pop(assignment_id, None)
+    remove = runtime.deadlines.pop(assignment_id, None)
+    if remove is not None:
+        with contextlib.suppress(LookupError):  # it fired meanwhile: the scheduler has let it go
+            remove()
 
 
 async def deadline_job(context: BotContext) -> None:
@@ -281,6 +289,7 @@ async def release_stale_offers(application: BotApplication) -> None:
 async def expire_assignment(application: BotApplication, assignment_id: int) -> None:
     """Expire an assignment whose deadline came (nothing when it already ended)."""
     services = services_of(application)
+    services.runtime.deadlines.pop(assignment_id, None)  # fired: nothing left to remove
     now = services.clock.now()
     expired = await answers.expire(services.db, assignment_id, now)
     if expired is None:

@@ -9,8 +9,9 @@ has waited longest goes first. A chat's deliveries go in the order submitted, on
 an edit and the message after it never cross. On a 429 the whole outbox rests for
 ``retry_after`` and the delivery is tried again. Each call is paced once more as it goes out
 (``wire_turn``), so deliveries held up together (by the database) never reach Telegram in a
-bunch. A delivery handles Telegram's expected errors
-itself (``bot/engine/telegram_errors.py``); anything else is logged and reported to the admins.
+bunch. A delivery handles Telegram's expected errors itself (``bot/engine/telegram_errors.py``);
+Telegram out of reach (a timeout, a 5xx) gives the delivery up with a warning; anything else is
+logged and reported to the admins.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from enum import IntEnum
 from telegram.error import RetryAfter
 
 from bot.engine.budget import Limits, Pace
+from bot.engine.telegram_errors import unreachable
 
 log = logging.getLogger(__name__)
 
@@ -241,9 +243,13 @@ class Outbox:
             self.rest(retry_seconds(exc))
             chat.queue.appendleft(entry)
         except Exception as exc:
-            log.exception("delivery of a %s to %s failed", entry.what, chat_id)
-            if self.on_failure is not None:
-                self.on_failure(f"outbox {entry.what}: {type(exc).__name__}", exc)
+            if unreachable(exc):  # a timeout or a 5xx: the delivery is given up, not an error
+                log.warning("%s to %s not delivered, Telegram out of reach: %s", entry.what,
+                            chat_id, exc)  # fmt: skip
+            else:
+                log.exception("delivery of a %s to %s failed", entry.what, chat_id)
+                if self.on_failure is not None:
+                    self.on_failure(f"outbox {entry.what}: {type(exc).__name__}", exc)
         finally:
             chat.busy = False
             if chat.queue:

@@ -1,14 +1,15 @@
 """Engine room, runtime state: the in-memory helpers of one running application (no Telegram).
 
 One ``TaskRuntime`` lives on ``Services.runtime`` (bot/context.py): locks, cached views of task
-messages, timers last refreshed and the workers whose own action is being handled.
+messages, timers last refreshed, the workers whose own action is being handled, the armed
+deadline jobs and whether a dispatcher pass is queued.
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +30,9 @@ class TaskRuntime:
     views: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict)
     refreshed: dict[int, datetime] = field(default_factory=dict)
     busy: set[int] = field(default_factory=set)  # workers whose answer is being handled
+    # The removal of each armed deadline job, by assignment (found without scanning every job).
+    deadlines: dict[int, Callable[[], object]] = field(default_factory=dict)
+    dispatch_queued: bool = False  # a pass is queued to run at once (one is enough)
 
     def upload_lock(self, sha256: str) -> asyncio.Lock:
         lock = self.upload_locks.get(sha256)

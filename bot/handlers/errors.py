@@ -9,10 +9,10 @@ import logging
 import secrets
 
 from telegram import Update
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.context import BotContext, load_actor
-from bot.engine.telegram_errors import expected
+from bot.engine.telegram_errors import expected, unreachable
 from bot.errors import UserError
 from bot.i18n import Translator, language_for
 from bot.texts import refusal
@@ -33,9 +33,7 @@ async def on_error(update: object, context: BotContext) -> None:
     if error is not None and expected(error):
         log.info("update %s: %s", update.update_id, error)
         return
-    if isinstance(error, (TimedOut, NetworkError, RetryAfter)) and not isinstance(
-        error, BadRequest | Forbidden
-    ):
+    if error is not None and unreachable(error):
         log.warning(
             "Telegram was not reachable while handling update %s: %s", update.update_id, error
         )
@@ -63,6 +61,8 @@ async def _tell_user(update: Update, context: BotContext, text: str) -> None:
             await context.bot.send_message(update.effective_chat.id, text)
     except (BadRequest, Forbidden) as exc:
         log.info("could not tell user about an error: %s", exc)
+    except TelegramError as exc:  # out of reach (a timeout, a 5xx, a 429): told nothing more
+        log.warning("could not tell user about an error, Telegram out of reach: %s", exc)
 
 
 def _tell_admins(context: BotContext, reference: str, kind: str) -> None:

@@ -12,6 +12,7 @@ from telegram.ext import Application
 
 from bot import rewards
 from bot.batches import parse_batch_id
+from bot.compute import offload
 from bot.context import BotContext, Services
 from bot.errors import InvalidInput
 from bot.i18n import Translator
@@ -67,7 +68,8 @@ async def results_command(update: Update, context: BotContext) -> None:
             method=t(f"results.method.{results.method.replace('-', '_')}"),
         )
     )
-    for name, data in result_files(results, secret):
+    files = await offload(result_files, results, secret)  # CSV/JSON of 10,000 items: off the loop
+    for name, data in files:
         await message.reply_document(InputFile(io.BytesIO(data), filename=name))
     if results.worker_answers:  # per-worker actions (bot/handlers/workers.py)
         per_worker = keyboard([[(t("workers.button.list"), callback(WORKER_LIST, batch_id))]])

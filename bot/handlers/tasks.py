@@ -11,6 +11,7 @@ from bot import answers, worker_state
 from bot.context import BotContext
 from bot.engine import followup, jobs
 from bot.engine.render import ANSWER, DONE, MUTE, PAUSE, REPORT, SKIP, TOGGLE, label_text
+from bot.engine.telegram_errors import answer_query
 from bot.errors import UserError
 from bot.telegram_ui import callback_ids, conversation_waiting
 from bot.texts import refusal
@@ -54,7 +55,7 @@ async def toggle_button(update: Update, context: BotContext) -> None:
     )
     ticked = index in assignment.draft
     label = label_text(t, batch, batch.labels[index])
-    await query.answer(t("tasks.ticked" if ticked else "tasks.unticked", label=label))
+    await answer_query(query, t("tasks.ticked" if ticked else "tasks.unticked", label=label))
     await followup.show_ticks(context, t, batch, assignment_id, query.message)
 
 
@@ -70,7 +71,7 @@ async def skip_button(update: Update, context: BotContext) -> None:
             services.db, assignment_id, actor.user.id, services.clock.now()
         )
         jobs.cancel_deadline(context.application, assignment_id)
-        await query.answer(actor.t("tasks.skipped_answer"))
+        await answer_query(query, actor.t("tasks.skipped_answer"))
         await followup.after_skip(context, actor.t, actor.user.id, skipped, query.message)
 
 
@@ -84,7 +85,7 @@ async def pause_button(update: Update, context: BotContext) -> None:
     released = await answers.pause_from_task(
         services.db, assignment_id, actor.user.id, services.clock.now()
     )
-    await query.answer(actor.t("tasks.paused_answer"))
+    await answer_query(query, actor.t("tasks.paused_answer"))
     if released is None:
         return
     await followup.after_pause(context, actor.t, assignment_id, query.message)

@@ -1,4 +1,5 @@
-"""The outbox end to end (issue 10): a task's timer starts when its message is delivered.
+"""The outbox end to end (issue 10): a task's timer starts when its message is delivered, and a
+press whose confirmation fails still gets its next task (issue 11's fault run found it stuck).
 
 The outbox is made to rest (as after a 429) while the dispatcher claims a task: the claim is in
 the database, but no deadline is stored and no deadline job runs until the message goes out.
@@ -6,11 +7,16 @@ the database, but no deadline is stored and no deadline job runs until the messa
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from bot.app import BotApplication
 from bot.clock import ShiftedClock
-from sandbox import SandboxServer
+from sandbox import FaultInjector, Faults, SandboxServer
+from sandbox.faults import Fault
 from storage.assignments import active_assignment_of, get_assignment
-from tests.e2e.harness import db_of, eventually, next_task, publish, sign_up
+from tests.e2e.harness import WAIT, db_of, eventually, next_task, publish, sign_up
 
 
 async def test_no_timer_runs_while_a_task_waits_in_the_outbox(
@@ -60,3 +66,29 @@ async def test_a_press_is_confirmed_saying_the_next_task_is_coming(
     assert "next task is on its way" in (confirmation.text or "")
     assert sandbox.calls_to("editMessageMedia") == []  # confirmed before any limited call
     assert "⏭" in str((await next_task(bea)).buttons)
+
+
+class PressesFail(FaultInjector):
+    """Every ``answerCallbackQuery`` answered 500, as a Bot API outage would; nothing else."""
+
+    def draw(self, method: str, params: dict[str, Any]) -> Fault | None:
+        return "500" if method == "answerCallbackQuery" else None
+
+
+async def test_a_press_whose_confirmation_fails_still_gets_its_next_task(
+    sandbox: SandboxServer, app: BotApplication, shifted: ShiftedClock
+) -> None:
+    cleo = await sign_up(sandbox, 1303, "Cleo")
+    await cleo.send_command("/ready")
+    await cleo.next_message()
+    await publish(app, shifted, items=2, reward=4, time_limit=20)
+    message = await next_task(cleo)
+    sandbox.faults = PressesFail(Faults())
+    with pytest.raises(TimeoutError):  # the confirmation never arrives
+        await cleo.press("car", message=message, timeout=1)
+    following = await cleo.next_message(timeout=WAIT)  # the claimed next task is not left unsent
+    assert following.is_edit
+    assert "⏭" in str(following.buttons)
+    active = await db_of(app).run_read(active_assignment_of, 1303)
+    assert active is not None
+    assert active.deadline is not None  # shown, its timer running
