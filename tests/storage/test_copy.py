@@ -59,8 +59,8 @@ _REST = (
     "INSERT INTO requester_reputation (requester_id, name, median_rate, workers_paid,"
     " reports_upheld, updated_at) VALUES (7001, 'Rita', 1200, 1, 0, ?)",
     "INSERT INTO worker_mutes (worker_id, requester_id, muted_at) VALUES (501, 7001, ?)",
-    "INSERT INTO requester_exclusions (requester_id, worker_id, excluded_at)"
-    " SELECT b.requester_id, 501, ? FROM batches b LIMIT 1",
+    # Both ids must be users (foreign keys); the one registered user stands for both here.
+    "INSERT INTO requester_exclusions (requester_id, worker_id, excluded_at) VALUES (501, 501, ?)",
     "INSERT INTO conversation_states (name, conversation_key, state, updated_at)"
     " VALUES ('newbatch', '[7001, 7001]', '2', ?)",
     "INSERT INTO conversation_data (scope, owner_id, data, updated_at)"
