@@ -62,6 +62,7 @@ from bot.heartbeat import Heartbeat
 from bot.i18n import Catalogue
 from bot.moderation import follow_configuration
 from bot.persistence import DatabasePersistence
+from bot.send_budget import SharedBudget
 from bot.telegram_ui import (
     DISCARD,
     ONBOARD_LANGUAGE,
@@ -326,6 +327,11 @@ async def _post_init(application: BotApplication) -> None:
     services.alerts = AdminAlerts(services, services.outbox, application.bot.send_message)
     services.outbox.on_failure = lambda kind, _error: _alert(services, kind)
     await services.open_database()
+    if settings.webhook is not None:  # several processes may serve this token: one budget
+        limits = services.outbox.limits
+        services.outbox.shared = SharedBudget(
+            services.db, settings.bot_id, services.clock, rate=limits.per_second, burst=limits.burst
+        )
     # Roles follow ADMIN_IDS and REQUESTER_IDS (those granted with /grant stay).
     taken_back = await follow_configuration(
         services.db,

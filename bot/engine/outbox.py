@@ -9,9 +9,10 @@ has waited longest goes first. A chat's deliveries go in the order submitted, on
 an edit and the message after it never cross. On a 429 the whole outbox rests for
 ``retry_after`` and the delivery is tried again. Each call is paced once more as it goes out
 (``wire_turn``), so deliveries held up together (by the database) never reach Telegram in a
-bunch. A delivery handles Telegram's expected errors itself (``bot/engine/telegram_errors.py``);
-Telegram out of reach (a timeout, a 5xx) gives the delivery up with a warning; anything else is
-logged and reported to the admins.
+bunch; with several processes on one token each call also takes a slot of the token's budget
+in the database (``bot/send_budget.py``). A delivery handles Telegram's expected errors itself
+(``bot/engine/telegram_errors.py``); Telegram out of reach (a timeout, a 5xx) gives the delivery
+up with a warning; anything else is logged and reported to the admins.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from telegram.error import RetryAfter
 
 from bot.engine.budget import Limits, Pace
 from bot.engine.telegram_errors import unreachable
+from bot.send_budget import SharedBudget
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,9 @@ class Outbox:
         self._task: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[None]] = set()
         self.on_failure = on_failure
+        # Several processes serving one token (webhook mode): every call also takes its slot
+        # from the token's budget kept in the database, so together they keep one bot's rate.
+        self.shared: SharedBudget | None = None
         self.sent = 0
         self.retries = 0
 
@@ -145,6 +150,8 @@ class Outbox:
             await asyncio.sleep(wait)  # the paces say exactly how long
         self._wire.take(now)
         pace.take(now)
+        if self.shared is not None:
+            await self.shared.acquire(1)
         if len(self._wire_chats) > 1_000:
             self._wire_chats = {k: v for k, v in self._wire_chats.items() if not v.idle(now)}
 

@@ -9,11 +9,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
 
 from telegram.error import RetryAfter
 
-from bot.engine.budget import Limits, Pace
+from bot.clock import FixedClock
+from bot.engine.budget import UNLIMITED, Limits, Pace
 from bot.engine.outbox import Outbox, Priority
+from bot.send_budget import SharedBudget
+from storage.db import Database
 
 
 def _recorder(log: list[tuple[str, float]], name: str) -> Callable[[], Awaitable[None]]:
@@ -134,3 +139,35 @@ async def test_a_failing_delivery_is_reported_and_the_chat_goes_on() -> None:
 
 
 UNLIMITED_FOR_TESTS = Limits(per_second=1000, per_chat_per_second=1000, burst=10, chat_burst=10)
+
+
+async def test_two_processes_on_one_token_share_its_budget(tmp_path: Path) -> None:
+    """Webhook mode: each outbox takes every call's slot from the token's budget in the
+    database, so two processes together send what one bot may (a fixed clock: no refill)."""
+    db = await Database.open(tmp_path / "shared.db")
+    await db.migrate()
+    clock = FixedClock()
+    outboxes = [Outbox(UNLIMITED), Outbox(UNLIMITED)]
+    for outbox in outboxes:
+        outbox.shared = SharedBudget(db, 123456, clock, rate=2.0, burst=3)
+    sent: list[int] = []
+
+    async def call(number: int, outbox: Outbox) -> None:
+        await outbox.wire_turn(number)
+        sent.append(number)
+
+    calls = [asyncio.create_task(call(n, outboxes[n % 2])) for n in range(8)]
+    try:
+        await asyncio.sleep(0.5)
+        assert len(sent) == 3  # the burst, shared: not 3 each
+        clock.advance(timedelta(seconds=1))  # two more slots at 2 a second
+        for _ in range(100):
+            if len(sent) == 5:
+                break
+            await asyncio.sleep(0.05)
+        assert len(sent) == 5
+    finally:
+        for task in calls:
+            task.cancel()
+        await asyncio.gather(*calls, return_exceptions=True)
+        await db.close()
