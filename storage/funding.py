@@ -101,7 +101,7 @@ async def insert_payment(tx: WriteTx, payment: Payment) -> None:
 async def payments_of(tx: Tx, requester_id: int, *, limit: int) -> list[Payment]:
     """A requester's payments, newest first."""
     rows = await tx.fetch_all(
-        "SELECT * FROM payments WHERE requester_id = ? ORDER BY created_at DESC, rowid DESC"
+        "SELECT * FROM payments WHERE requester_id = ? ORDER BY created_at DESC, transfer_id DESC"
         " LIMIT ?",
         (requester_id, limit),
     )

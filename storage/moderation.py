@@ -54,10 +54,11 @@ async def configured_roles(tx: Tx, role: Role) -> list[int]:
 async def last_activity(tx: Tx, user_id: int) -> datetime | None:
     """The last time the user wrote to the bot or a task of theirs ended, whichever is later."""
     value = await tx.fetch_value(
-        "SELECT max(coalesce(u.updated_at, ''), coalesce("
-        " (SELECT max(ended_at) FROM assignments WHERE worker_id = u.id), ''))"
-        " FROM users u WHERE u.id = ?",
-        (user_id,),
+        "SELECT CASE WHEN coalesce(u.updated_at, '') >= coalesce(l.ended, '')"
+        " THEN u.updated_at ELSE l.ended END"
+        " FROM users u, (SELECT max(ended_at) AS ended FROM assignments WHERE worker_id = ?) l"
+        " WHERE u.id = ?",
+        (user_id, user_id),
     )
     return maybe_time(value) if value else None
 

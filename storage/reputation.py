@@ -94,8 +94,11 @@ async def cached_figures(tx: Tx, requester_id: int) -> Figures | None:
 async def store_figures(tx: WriteTx, figures: Figures) -> None:
     """Cache a requester's reputation."""
     await tx.execute(
-        "INSERT OR REPLACE INTO requester_reputation (requester_id, name, median_rate,"
-        " workers_paid, reports_upheld, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO requester_reputation (requester_id, name, median_rate,"
+        " workers_paid, reports_upheld, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (requester_id) DO UPDATE SET name = excluded.name,"
+        " median_rate = excluded.median_rate, workers_paid = excluded.workers_paid,"
+        " reports_upheld = excluded.reports_upheld, updated_at = excluded.updated_at",
         (
             figures.requester_id,
             figures.name,

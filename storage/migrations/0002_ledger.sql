@@ -7,7 +7,7 @@ CREATE TABLE transfers (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL
         CHECK (kind IN ('topup', 'hold', 'reward', 'refund', 'payout', 'correction', 'bonus')),
-    amount INTEGER NOT NULL CHECK (typeof(amount) = 'integer' AND amount > 0),  -- cents
+    amount INTEGER NOT NULL CHECK (CAST(amount AS INTEGER) = amount AND amount > 0),  -- cents
     debit_account TEXT NOT NULL,
     credit_account TEXT NOT NULL,
     actor_id INTEGER,                       -- who caused it; NULL: the system
@@ -45,7 +45,7 @@ CREATE TABLE entries (
     id INTEGER PRIMARY KEY,
     transfer_id INTEGER NOT NULL REFERENCES transfers (id),
     account TEXT NOT NULL,
-    amount INTEGER NOT NULL CHECK (typeof(amount) = 'integer' AND amount <> 0),
+    amount INTEGER NOT NULL CHECK (CAST(amount AS INTEGER) = amount AND amount <> 0),
     UNIQUE (transfer_id, account)
 );
 CREATE INDEX entries_account ON entries (account, transfer_id);
@@ -109,7 +109,7 @@ CREATE TABLE statements (
     id INTEGER PRIMARY KEY,
     worker_id INTEGER NOT NULL,
     month TEXT NOT NULL CHECK (month GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]'),
-    amount INTEGER NOT NULL CHECK (typeof(amount) = 'integer' AND amount > 0),  -- cents
+    amount INTEGER NOT NULL CHECK (CAST(amount AS INTEGER) = amount AND amount > 0),  -- cents
     state TEXT NOT NULL DEFAULT 'pending'
         CHECK (state IN ('pending', 'approved', 'held', 'paid')),
     hold_reason TEXT,                       -- the last hold's reason, shown to the worker

@@ -5,7 +5,7 @@
 CREATE TABLE invoices (
     id INTEGER PRIMARY KEY,
     requester_id INTEGER NOT NULL,
-    amount INTEGER NOT NULL CHECK (typeof(amount) = 'integer' AND amount > 0),  -- cents
+    amount INTEGER NOT NULL CHECK (CAST(amount AS INTEGER) = amount AND amount > 0),  -- cents
     currency TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
@@ -16,7 +16,7 @@ CREATE TABLE payments (
     provider_charge_id TEXT NOT NULL,
     invoice_id INTEGER NOT NULL REFERENCES invoices (id),
     requester_id INTEGER NOT NULL,
-    amount INTEGER NOT NULL CHECK (typeof(amount) = 'integer' AND amount > 0),
+    amount INTEGER NOT NULL CHECK (CAST(amount AS INTEGER) = amount AND amount > 0),
     currency TEXT NOT NULL,
     transfer_id INTEGER NOT NULL REFERENCES transfers (id),
     created_at TEXT NOT NULL
