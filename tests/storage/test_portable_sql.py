@@ -1,4 +1,4 @@
-"""SQL that only SQLite understands, caught on the SQLite run already (decision 0011).
+"""SQL that only SQLite understands, caught on the SQLite run already (decision 0013).
 
 Storage modules and migrations are written once and run on both backends; ``storage/dialect.py``
 translates a few mechanical forms and nothing else. This guard scans the string literals of
@@ -22,7 +22,7 @@ from storage.dialect import for_dialect
 STORAGE = Path(__file__).resolve().parents[2] / "storage"
 SQLITE_SIDE = {"dialect.py", "sqlite.py", "copy.py"}
 
-# Each form with the portable one to write instead (docs/decisions/0011-postgresql-*.md).
+# Each form with the portable one to write instead (docs/decisions/0013-postgresql-*.md).
 FORMS: dict[str, re.Pattern[str]] = {
     "INSERT ... ON CONFLICT (key) DO UPDATE SET col = excluded.col": re.compile(
         r"\b(?:INSERT\s+OR\s+REPLACE|REPLACE\s+INTO|INSERT\s+OR\s+(?:ABORT|FAIL|ROLLBACK))\b",
