@@ -19,12 +19,12 @@ $(UV):
 	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
 
 $(STAMP_RUN): $(UV) $(LOCK_RUN) pyproject.toml
-	$(UV) pip install --quiet --python $(BIN)/python -r $(LOCK_RUN)
+	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python -r $(LOCK_RUN)
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
 $(STAMP): $(UV) $(LOCK_DEV) pyproject.toml
-	$(UV) pip install --quiet --python $(BIN)/python -r $(LOCK_DEV)
+	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python -r $(LOCK_DEV)
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@ $(STAMP_RUN)
 
