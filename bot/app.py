@@ -208,6 +208,7 @@ def register_handlers(application: BotApplication) -> None:
                         "resumebatch": batch_handlers.resumebatch_command,
                         "cancelbatch": batch_handlers.cancelbatch_command,
                         "results": result_handlers.results_command,
+                        "bonus": result_handlers.bonus_command,
                     }
                 ),
                 pattern=rf"^{PICK} ",

@@ -340,6 +340,7 @@ PICKABLE: dict[str, tuple[str, ...] | None] = {
     "resumebatch": ("paused",),
     "cancelbatch": ("draft", "open", "paused"),
     "results": ("open", "paused", "done", "cancelled"),
+    "bonus": ("open", "paused", "done"),
 }
 
 BatchCommand = Callable[[Update, BotContext], Coroutine[Any, Any, Any]]

@@ -84,7 +84,13 @@ async def bonus_command(update: Update, context: BotContext) -> None:
     """``/bonus ID AMOUNT [min_accuracy]``: a bonus to each worker of the requester's batch."""
     actor = await context.actor(update)
     actor.require("requester")
+    if await offer_batch_choice(update, context, "bonus"):
+        return
     args = context.args or []
+    if len(args) == 1:  # a batch picked from the buttons: the amount is still to be typed
+        batch_id = parse_batch_id(args, "bonus")
+        await message_of(update).reply_text(actor.t("bonus.amount_for", id=batch_id))
+        return
     if len(args) not in (2, 3):
         raise InvalidInput("bonus.usage")
     batch_id = parse_batch_id(args[:1], "bonus")

@@ -58,3 +58,20 @@ async def test_a_command_with_no_id_offers_the_batches_as_buttons(
         still = await get_batch(tx, 1)
     assert still is not None
     assert still.state == "paused"
+
+
+async def test_bonus_with_no_id_offers_the_batches_then_asks_for_the_amount(
+    sandbox: SandboxServer, bot: BotApplication
+) -> None:
+    admin = sandbox.user(ADMIN_ID, first_name="Ada", language_code="en")
+    rita = sandbox.user(REQUESTER_ID, first_name="Rita", language_code="en")
+    await _draft_and_publish(rita, admin)
+
+    await rita.send_command("/bonus")
+    choice = await rita.next_message()
+    assert choice.text == "Which batch? (/bonus ID also works)"
+    assert choice.buttons == [["#1 Colour swatches"]]
+    await rita.press("#1 Colour swatches", message=choice)
+    asked = await rita.next_message()
+    assert asked.text is not None
+    assert asked.text.startswith("Batch #1: send /bonus 1 AMOUNT")
