@@ -38,6 +38,10 @@ if not CHROMIUM.exists() and not os.environ.get("CI"):
 
 from playwright.async_api import FilePayload, Page, async_playwright, expect  # noqa: E402
 
+# The bot answers through its outbox, and the suite's PostgreSQL pass is slower: every
+# expectation waits as long as the page's own actions do (Playwright's default is 5 s).
+expect.set_options(timeout=WAIT_MS)
+
 
 @pytest.fixture
 async def tryit(tmp_path: Path) -> AsyncIterator[TryItRun]:
