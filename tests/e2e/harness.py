@@ -9,16 +9,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from bot.app import BotApplication, build_application
 from bot.clock import Clock, ShiftedClock
 from bot.config import Settings
 from bot.engine.jobs import request_dispatch
 from bot.gold import QualityRules
+from bot.ledger import credit_reward, hold_for_batch, top_up
+from bot.payouts import close_month
 from bot.quality import SpeedPolicy
 from sandbox import BotMessage, SandboxServer, SandboxUser
 from storage.db import Database
 from tests.builders import publish_batch
+from tests.conftest import REQUESTER_ID
 
 # Scripted workers answer in milliseconds, which is implausibly fast: their answers are flagged,
 # but a type is never paused for speed unless a test asks for it (more flags than the window).
@@ -101,3 +105,35 @@ async def next_task(user: SandboxUser) -> BotMessage:
     message = await user.next_message(timeout=WAIT)
     assert any("⏭" in text for row in message.buttons for text in row), message
     return message
+
+
+async def march_statement(app: BotApplication, worker_id: int, *, funded_by: int) -> int:
+    """March earnings (3.00) for ``worker_id`` from a batch a requester funded (the top-up by
+    admin ``funded_by``), and March closed in April: the id of the worker's statement."""
+    db = db_of(app)
+    tz = app.bot_data.settings.timezone
+    march = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
+    await top_up(
+        db, requester_id=REQUESTER_ID, amount=500, actor_id=funded_by, key="t", now=march, tz=tz
+    )
+    await db.run_write(
+        hold_for_batch,
+        requester_id=REQUESTER_ID,
+        batch_id=1,
+        amount=300,
+        actor_id=REQUESTER_ID,
+        now=march,
+        tz=tz,
+    )
+    await db.run_write(
+        credit_reward,
+        batch_id=1,
+        worker_id=worker_id,
+        assignment_id=1,
+        amount=300,
+        at=march,
+        tz=tz,
+        cap=app.bot_data.settings.monthly_cap,
+    )
+    april = datetime(2026, 4, 10, 8, 0, tzinfo=UTC)
+    return (await close_month(db, "2026-03", now=april, tz=tz, actor_id=None)).created[0].id

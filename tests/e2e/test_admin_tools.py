@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import pytest
 
@@ -13,23 +12,18 @@ from bot.clock import FixedClock, ShiftedClock
 from bot.config import Settings
 from bot.ledger import (
     balance,
-    credit_reward,
-    hold_for_batch,
     requester_account,
-    top_up,
     worker_account,
 )
-from bot.payouts import close_month, get_statement
+from bot.payouts import get_statement
 from sandbox import SandboxServer
 from storage.assignments import assignments_of_worker
 from storage.audit import audit_entries
 from storage.users import get_user, roles_of
 from tests.conftest import ADMIN_ID, REQUESTER_ID
-from tests.e2e.harness import db_of, next_task, publish, running_bot, sign_up
+from tests.e2e.harness import db_of, march_statement, next_task, publish, running_bot, sign_up
 
 SECOND_ADMIN = 9002
-MARCH = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
-APRIL = datetime(2026, 4, 10, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -185,7 +179,7 @@ async def test_four_eyes_on_statements_and_top_ups(
     assert await balance(db, requester_account(ADMIN_ID)) == 1000
 
     # A statement of Ada's own earnings: Ada may not approve, hold or pay it; Bea may.
-    statement_id = await _statement_for(bot, ADMIN_ID)
+    statement_id = await march_statement(bot, ADMIN_ID, funded_by=SECOND_ADMIN)
     refusal = f"Statement #{statement_id} is yours: another admin must approve, hold or pay it."
     await ada.send_command("/payouts")
     await ada.next_message()
@@ -199,36 +193,6 @@ async def test_four_eyes_on_statements_and_top_ups(
     assert answer.text == refusal
     statement = await get_statement(db, statement_id)
     assert (statement.state, statement.approved_by) == ("approved", SECOND_ADMIN)
-
-
-async def _statement_for(bot: BotApplication, worker_id: int) -> int:
-    """March earnings for ``worker_id`` from a funded batch, and March closed: its statement."""
-    db = db_of(bot)
-    tz = bot.bot_data.settings.timezone
-    await top_up(
-        db, requester_id=REQUESTER_ID, amount=500, actor_id=SECOND_ADMIN, key="t", now=MARCH, tz=tz
-    )
-    await db.run_write(
-        hold_for_batch,
-        requester_id=REQUESTER_ID,
-        batch_id=1,
-        amount=300,
-        actor_id=REQUESTER_ID,
-        now=MARCH,
-        tz=tz,
-    )
-    await db.run_write(
-        credit_reward,
-        batch_id=1,
-        worker_id=worker_id,
-        assignment_id=1,
-        amount=300,
-        at=MARCH,
-        tz=tz,
-        cap=bot.bot_data.settings.monthly_cap,
-    )
-    closed = await close_month(db, "2026-03", now=APRIL, tz=tz, actor_id=None)
-    return closed.created[0].id
 
 
 async def test_a_correction_needs_a_second_admin(

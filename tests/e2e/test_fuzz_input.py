@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 
 import pytest
 from hypothesis import Phase, given
@@ -21,15 +20,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Conv
 
 from bot.app import BotApplication
 from bot.config import Settings
-from bot.ledger import credit_reward, hold_for_batch, top_up
-from bot.payouts import close_month
 from sandbox import SandboxServer, SandboxUser
 from tests.conftest import ADMIN_ID, REQUESTER_ID
-from tests.e2e.harness import db_of, sign_up
+from tests.e2e.harness import march_statement, sign_up
 
 SECOND_ADMIN = 9002
-MARCH = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
-APRIL = datetime(2026, 4, 10, 8, 0, tzinfo=UTC)
 KNOWN_BAD = ["²", "٣", "1²", "١٢", "0", "-1", "#", "99999999999999999999", "1e3", "𝟙𝟚", "x y"]
 SAMPLES = 40  # hypothesis examples: bounded so the test runs in seconds
 
@@ -79,34 +74,6 @@ def registered(app: BotApplication) -> tuple[list[str], list[str]]:
     return sorted(commands), sorted(prefixes)
 
 
-async def _statement_of(app: BotApplication, worker_id: int) -> int:
-    db = db_of(app)
-    tz = app.bot_data.settings.timezone
-    await top_up(
-        db, requester_id=REQUESTER_ID, amount=500, actor_id=ADMIN_ID, key="t", now=MARCH, tz=tz
-    )
-    await db.run_write(
-        hold_for_batch,
-        requester_id=REQUESTER_ID,
-        batch_id=1,
-        amount=300,
-        actor_id=REQUESTER_ID,
-        now=MARCH,
-        tz=tz,
-    )
-    await db.run_write(
-        credit_reward,
-        batch_id=1,
-        worker_id=worker_id,
-        assignment_id=1,
-        amount=300,
-        at=MARCH,
-        tz=tz,
-        cap=app.bot_data.settings.monthly_cap,
-    )
-    return (await close_month(db, "2026-03", now=APRIL, tz=tz, actor_id=None)).created[0].id
-
-
 async def test_garbage_to_every_command_and_button_never_pages_an_admin(
     sandbox: SandboxServer, bot: BotApplication, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -122,7 +89,7 @@ async def test_garbage_to_every_command_and_button_never_pages_an_admin(
     # Conversations waiting: a requester mid-/newbatch, an admin asked for a hold reason.
     await requester.send_command("/newbatch")
     await requester.next_message()
-    statement_id = await _statement_of(bot, 1501)
+    statement_id = await march_statement(bot, 1501, funded_by=ADMIN_ID)
     await admin.send_command("/payouts")
     await admin.next_message()
     admin.drain()
