@@ -193,18 +193,23 @@ async def _worker(
     stop_at: float,
     figures: Figures,
 ) -> None:
-    """Answer each task with 'car' after ``think`` seconds until time is up."""
+    """Answer each task with 'car' after ``think`` seconds until time is up.
+
+    A worker waits for the next task as long as the run lasts (the press said it is coming;
+    above the ceiling the wait is the queue of workers ahead, about workers / 30 seconds)."""
     if message is None:
         return
     await asyncio.sleep(random.uniform(0, think))  # workers do not all start in step
     while time.monotonic() < stop_at:
         if not any(text == "car" for row in message.buttons for text in row):
             try:
-                message = await user.next_message(timeout=PRESS_WAIT)
+                message = await user.next_message(timeout=max(0.1, stop_at - time.monotonic()))
             except TimeoutError:
                 return
             continue
         await asyncio.sleep(think)
+        if time.monotonic() >= stop_at:
+            return
         pressed = time.monotonic()
         figures.presses += 1
         try:
@@ -217,10 +222,10 @@ async def _worker(
         except LookupError:
             pass  # the task message was replaced meanwhile: wait for the next one
         try:
-            message = await user.next_message(timeout=PRESS_WAIT)
+            message = await user.next_message(timeout=max(0.1, stop_at - time.monotonic()))
             figures.next_task.append(time.monotonic() - pressed)
         except TimeoutError:
-            return
+            return  # the run ended while this worker waited
 
 
 async def _requester(user: SandboxUser, tags: int, audio: bytes, log: dict[str, float]) -> None:
@@ -307,22 +312,23 @@ async def run(
             try:
                 firsts = await asyncio.gather(*(_first_task(u) for u in users))
                 admin.drain()
-                calls_before = len(sandbox.calls)
-                cpu_before = cpu_seconds(process.pid)
                 start = time.monotonic()
                 load = [
                     _worker(u, m, think, start + seconds, figures)
                     for u, m in zip(users, firsts, strict=True)
                 ]
                 side = asyncio.create_task(_late(seconds / 3, requester, tags, audio, log))
+                # The first presses come all at once (every worker has a pushed task): the
+                # measure is the steady state, from a third of the run to its end.
+                window = asyncio.create_task(_window(start, seconds, figures, sandbox, process.pid))
                 await asyncio.gather(*load)
-                elapsed = time.monotonic() - start
-                calls = sandbox.calls[calls_before:]
-                cpu = cpu_seconds(process.pid) - cpu_before
-                await asyncio.wait_for(side, timeout=max(5.0, 600 - elapsed))
+                measured = await window
+                await asyncio.wait_for(side, timeout=max(5.0, 600 - seconds))
             finally:
                 process.send_signal(signal.SIGINT)
                 await asyncio.wait_for(process.wait(), timeout=60)
+            elapsed, answers, cpu = measured.seconds, measured.answers, measured.cpu
+            calls = measured.calls
             lines = (await stderr).decode(errors="replace").splitlines()
             stall = [float(m.group(1)) for line in lines if (m := STALL.search(line))]
             too_old = sum(
@@ -331,19 +337,19 @@ async def run(
                 if call.method == "answerCallbackQuery" and "too old" in call.description
             )
             limited = sum(1 for name, _ in calls if name in LIMITED)
-            rate = figures.answers / elapsed
+            rate = answers / elapsed
             report = [
                 f"{workers} workers answering every {think} s for {seconds:.0f} s:",
                 f"  answers/s {rate:.1f} ({rate / CEILING:.0%} of the {CEILING:.0f}/s ceiling)",
-                f"  rate-limited calls per answer {limited / max(figures.answers, 1):.2f}"
+                f"  rate-limited calls per answer {limited / max(answers, 1):.2f}"
                 f" (429s {len(sandbox.rate_limited_calls)})",
                 "  callback answer p50/p95/p99 "
                 + "/".join(f"{_percentile(figures.confirm, q):.2f}" for q in (0.5, 0.95, 0.99))
                 + " s",
-                "  press to next task p50/p95 "
-                + "/".join(f"{_percentile(figures.next_task, q):.2f}" for q in (0.5, 0.95))
+                "  press to next task p50/p95/p99 "
+                + "/".join(f"{_percentile(figures.next_task, q):.2f}" for q in (0.5, 0.95, 0.99))
                 + " s",
-                f"  bot CPU {cpu:.1f} s, {1000 * cpu / max(figures.answers, 1):.1f} ms per answer"
+                f"  bot CPU {cpu:.1f} s, {1000 * cpu / max(answers, 1):.1f} ms per answer"
                 f" (load average {os.getloadavg()[0]:.2f})",
                 f"  unanswered presses {figures.unanswered} of {figures.presses}",
                 f'  "query is too old" {too_old}',
@@ -356,6 +362,32 @@ async def run(
             ]
             report += [f"  slow: {line}" for line in lines if "Executing" in line]
             return "\n".join(report)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The steady-state measure: its length, answers credited, the bot's CPU, the calls made."""
+
+    seconds: float
+    answers: int
+    cpu: float
+    calls: list[tuple[str, object]]
+
+
+async def _window(
+    start: float, seconds: float, figures: Figures, sandbox: SandboxServer, pid: int
+) -> Window:
+    """Count from a third of the run to its end (the presses of the pushed tasks are past)."""
+    await asyncio.sleep(max(0.0, start + seconds / 3 - time.monotonic()))
+    begun = time.monotonic()
+    answers, cpu, calls = figures.answers, cpu_seconds(pid), len(sandbox.calls)
+    await asyncio.sleep(max(0.0, start + seconds - time.monotonic()))
+    return Window(
+        seconds=time.monotonic() - begun,
+        answers=figures.answers - answers,
+        cpu=cpu_seconds(pid) - cpu,
+        calls=list(sandbox.calls[calls:]),
+    )
 
 
 async def _late(

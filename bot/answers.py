@@ -27,7 +27,7 @@ from storage.assignments import (
 )
 from storage.availability import record_missed, reset_missed, set_paused
 from storage.batches import Batch, get_batch, get_item
-from storage.db import Database, Tx
+from storage.db import Database, Tx, WriteTx
 from storage.ledger import earned_in_month
 
 log = logging.getLogger(__name__)
@@ -108,22 +108,32 @@ async def open_assignment(
     db: Database, assignment_id: int, worker_id: int, now: datetime
 ) -> tuple[Assignment, Batch]:
     """The assignment and its batch when the worker may act on it now; else the refusal."""
-    async with db.write() as tx:
-        assignment = check_open(await get_assignment(tx, assignment_id), worker_id, now)
-        return assignment, await _batch_in(tx, assignment.batch_id)
+    return await db.run_write(_open_in, assignment_id, worker_id, now)
+
+
+async def _open_in(
+    tx: WriteTx, assignment_id: int, worker_id: int, now: datetime
+) -> tuple[Assignment, Batch]:
+    assignment = check_open(await get_assignment(tx, assignment_id), worker_id, now)
+    return assignment, await _batch_in(tx, assignment.batch_id)
 
 
 async def toggle(
     db: Database, assignment_id: int, worker_id: int, index: int, now: datetime
 ) -> tuple[Assignment, Batch]:
     """Tick or untick one label of a multiple-choice task; returns the updated assignment."""
-    async with db.write() as tx:
-        assignment = check_open(await get_assignment(tx, assignment_id), worker_id, now)
-        batch = await _batch_in(tx, assignment.batch_id)
-        draft = toggled(batch, assignment.draft, index)
-        if not await set_draft(tx, assignment_id, draft, now):
-            raise InvalidInput("tasks.refused.expired")
-        updated = await get_assignment(tx, assignment_id)
+    return await db.run_write(_toggle_in, assignment_id, worker_id, index, now)
+
+
+async def _toggle_in(
+    tx: WriteTx, assignment_id: int, worker_id: int, index: int, now: datetime
+) -> tuple[Assignment, Batch]:
+    assignment = check_open(await get_assignment(tx, assignment_id), worker_id, now)
+    batch = await _batch_in(tx, assignment.batch_id)
+    draft = toggled(batch, assignment.draft, index)
+    if not await set_draft(tx, assignment_id, draft, now):
+        raise InvalidInput("tasks.refused.expired")
+    updated = await get_assignment(tx, assignment_id)
     assert updated is not None
     return updated, batch
 
@@ -148,63 +158,79 @@ async def submit(
     under the cap (a bonus came in between) is refused: the assignment is released without pay
     (committed) and ``CapExceeded`` says why.
     """
-    refused: CapExceeded | None = None
-    quality = AfterAnswer()
-    async with db.write() as tx:
-        assignment = check_open(await get_assignment(tx, assignment_id), worker_id, now)
-        batch = await _batch_in(tx, assignment.batch_id)
-        if batch.state in ("cancelled", "done"):
-            raise InvalidInput("tasks.refused.batch_closed")
-        answer = _answer_of(batch, assignment, label=label, text=text, from_draft=from_draft)
-        try:
-            posted = await credit_reward(
-                tx,
-                batch_id=batch.id,
-                worker_id=worker_id,
-                assignment_id=assignment_id,
-                amount=assignment.reward,
-                at=now,
-                tz=policy.zone,
-                cap=policy.monthly_cap,
-            )
-        except CapExceeded as error:
-            # The ledger refuses before writing anything: give the slot back, commit that.
-            await end_active(tx, assignment_id, state="released", reason="cap", now=now)
-            refused = error
-        else:
-            assert assignment.shown_at is not None
-            duration_ms = max(0, int((now - assignment.shown_at).total_seconds() * 1000))
-            if not await record_answer(
-                tx, assignment_id, answer=answer, duration_ms=duration_ms, now=now
-            ):
-                raise InvalidInput("tasks.refused.expired")  # rolls the credit back too
-            item = await get_item(tx, assignment.item_id)
-            if item is None:
-                raise NotFound("tasks.refused.unknown")
-            quality = await after_answer(
-                tx,
-                policy.quality,
-                batch=batch,
-                item=item,
-                assignment=assignment,
-                answer=answer,
-                duration_ms=duration_ms,
-                now=now,
-                tz=policy.zone,
-            )
-            await reset_missed(tx, worker_id)
-        stored = await get_assignment(tx, assignment_id)
-        if refused is None:
-            # What the cap check just summed, plus this reward; summed again only on a replay.
-            earned = posted.earned
-            if earned is None:
-                earned = await earned_in_month(
-                    tx, worker_account(worker_id), month_of(now, policy.zone)
-                )
-            left = max(policy.monthly_cap - earned, 0)
-    if refused is not None:
-        raise refused
+    outcome = await db.run_write(
+        _submit_in,
+        policy,
+        assignment_id,
+        worker_id,
+        now,
+        label=label,
+        text=text,
+        from_draft=from_draft,
+    )
+    if isinstance(outcome, CapExceeded):
+        raise outcome
+    return outcome
+
+
+async def _submit_in(
+    tx: WriteTx,
+    policy: Policy,
+    assignment_id: int,
+    worker_id: int,
+    now: datetime,
+    *,
+    label: int | None,
+    text: str | None,
+    from_draft: bool,
+) -> Credited | CapExceeded:
+    """``submit``'s transaction: the credited answer, or the cap's refusal (the release kept)."""
+    assignment = check_open(await get_assignment(tx, assignment_id), worker_id, now)
+    batch = await _batch_in(tx, assignment.batch_id)
+    if batch.state in ("cancelled", "done"):
+        raise InvalidInput("tasks.refused.batch_closed")
+    answer = _answer_of(batch, assignment, label=label, text=text, from_draft=from_draft)
+    try:
+        posted = await credit_reward(
+            tx,
+            batch_id=batch.id,
+            worker_id=worker_id,
+            assignment_id=assignment_id,
+            amount=assignment.reward,
+            at=now,
+            tz=policy.zone,
+            cap=policy.monthly_cap,
+        )
+    except CapExceeded as error:
+        # The ledger refuses before writing anything: give the slot back, commit that.
+        await end_active(tx, assignment_id, state="released", reason="cap", now=now)
+        return error
+    assert assignment.shown_at is not None
+    duration_ms = max(0, int((now - assignment.shown_at).total_seconds() * 1000))
+    if not await record_answer(tx, assignment_id, answer=answer, duration_ms=duration_ms, now=now):
+        raise InvalidInput("tasks.refused.expired")  # rolls the credit back too
+    item = await get_item(tx, assignment.item_id)
+    if item is None:
+        raise NotFound("tasks.refused.unknown")
+    quality = await after_answer(
+        tx,
+        policy.quality,
+        batch=batch,
+        item=item,
+        assignment=assignment,
+        answer=answer,
+        duration_ms=duration_ms,
+        now=now,
+        tz=policy.zone,
+    )
+    await reset_missed(tx, worker_id)
+    stored = await get_assignment(tx, assignment_id)
     assert stored is not None
+    # What the cap check just summed, plus this reward; summed again only on a replay.
+    earned = posted.earned
+    if earned is None:
+        earned = await earned_in_month(tx, worker_account(worker_id), month_of(now, policy.zone))
+    left = max(policy.monthly_cap - earned, 0)
     return Credited(
         assignment=stored,
         batch=batch,
@@ -235,10 +261,13 @@ def _answer_of(
 
 async def skip(db: Database, assignment_id: int, worker_id: int, now: datetime) -> Assignment:
     """The worker passes on a task: the slot goes back to the pool, no pay, no penalty."""
-    async with db.write() as tx:
-        check_open(await get_assignment(tx, assignment_id), worker_id, now)
-        ended = await end_active(tx, assignment_id, state="skipped", reason="worker", now=now)
-        await reset_missed(tx, worker_id)
+    return await db.run_write(_skip_in, assignment_id, worker_id, now)
+
+
+async def _skip_in(tx: WriteTx, assignment_id: int, worker_id: int, now: datetime) -> Assignment:
+    check_open(await get_assignment(tx, assignment_id), worker_id, now)
+    ended = await end_active(tx, assignment_id, state="skipped", reason="worker", now=now)
+    await reset_missed(tx, worker_id)
     assert ended is not None
     return ended
 
@@ -251,15 +280,20 @@ async def pause_from_task(
     Refused for another worker's task; on the worker's own ended task it still pauses (the
     wish is about future tasks) and returns None.
     """
-    async with db.write() as tx:
-        assignment = await get_assignment(tx, assignment_id)
-        if assignment is None:
-            raise NotFound("tasks.refused.unknown")
-        if assignment.worker_id != worker_id:
-            raise PermissionDenied("tasks.refused.not_yours")
-        ended = await end_active(tx, assignment_id, state="released", reason="paused", now=now)
-        await set_paused(tx, worker_id, "worker", now)
-        await reset_missed(tx, worker_id)
+    return await db.run_write(_pause_in, assignment_id, worker_id, now)
+
+
+async def _pause_in(
+    tx: WriteTx, assignment_id: int, worker_id: int, now: datetime
+) -> Assignment | None:
+    assignment = await get_assignment(tx, assignment_id)
+    if assignment is None:
+        raise NotFound("tasks.refused.unknown")
+    if assignment.worker_id != worker_id:
+        raise PermissionDenied("tasks.refused.not_yours")
+    ended = await end_active(tx, assignment_id, state="released", reason="paused", now=now)
+    await set_paused(tx, worker_id, "worker", now)
+    await reset_missed(tx, worker_id)
     return ended
 
 
@@ -267,8 +301,13 @@ async def release(
     db: Database, assignment_id: int, reason: str, now: datetime
 ) -> Assignment | None:
     """Give a slot back without pay (unreachable worker, never shown, cap); None if not active."""
-    async with db.write() as tx:
-        return await end_active(tx, assignment_id, state="released", reason=reason, now=now)
+    return await db.run_write(_release_in, assignment_id, reason, now)
+
+
+async def _release_in(
+    tx: WriteTx, assignment_id: int, reason: str, now: datetime
+) -> Assignment | None:
+    return await end_active(tx, assignment_id, state="released", reason=reason, now=now)
 
 
 async def expire(db: Database, assignment_id: int, now: datetime) -> Expired | None:
@@ -276,16 +315,19 @@ async def expire(db: Database, assignment_id: int, now: datetime) -> Expired | N
 
     A worker who lets ``MISSED_IN_A_ROW_PAUSE`` pushed tasks in a row run out is paused.
     """
-    async with db.write() as tx:
-        ended = await end_active(
-            tx, assignment_id, state="expired", reason="timeout", now=now, due_only=True
-        )
-        if ended is None:
-            return None
-        paused = False
-        missed = await record_missed(tx, ended.worker_id, now)
-        if missed >= MISSED_IN_A_ROW_PAUSE and not ended.forced:
-            paused = await set_paused(tx, ended.worker_id, "timeouts", now)
+    return await db.run_write(_expire_in, assignment_id, now)
+
+
+async def _expire_in(tx: WriteTx, assignment_id: int, now: datetime) -> Expired | None:
+    ended = await end_active(
+        tx, assignment_id, state="expired", reason="timeout", now=now, due_only=True
+    )
+    if ended is None:
+        return None
+    paused = False
+    missed = await record_missed(tx, ended.worker_id, now)
+    if missed >= MISSED_IN_A_ROW_PAUSE and not ended.forced:
+        paused = await set_paused(tx, ended.worker_id, "timeouts", now)
     return Expired(ended, paused)
 
 

@@ -302,8 +302,9 @@ def register_handlers(application: BotApplication) -> None:
 
 async def _drop_duplicate_update(update: Update, context: BotContext) -> None:
     services = context.services
-    async with services.db.write() as tx:
-        first = await mark_update_processed(tx, update.update_id, services.clock.now())
+    first = await services.db.run_write(
+        mark_update_processed, update.update_id, services.clock.now()
+    )
     if not first:
         log.info("update %s delivered twice; ignored", update.update_id)
         raise ApplicationHandlerStop

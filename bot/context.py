@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -21,7 +22,7 @@ from bot.gold import QualityRules
 from bot.heartbeat import Heartbeat
 from bot.i18n import Catalogue, Translator, language_for
 from bot.intake.gate import IntakeGate
-from storage.db import Database
+from storage.db import Database, Tx, WriteTx
 from storage.users import Role, User, get_user, roles_of, touch_user
 
 if TYPE_CHECKING:
@@ -138,20 +139,14 @@ async def load_actor(services: Services, update: Update) -> Actor:
         raise ValueError("update has no sender")
     db = services.db
     language = language_for(sender.language_code)
-    async with db.read() as tx:
-        user = await get_user(tx, sender.id)
-        roles = await roles_of(tx, sender.id)
-    if user is None or _stale(user, sender.first_name, sender.username, language):
-        async with db.write() as wtx:
-            user = await touch_user(
-                wtx,
-                user_id=sender.id,
-                first_name=sender.first_name,
-                username=sender.username,
-                language=language,
-                now=services.clock.now(),
-            )
-            roles = await roles_of(wtx, sender.id)
+    found, roles = await db.run_read(_user_and_roles, sender.id)
+    if found is not None and not _stale(found, sender.first_name, sender.username, language):
+        user = found
+    else:
+        now = services.clock.now()
+        user, roles = await db.run_write(
+            _touch_actor, sender.id, sender.first_name, sender.username, language, now
+        )
     chat = update.effective_chat
     return Actor(
         user=user,
@@ -159,6 +154,24 @@ async def load_actor(services: Services, update: Update) -> Actor:
         t=services.translator(user.language, user.timezone),
         private_chat=chat is None or chat.type == "private",
     )
+
+
+async def _user_and_roles(tx: Tx, user_id: int) -> tuple[User | None, frozenset[Role]]:
+    return await get_user(tx, user_id), await roles_of(tx, user_id)
+
+
+async def _touch_actor(
+    tx: WriteTx,
+    user_id: int,
+    first_name: str,
+    username: str | None,
+    language: str,
+    now: datetime,
+) -> tuple[User, frozenset[Role]]:
+    user = await touch_user(
+        tx, user_id=user_id, first_name=first_name, username=username, language=language, now=now
+    )
+    return user, await roles_of(tx, user_id)
 
 
 def _stale(user: User, first_name: str, username: str | None, language: str) -> bool:

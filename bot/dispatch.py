@@ -236,25 +236,31 @@ async def next_for(
     ``user`` (the worker's row) and ``left`` (their room under the cap) are what the caller
     already read in this update; given, they are not read again.
     """
-    async with db.write() as tx:
-        if user is None:
-            user = await get_user(tx, worker_id)
-        if user is None or not _may_work(user) or "worker" not in await roles_of(tx, worker_id):
-            return None
-        if await _status(tx, policy, user, now, worker_id) != "available":
-            return None
-        if left is None:
-            left = await cap_left(tx, policy, worker_id, now)
-        if left <= 0:
-            return None
-        assignment = await claim_next(
-            tx,
-            worker_id=worker_id,
-            now=now,
-            max_reward=left,
-            pick_gold=policy.quality.gold_picker(),
-        )
-        return None if assignment is None else await _offer(tx, assignment, user, policy, now)
+    return await db.run_write(_next_in, policy, worker_id, now, user, left)
+
+
+async def _next_in(
+    tx: WriteTx, policy: Policy, worker_id: int, now: datetime, user: User | None, left: int | None
+) -> Offer | None:
+    """``next_for``'s transaction."""
+    if user is None:
+        user = await get_user(tx, worker_id)
+    if user is None or not _may_work(user) or "worker" not in await roles_of(tx, worker_id):
+        return None
+    if await _status(tx, policy, user, now, worker_id) != "available":
+        return None
+    if left is None:
+        left = await cap_left(tx, policy, worker_id, now)
+    if left <= 0:
+        return None
+    assignment = await claim_next(
+        tx,
+        worker_id=worker_id,
+        now=now,
+        max_reward=left,
+        pick_gold=policy.quality.gold_picker(),
+    )
+    return None if assignment is None else await _offer(tx, assignment, user, policy, now)
 
 
 async def push_status(

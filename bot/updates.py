@@ -21,7 +21,11 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-DEFAULT_RUNNING = 64  # updates handled at once; most of their time is spent awaiting I/O
+from storage.db import urgent
+
+# Updates handled at once; most of their time is spent awaiting I/O. Generous: a handler whose
+# press is answered may hold its place while its claim waits behind other presses' answers.
+DEFAULT_RUNNING = 256
 DEFAULT_IN_FLIGHT = 4096  # updates accepted (running or waiting behind their user) at once
 
 
@@ -74,7 +78,14 @@ class PerUserProcessor(BaseUpdateProcessor):
         return len(self._turns)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Wait for the sender's turn (FIFO), then for a place, then handle the update."""
+        """Wait for the sender's turn (FIFO), then for a place, then handle the update.
+
+        Its writes are urgent (a person waits) until the handler says otherwise: a press's
+        answer goes to the writer before the claims of the tasks that follow other presses."""
+        with urgent():
+            await self._in_turn(update, coroutine)
+
+    async def _in_turn(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = update_key(update)
         if key is None:
             async with self._places:

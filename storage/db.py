@@ -8,8 +8,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar, Concatenate, ParamSpec, TypeVar
@@ -45,6 +46,20 @@ __all__ = [
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+URGENT: ContextVar[bool] = ContextVar("urgent_writes", default=False)
+"""True while a person waits on the other end (a press not yet answered): this context's
+``run_write`` transactions go before the others waiting for the writer (SQLite)."""
+
+
+@contextmanager
+def urgent(on: bool = True) -> Iterator[None]:
+    """Mark this context's writes urgent (or not) inside the block."""
+    token = URGENT.set(on)
+    try:
+        yield
+    finally:
+        URGENT.reset(token)
 
 
 def is_postgres_url(where: Path | str) -> bool:

@@ -39,6 +39,7 @@ from bot.telegram_ui import PICK, callback, keyboard, translator_for
 from bot.texts import pause_notice_text, refusal
 from storage.assignments import Assignment, get_assignment
 from storage.batches import Batch, get_batch, get_item
+from storage.db import urgent
 from storage.users import User
 
 log = logging.getLogger(__name__)
@@ -100,14 +101,15 @@ async def plan_follow_up(
     ``t``, ``worker`` and ``cap_left``, when the caller has them (an answer), are not read again.
     """
     services = services_of(application)
-    offer = await next_for(
-        services.db,
-        policy_of(services),
-        worker_id,
-        services.clock.now(),
-        user=worker,
-        left=cap_left,
-    )
+    with urgent(False):  # the press is answered: presses still waiting go to the writer first
+        offer = await next_for(
+            services.db,
+            policy_of(services),
+            worker_id,
+            services.clock.now(),
+            user=worker,
+            left=cap_left,
+        )
     if offer is None:
         if t is None:
             t = await translator_for(services, worker_id)
