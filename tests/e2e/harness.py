@@ -107,6 +107,13 @@ async def next_task(user: SandboxUser) -> BotMessage:
     return message
 
 
+async def said(user: SandboxUser) -> BotMessage:
+    """The bot's next new message, past the edits that come before it (a redrawn list)."""
+    while (message := await user.next_message(timeout=WAIT)).is_edit:
+        pass
+    return message
+
+
 async def march_statement(app: BotApplication, worker_id: int, *, funded_by: int) -> int:
     """March earnings (3.00) for ``worker_id`` from a batch a requester funded (the top-up by
     admin ``funded_by``), and March closed in April: the id of the worker's statement."""
