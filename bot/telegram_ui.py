@@ -348,15 +348,17 @@ def _payout_line(actor: Actor, statement: Statement) -> str:
 
 def payouts_page_view(actor: Actor, page: Page) -> tuple[str, InlineKeyboardMarkup | None]:
     """A /payouts page: a line per statement, a row of next steps per statement (none on the
-    admin's own: four-eyes), "approve all on this page" when one is pending, Previous/Next."""
+    admin's own: four-eyes), "approve all on this page" when the admin may approve one of the
+    page's pending statements, Previous/Next."""
     t = actor.t
+    me = actor.user.id
     if not page.statements:
         return t("payouts.none"), None
     header = t("payouts.page.header", count=page.total, page=page.number + 1, pages=page.pages)
     lines = [header, *(_payout_line(actor, statement) for statement in page.statements)]
     rows: list[list[tuple[str, str]]] = []
     for statement in page.statements:
-        if statement.worker_id == actor.user.id:
+        if statement.worker_id == me:
             continue
         steps = _NEXT_STEPS.get(statement.state, [])
         rows.append(
@@ -366,7 +368,8 @@ def payouts_page_view(actor: Actor, page: Page) -> tuple[str, InlineKeyboardMark
             ]
         )
     id_range = page.id_range
-    if id_range is not None and any(s.state == "pending" for s in page.statements):
+    approvable = [s for s in page.statements if s.state == "pending" and s.worker_id != me]
+    if id_range is not None and approvable:
         first, last = id_range
         approve_all = callback(PAYOUT_APPROVE_ALL, first, last, page.number)
         rows.append([(t("payouts.button.approve_all"), approve_all)])
