@@ -41,6 +41,7 @@ from bot.handlers import (
     newbatch_review,
     onboarding,
     payout_details,
+    payout_prompts,
     payouts,
     personal_data,
     presses,
@@ -66,6 +67,9 @@ from bot.send_budget import SharedBudget
 from bot.telegram_ui import (
     DISCARD,
     ONBOARD_LANGUAGE,
+    PAYOUT_APPROVE,
+    PAYOUT_APPROVE_ALL,
+    PAYOUT_PAGE,
     PICK,
     PUBLISH,
     SEPA_MAKE,
@@ -160,7 +164,11 @@ def register_handlers(application: BotApplication) -> None:
             CommandHandler("payouts", payouts.payouts),
             CommandHandler("exportpayouts", payouts.exportpayouts),
             CommandHandler("health", payouts.health),
-            CallbackQueryHandler(payouts.approve_button, pattern=rf"^{payouts.APPROVE} "),
+            # /payouts is one paged message: Approve, Approve all on this page, Previous/Next
+            # redraw it in place (Hold and Mark paid are the prompts' conversation, below).
+            CallbackQueryHandler(payouts.approve_button, pattern=rf"^{PAYOUT_APPROVE} "),
+            CallbackQueryHandler(payouts.approve_all_button, pattern=rf"^{PAYOUT_APPROVE_ALL} "),
+            CallbackQueryHandler(payouts.page_button, pattern=rf"^{PAYOUT_PAGE} "),
             # Issue 15: requesters fund themselves (Telegram Payments; the pre-checkout is
             # answered at once), workers give payout details, admins pay a month by SEPA file.
             CommandHandler("fund", funding.fund_command),
@@ -169,9 +177,10 @@ def register_handlers(application: BotApplication) -> None:
             payout_details.conversation(),
             CallbackQueryHandler(sepa.make_button, pattern=rf"^{SEPA_MAKE} "),
             CallbackQueryHandler(sepa.paid_button, pattern=rf"^{SEPA_PAID} "),
-            # Hold and Mark paid ask for a line of text: a conversation per admin, before the
-            # catch-alls so the admin's answer is not taken for an unknown message.
-            payouts.payout_conversation(),
+            # Hold and Mark paid ask for a line of text in prompts bound to their statements: a
+            # conversation per admin, before the catch-alls so an answer is not taken for an
+            # unknown message.
+            payout_prompts.conversation(),
             # Requester batches: /newbatch is a conversation per requester and chat (only its
             # users' messages are taken, before the catch-alls); a ZIP document starts a batch.
             # Checking media may take long: those handlers do not block other users' updates.

@@ -5,6 +5,11 @@ A statement is pending, then approved or held (with a reason), then paid (with a
 be lifted by approving, and an approved statement can still be held until it is paid. Repeating
 the step a statement already took (a double tap) changes nothing and says so in ``Step.changed``;
 any other step out of its state raises ``IllegalTransition``.
+
+``/payouts`` reads the statements awaiting a step a page at a time, by id (``awaiting_page``);
+"approve all on this page" (``approve_page``) approves the pending statements of one page's id
+range in one transaction, skipping the admin's own (four-eyes), held ones (a hold is lifted one
+statement at a time, after reading its reason) and those approved already.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from storage.payouts import StatementEvent as StatementEvent
 from storage.payouts import StatementState as StatementState
 
 REASON_LIMIT = 500
+PAGE_SIZE = 10
 REFERENCE_LIMIT = 200
 # The states each step may start from; a step to the state a statement is in is a repeat.
 _STEP_FROM: dict[StatementState, tuple[StatementState, ...]] = {
@@ -71,6 +77,38 @@ class Step:
     statement: Statement
     changed: bool  # False: the statement had already taken this step (a double tap)
     previous_state: StatementState
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the statements awaiting a step, by id; ``number`` counts from 0."""
+
+    statements: list[Statement]
+    number: int
+    pages: int  # at least 1, even when nothing awaits
+    total: int
+
+    @property
+    def id_range(self) -> tuple[int, int] | None:
+        """The first and last statement id shown, or None for an empty page."""
+        if not self.statements:
+            return None
+        return self.statements[0].id, self.statements[-1].id
+
+
+@dataclass(frozen=True)
+class PageApproval:
+    """What "approve all on this page" did: the statements approved and those skipped, by why."""
+
+    approved: list[Statement]
+    own: list[int]  # the admin's own statements: another admin must approve them
+    held: list[int]  # on hold: a hold is lifted one statement at a time
+    already: list[int]  # approved before this press
+
+    @property
+    def skipped(self) -> int:
+        """How many statements of the page were left as they were."""
+        return len(self.own) + len(self.held) + len(self.already)
 
 
 # Closing months ----------------------------------------------------------------------------------
@@ -260,6 +298,38 @@ async def _move(
     return Step(await _load(tx, current.id), changed=True, previous_state=current.state)
 
 
+async def approve_page(
+    db: Database, first_id: int, last_id: int, *, actor_id: int, now: datetime
+) -> PageApproval:
+    """Approve every pending statement with an id from ``first_id`` to ``last_id`` (one page of
+    ``/payouts``) in one transaction; a second press approves nothing more.
+
+    Ids only grow, so the range holds no statement the page did not show; a range holding more
+    statements awaiting a step than a page shows was not made by ``/payouts`` (``InvalidInput``).
+    """
+    if first_id > last_id:
+        raise InvalidInput("error.bad_button")
+    approved: list[Statement] = []
+    own: list[int] = []
+    held: list[int] = []
+    already: list[int] = []
+    async with db.write() as tx:
+        found = await sql.statements_between(tx, first_id, last_id, AWAITING)
+        if len(found) > PAGE_SIZE:
+            raise InvalidInput("error.bad_button")
+        for statement in found:
+            if statement.worker_id == actor_id:
+                own.append(statement.id)
+            elif statement.state == "held":
+                held.append(statement.id)
+            elif statement.state == "approved":
+                already.append(statement.id)
+            else:
+                step = await _move(tx, statement, "approved", actor_id=actor_id, now=now)
+                approved.append(step.statement)
+    return PageApproval(approved, own, held, already)
+
+
 # Reading -----------------------------------------------------------------------------------------
 
 
@@ -276,6 +346,17 @@ async def statements_awaiting(db: Database) -> list[Statement]:
     """Statements awaiting a step (pending, held, approved) for ``/payouts``, by month, worker."""
     async with db.read() as tx:
         return await sql.statements_in_states(tx, AWAITING)
+
+
+async def awaiting_page(db: Database, number: int, size: int = PAGE_SIZE) -> Page:
+    """Page ``number`` (from 0) of the statements awaiting a step, by id; a number past the end
+    gives the last page (the list may have shrunk since the page was shown)."""
+    async with db.read() as tx:
+        total = await sql.count_in_states(tx, AWAITING)
+        pages = max(1, -(-total // size))
+        number = min(max(number, 0), pages - 1)
+        statements = await sql.page_in_states(tx, AWAITING, offset=number * size, limit=size)
+    return Page(statements, number, pages, total)
 
 
 async def statements_for_month(db: Database, month: str) -> list[Statement]:

@@ -28,12 +28,13 @@ from bot.callback_data import ascii_digits, numeric_args, parse_id, split_callba
 from bot.callback_data import callback as callback
 from bot.commands import commands_for
 from bot.context import Actor, BotContext, Services
+from bot.engine.telegram_errors import expected
 from bot.errors import InvalidInput, UserError
 from bot.guided_draft import Pending, SentAs
 from bot.i18n import LANGUAGES, Translator
 from bot.intake.gate import prepare_off_loop
 from bot.intake.prepare import PreparedBatch
-from bot.payouts import Statement
+from bot.payouts import Page, Statement
 from bot.texts import refusal, summary_text
 
 log = logging.getLogger(__name__)
@@ -289,10 +290,113 @@ async def publish_chat_menu(bot: Bot, services: Services, user_id: int) -> None:
         log.warning("command menu of chat %s not published: %s", user_id, exc)
 
 
-# Payouts shared by the admin's handlers: telling a worker, the SEPA offer ------------------------
+# Payouts shared by the admin's handlers: the /payouts page, telling a worker, the SEPA offer ------
 
 SEPA_MAKE = "sepa_make"
 SEPA_PAID = "sepa_paid"
+# The buttons of a /payouts page (STYLE 6); PAGE counts from 0, ids are ASCII digits.
+PAYOUT_APPROVE = "pay_ok"  # "pay_ok STATEMENT_ID PAGE"
+PAYOUT_HOLD = "pay_hold"  # "pay_hold STATEMENT_ID PAGE": asks for the reason
+PAYOUT_PAID = "pay_paid"  # "pay_paid STATEMENT_ID PAGE": asks for the payment reference
+PAYOUT_PAGE = "pay_pg"  # "pay_pg PAGE": another page
+PAYOUT_APPROVE_ALL = "pay_all"  # "pay_all FIRST_ID LAST_ID PAGE": the page's pending statements
+REASON_SHOWN = 80
+"""Characters of a hold reason shown on a /payouts line (the worker was told all of it)."""
+_NEXT_STEPS: dict[str, list[tuple[str, str]]] = {
+    "pending": [("payouts.button.approve", PAYOUT_APPROVE), ("payouts.button.hold", PAYOUT_HOLD)],
+    "held": [("payouts.button.approve", PAYOUT_APPROVE)],
+    "approved": [("payouts.button.paid", PAYOUT_PAID), ("payouts.button.hold", PAYOUT_HOLD)],
+}
+
+
+def statement_press(update: Update, prefix: str) -> tuple[int, int]:
+    """The statement id and the page of a statement's button, ``"PREFIX ID PAGE"``; a button of
+    a message from before the paged list, ``"PREFIX ID"``, means the first page."""
+    query = update.callback_query
+    count = 1 if query is not None and len((query.data or "").split(" ")) == 2 else 2
+    args = callback_args(update, prefix, count)
+    statement_id = parse_id(args[0], "error.bad_button")
+    (page,) = numeric_args(args[1:]) if count == 2 else (0,)
+    return statement_id, page
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _payout_line(actor: Actor, statement: Statement) -> str:
+    t = actor.t
+    text = t(
+        "payouts.line",
+        statement_id=statement.id,
+        worker=statement.worker_name or "?",
+        worker_id=statement.worker_id,
+        month=t.month(statement.month),
+        amount=t.money(statement.amount),
+        state=t(f"statement.state.{statement.state}"),
+    )
+    if statement.worker_id == actor.user.id:
+        text += " " + t("payouts.line.yours")
+    if statement.state == "held" and statement.hold_reason:
+        reason = _shorten(statement.hold_reason, REASON_SHOWN)
+        text += "\n    " + t("payouts.hold_reason", reason=reason)
+    if statement.reference:
+        reference = _shorten(statement.reference, REASON_SHOWN)
+        text += "\n    " + t("payouts.reference", reference=reference)
+    return text
+
+
+def payouts_page_view(actor: Actor, page: Page) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A /payouts page: a line per statement, a row of next steps per statement (none on the
+    admin's own: four-eyes), "approve all on this page" when the admin may approve one of the
+    page's pending statements, Previous/Next."""
+    t = actor.t
+    me = actor.user.id
+    if not page.statements:
+        return t("payouts.none"), None
+    header = t("payouts.page.header", count=page.total, page=page.number + 1, pages=page.pages)
+    lines = [header, *(_payout_line(actor, statement) for statement in page.statements)]
+    rows: list[list[tuple[str, str]]] = []
+    for statement in page.statements:
+        if statement.worker_id == me:
+            continue
+        steps = _NEXT_STEPS.get(statement.state, [])
+        rows.append(
+            [
+                (t(key, statement_id=statement.id), callback(prefix, statement.id, page.number))
+                for key, prefix in steps
+            ]
+        )
+    id_range = page.id_range
+    approvable = [s for s in page.statements if s.state == "pending" and s.worker_id != me]
+    if id_range is not None and approvable:
+        first, last = id_range
+        approve_all = callback(PAYOUT_APPROVE_ALL, first, last, page.number)
+        rows.append([(t("payouts.button.approve_all"), approve_all)])
+    turns = []
+    if page.number > 0:
+        turns.append((t("payouts.button.previous"), callback(PAYOUT_PAGE, page.number - 1)))
+    if page.number + 1 < page.pages:
+        turns.append((t("payouts.button.next"), callback(PAYOUT_PAGE, page.number + 1)))
+    if turns:
+        rows.append(turns)
+    return "\n".join(lines), keyboard([row for row in rows if row]) if rows else None
+
+
+async def show_payouts_page(
+    context: BotContext, actor: Actor, page: Page, chat_id: int, message_id: int
+) -> None:
+    """Redraw a /payouts list message in place; an edit that changes nothing, or a message
+    gone, is a normal day (logged)."""
+    text, markup = payouts_page_view(actor, page)
+    try:
+        await context.bot.edit_message_text(
+            text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+        )
+    except BadRequest as error:
+        if not expected(error):
+            raise
+        log.info("payouts list %s not redrawn: %s", message_id, error.message)
 
 
 async def tell_worker_statement(context: BotContext, statement: Statement) -> None:

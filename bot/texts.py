@@ -12,6 +12,7 @@ from bot.errors import BatchRejected, Problem, UserError
 from bot.gold import PauseNotice
 from bot.i18n import Translator
 from bot.intake.pricing import floor_warning
+from bot.payouts import Step
 from bot.rewards import PlatformHealth
 from storage.batches import BatchLine
 
@@ -163,3 +164,10 @@ def health_lines(t: Translator, health: PlatformHealth) -> list[str]:
         t("health.workers", count=health.active_workers),
         t("health.batches", open=health.open_batches, paused=health.paused_batches),
     ]
+
+
+def step_text(t: Translator, step: Step) -> str:
+    """What a payout step did ("approved", "put on hold"...), or that it had been taken."""
+    statement = step.statement
+    key = f"payouts.step.{statement.state}" if step.changed else "payouts.step.unchanged"
+    return t(key, statement_id=statement.id, state=t(f"statement.state.{statement.state}"))

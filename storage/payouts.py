@@ -146,6 +146,40 @@ async def statements_in_states(tx: Tx, states: Sequence[StatementState]) -> list
     return [_statement(row) for row in found]
 
 
+async def count_in_states(tx: Tx, states: Sequence[StatementState]) -> int:
+    """How many statements are in one of ``states``."""
+    marks = ", ".join("?" for _ in states)
+    found = await tx.fetch_value(
+        f"SELECT count(*) FROM statements WHERE state IN ({marks})", tuple(states)
+    )
+    return int(found or 0)
+
+
+async def page_in_states(
+    tx: Tx, states: Sequence[StatementState], *, offset: int, limit: int
+) -> list[Statement]:
+    """One page of the statements in ``states``, by id (a new statement only ever comes last,
+    so a page's id range never gains a statement it did not show)."""
+    marks = ", ".join("?" for _ in states)
+    found = await tx.fetch_all(
+        f"{_SELECT} WHERE s.state IN ({marks}) ORDER BY s.id LIMIT ? OFFSET ?",
+        (*states, limit, offset),
+    )
+    return [_statement(row) for row in found]
+
+
+async def statements_between(
+    tx: Tx, first_id: int, last_id: int, states: Sequence[StatementState]
+) -> list[Statement]:
+    """The statements in one of ``states`` with an id from ``first_id`` to ``last_id``, by id."""
+    marks = ", ".join("?" for _ in states)
+    found = await tx.fetch_all(
+        f"{_SELECT} WHERE s.id BETWEEN ? AND ? AND s.state IN ({marks}) ORDER BY s.id",
+        (first_id, last_id, *states),
+    )
+    return [_statement(row) for row in found]
+
+
 async def statements_in_month(tx: Tx, month: str) -> list[Statement]:
     """Every statement of a month, by worker."""
     found = await tx.fetch_all(f"{_SELECT} WHERE s.month = ?{_ORDER}", (month,))

@@ -14,9 +14,12 @@ import pytest
 from bot.errors import IllegalTransition, InsufficientFunds, InvalidInput, LedgerError, NotFound
 from bot.ledger import balance, correct, credit_reward, escrow_account, worker_account
 from bot.payouts import (
+    PAGE_SIZE,
     Statement,
     Step,
     approve,
+    approve_page,
+    awaiting_page,
     catch_up_closes,
     close_month,
     close_previous_month,
@@ -277,6 +280,36 @@ async def test_lists_for_the_payouts_screen(db: Database) -> None:
     assert found is not None
     assert found.state == "paid"
     assert await statement_for(db, 4, "2026-02") is None
+
+
+async def test_pages_of_the_payouts_screen_and_approving_a_page(db: Database) -> None:
+    workers = list(range(1, PAGE_SIZE + 4))  # a page and three more
+    for worker_id in workers:
+        await earn(db, 10 * worker_id, MARCH, worker_id=worker_id)
+    created = (await close_month(db, "2026-03", now=APRIL, tz=PARIS, actor_id=None)).created
+    first = await awaiting_page(db, 0)
+    assert (first.number, first.pages, first.total) == (0, 2, len(workers))
+    assert [s.id for s in first.statements] == [s.id for s in created[:PAGE_SIZE]]
+    last = await awaiting_page(db, 99)  # past the end: the last page
+    assert (last.number, [s.worker_id for s in last.statements]) == (1, workers[PAGE_SIZE:])
+
+    # Worker 1 is the admin (four-eyes), worker 2 is held, worker 3 approved already.
+    await hold(db, created[1].id, reason="check", actor_id=ADMIN, now=APRIL)
+    await approve(db, created[2].id, actor_id=ADMIN, now=APRIL)
+    id_range = first.id_range
+    assert id_range is not None
+    done = await approve_page(db, *id_range, actor_id=1, now=APRIL)
+    assert [s.id for s in done.approved] == [s.id for s in created[3:PAGE_SIZE]]
+    skipped = ([created[0].id], [created[1].id], [created[2].id])
+    assert (done.own, done.held, done.already) == skipped
+    assert all(s.state == "approved" and s.approved_by == 1 for s in done.approved)
+    again = await approve_page(db, *id_range, actor_id=1, now=APRIL)
+    assert (again.approved, again.skipped) == ([], PAGE_SIZE)
+    assert (await get_statement(db, created[PAGE_SIZE].id)).state == "pending"  # next page
+    with pytest.raises(InvalidInput):  # wider than a page: not a button of /payouts
+        await approve_page(db, created[0].id, created[-1].id, actor_id=1, now=APRIL)
+    with pytest.raises(InvalidInput):
+        await approve_page(db, id_range[1], id_range[0], actor_id=1, now=APRIL)
 
 
 async def test_the_export_escapes_formulas_and_names_come_from_users(db: Database) -> None:

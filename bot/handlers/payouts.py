@@ -1,64 +1,56 @@
-"""Handler room of admin payouts: /closemonth, /payouts and its buttons, /exportpayouts,
-/health, the monthly job."""
+"""Handler room of admin payouts: /closemonth, /payouts (one paged list message) and its
+buttons, /exportpayouts, /health, the monthly job. Hold and Mark paid ask for a line of text:
+``bot/handlers/payout_prompts.py``."""
 
 from __future__ import annotations
 
 import io
 import logging
-import warnings
 from datetime import time
 from typing import Any
 
-from telegram import ForceReply, InlineKeyboardMarkup, InputFile, Update
+from telegram import InputFile, Update
 from telegram.error import BadRequest, Forbidden
-from telegram.ext import (
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    JobQueue,
-    MessageHandler,
-    filters,
-)
-from telegram.warnings import PTBUserWarning
+from telegram.ext import JobQueue
 
-from bot.callback_data import parse_id
+from bot.callback_data import numeric_args
 from bot.context import Actor, BotContext, Services
-from bot.errors import InvalidInput
+from bot.errors import IllegalTransition, InvalidInput
+from bot.i18n import Translator
 from bot.ledger import parse_month
 from bot.payouts import (
+    Page,
+    PageApproval,
     Statement,
-    Step,
     approve,
+    approve_page,
+    awaiting_page,
     catch_up_closes,
     check_invariants,
-    check_reviewer,
-    check_step,
     close_month,
     close_previous_month,
     export_csv,
-    get_statement,
-    hold,
-    mark_paid,
-    statements_awaiting,
     statements_for_month,
 )
 from bot.people import find_user, ids_with_role
 from bot.rewards import platform_health
 from bot.telegram_ui import (
-    callback,
+    PAYOUT_APPROVE,
+    PAYOUT_APPROVE_ALL,
+    PAYOUT_PAGE,
     callback_args,
-    keyboard,
     message_of,
+    payouts_page_view,
     sepa_offer,
+    show_payouts_page,
+    statement_press,
+    tell_refusal,
     tell_worker_statement,
 )
-from bot.texts import health_lines
+from bot.texts import health_lines, step_text
 
 log = logging.getLogger(__name__)
 
-APPROVE, HOLD, PAY = "pay_ok", "pay_hold", "pay_paid"
-AWAITING_TEXT = 1  # conversation state: the admin is asked for a hold reason or a reference
-_PENDING = "payout_prompt"  # user_data key: (action, statement_id) while awaiting text
 CLOSE_JOB = "close-month"
 
 
@@ -85,185 +77,96 @@ async def closemonth(update: Update, context: BotContext) -> None:
     )
 
 
+# /payouts: one list message, paged; every button redraws it in place ----------------------------
+
+
 async def payouts(update: Update, context: BotContext) -> None:
-    """``/payouts``: one message per statement awaiting a step, with a button for each step."""
+    """``/payouts``: the statements awaiting a step, a page at a time, in one message."""
     actor = await context.actor(update)
     actor.require("admin")
-    waiting = await statements_awaiting(context.services.db)
+    page = await awaiting_page(context.services.db, 0)
+    text, markup = payouts_page_view(actor, page)
+    await message_of(update).reply_text(text, reply_markup=markup)
+
+
+async def _redraw(update: Update, context: BotContext, actor: Actor, number: int) -> Page:
+    """Redraw the pressed list message with page ``number``'s fresh states (before the press is
+    answered, so the answer comes with the page it speaks of)."""
+    page = await awaiting_page(context.services.db, number)
     message = message_of(update)
-    if not waiting:
-        await message.reply_text(actor.t("payouts.none"))
-        return
-    await message.reply_text(actor.t("payouts.header", count=len(waiting)))
-    for statement in waiting:
-        await message.reply_text(
-            _statement_text(actor, statement), reply_markup=_statement_buttons(actor, statement)
-        )
+    text, markup = payouts_page_view(actor, page)
+    if message.text is None:  # a forged press on a file or a photo: the list as a new message
+        await message.reply_text(text, reply_markup=markup)
+    elif message.text != text or message.reply_markup != markup:  # a double tap shows the same
+        await show_payouts_page(context, actor, page, message.chat_id, message.message_id)
+    return page
 
 
-def _statement_text(actor: Actor, statement: Statement) -> str:
-    t = actor.t
-    text = t(
-        "payouts.statement",
-        statement_id=statement.id,
-        worker=statement.worker_name or "?",
-        worker_id=statement.worker_id,
-        month=t.month(statement.month),
-        amount=t.money(statement.amount),
-        state=t(f"statement.state.{statement.state}"),
-    )
-    if statement.state == "held" and statement.hold_reason:
-        text += "\n" + t("payouts.hold_reason", reason=statement.hold_reason)
-    if statement.state == "paid" and statement.reference:
-        text += "\n" + t("payouts.reference", reference=statement.reference)
-    return text
+async def _answer(update: Update, text: str) -> None:
+    query = update.callback_query
+    assert query is not None
+    await query.answer(text[:200])
 
 
-def _statement_buttons(actor: Actor, statement: Statement) -> InlineKeyboardMarkup | None:
-    t = actor.t
-    steps = {
-        "pending": [(t("payouts.button.approve"), APPROVE), (t("payouts.button.hold"), HOLD)],
-        "held": [(t("payouts.button.approve"), APPROVE)],
-        "approved": [(t("payouts.button.paid"), PAY), (t("payouts.button.hold"), HOLD)],
-    }.get(statement.state, [])
-    if not steps:
-        return None
-    return keyboard([[(text, callback(prefix, statement.id)) for text, prefix in steps]])
+async def page_button(update: Update, context: BotContext) -> None:
+    """Previous or Next: another page of the list (the last one if the list shrank)."""
+    (number,) = numeric_args(callback_args(update, PAYOUT_PAGE, 1))
+    actor = await context.actor(update)
+    actor.require("admin")
+    page = await _redraw(update, context, actor, number)
+    await _answer(update, actor.t("payouts.page.shown", page=page.number + 1, pages=page.pages))
 
 
 async def approve_button(update: Update, context: BotContext) -> None:
-    """Approve a statement (or lift its hold); a double tap approves once."""
-    (raw_id,) = callback_args(update, APPROVE, 1)
+    """Approve a statement (or lift its hold); a double tap approves once and says so."""
+    statement_id, number = statement_press(update, PAYOUT_APPROVE)
     actor = await context.actor(update)
     actor.require("admin")
     services = context.services
-    step = await approve(
-        services.db, _statement_id(raw_id), actor_id=actor.user.id, now=services.clock.now()
-    )
-    await _after_step(update, context, actor, step)
-
-
-async def ask_for_text(update: Update, context: BotContext) -> int:
-    """Hold or Mark paid: ask the admin for the reason or the payment reference."""
-    query = update.callback_query
-    assert query is not None
-    prefix = (query.data or "").split(" ")[0]
-    (raw_id,) = callback_args(update, prefix, 1)
-    actor = await context.actor(update)
-    actor.require("admin")
-    statement = await get_statement(context.services.db, _statement_id(raw_id))
-    check_reviewer(statement, actor.user.id)  # four-eyes, before asking for any text
-    check_step(statement, "held" if prefix == HOLD else "paid")
-    assert context.user_data is not None
-    context.user_data[_PENDING] = [prefix, statement.id]  # JSON: stored with the conversation
-    t = actor.t
-    await query.answer()
-    key = "payouts.ask_reason" if prefix == HOLD else "payouts.ask_reference"
-    await message_of(update).reply_text(
-        t(key, statement_id=statement.id, worker=statement.worker_name or statement.worker_id),
-        reply_markup=ForceReply(selective=True),
-    )
-    return AWAITING_TEXT
-
-
-async def receive_text(update: Update, context: BotContext) -> int:
-    """Apply the hold or the payment with the text the admin sent."""
-    actor = await context.actor(update)
-    actor.require("admin")
-    assert context.user_data is not None
-    prefix, statement_id = context.user_data.pop(_PENDING, (None, None))
-    if statement_id is None:
-        return ConversationHandler.END
-    services = context.services
-    text = message_of(update).text or ""
-    now = services.clock.now()
-    if prefix == HOLD:
-        step = await hold(services.db, statement_id, reason=text, actor_id=actor.user.id, now=now)
-    else:
-        step = await mark_paid(
-            services.db,
-            statement_id,
-            reference=text,
-            actor_id=actor.user.id,
-            now=now,
-            tz=services.settings.timezone,
+    try:
+        step = await approve(
+            services.db, statement_id, actor_id=actor.user.id, now=services.clock.now()
         )
-    await _after_step(update, context, actor, step)
-    return ConversationHandler.END
-
-
-async def prompt_open(update: Update, context: BotContext) -> int | None:
-    """Hold or Mark paid again while a reason or reference is awaited (a double tap): the open
-    prompt stays, and the press says so."""
-    query = update.callback_query
-    assert query is not None
-    actor = await context.actor(update)
-    pending = (context.user_data or {}).get(_PENDING)
-    statement_id = pending[1] if pending else "?"
-    await query.answer(actor.t("payouts.prompt_open", statement_id=statement_id))
-    return None
-
-
-async def cancel_text(update: Update, context: BotContext) -> int:
-    """``/cancel`` while a reason or reference is awaited."""
-    actor = await context.actor(update)
-    if context.user_data is not None:
-        context.user_data.pop(_PENDING, None)
-    await message_of(update).reply_text(actor.t("payouts.cancelled"))
-    return ConversationHandler.END
-
-
-def payout_conversation() -> ConversationHandler:  # type: ignore[type-arg]
-    """Hold and Mark paid ask for one line of text; the conversation is per admin and chat."""
-    with warnings.catch_warnings():
-        # per_message=False is intended: the admin's next text message is the answer, whichever
-        # statement message the button was on. PTB warns that buttons are then not tracked per
-        # message, which is what we want here.
-        warnings.simplefilter("ignore", PTBUserWarning)
-        return ConversationHandler(
-            entry_points=[CallbackQueryHandler(ask_for_text, pattern=rf"^({HOLD}|{PAY}) ")],
-            states={
-                AWAITING_TEXT: [
-                    MessageHandler(filters.TEXT & ~filters.COMMAND, receive_text),
-                    CallbackQueryHandler(prompt_open, pattern=rf"^({HOLD}|{PAY}) "),
-                ]
-            },
-            fallbacks=[CommandHandler("cancel", cancel_text)],
-            conversation_timeout=600,
-            name="payout-step",
-            persistent=True,  # a prompt survives a restart (bot/persistence.py)
-        )
-
-
-async def _after_step(update: Update, context: BotContext, actor: Actor, step: Step) -> None:
-    t = actor.t
-    statement = step.statement
-    key = f"payouts.step.{statement.state}" if step.changed else "payouts.step.unchanged"
-    text = t(key, statement_id=statement.id, state=t(f"statement.state.{statement.state}"))
-    if update.callback_query is not None:
-        await update.callback_query.answer(text)
-        if step.changed:
-            await _refresh(update, actor, statement)
-    else:
-        await message_of(update).reply_text(text)
+    except IllegalTransition as error:  # it moved on meanwhile (paid): show where it is now
+        await _redraw(update, context, actor, number)
+        await tell_refusal(update, context, error)
+        return
+    await _redraw(update, context, actor, number)
+    await _answer(update, step_text(actor.t, step))
     if step.changed:
-        await _tell_worker(context, statement)
+        await tell_worker_statement(context, step.statement)
 
 
-async def _refresh(update: Update, actor: Actor, statement: Statement) -> None:
-    query = update.callback_query
-    assert query is not None
-    await query.edit_message_text(
-        _statement_text(actor, statement), reply_markup=_statement_buttons(actor, statement)
+async def approve_all_button(update: Update, context: BotContext) -> None:
+    """Approve all on this page: the page's pending statements, except the admin's own."""
+    first, last, number = numeric_args(callback_args(update, PAYOUT_APPROVE_ALL, 3))
+    actor = await context.actor(update)
+    actor.require("admin")
+    services = context.services
+    done = await approve_page(
+        services.db, first, last, actor_id=actor.user.id, now=services.clock.now()
     )
+    await _redraw(update, context, actor, number)
+    await _answer(update, _approval_text(actor.t, done))
+    for statement in done.approved:
+        await tell_worker_statement(context, statement)
 
 
-async def _tell_worker(context: BotContext, statement: Statement) -> None:
-    await tell_worker_statement(context, statement)
-
-
-def _statement_id(raw: str) -> int:
-    return parse_id(raw, "error.bad_button")
+def _approval_text(t: Translator, done: PageApproval) -> str:
+    if done.approved:
+        lines = [t("payouts.all.approved", count=len(done.approved))]
+    elif done.skipped:
+        lines = [t("payouts.all.nothing")]
+    else:
+        return t("payouts.all.gone")
+    reasons = [
+        t(f"payouts.all.skipped.{why}", count=len(ids))
+        for why, ids in (("own", done.own), ("held", done.held), ("already", done.already))
+        if ids
+    ]
+    if reasons:
+        lines.append(t("payouts.all.skipped", count=done.skipped, reasons=", ".join(reasons)))
+    return " ".join(lines)
 
 
 async def exportpayouts(update: Update, context: BotContext) -> None:

@@ -7,7 +7,7 @@ waiting for the next task. The fixtures built on them live in ``tests/e2e/confte
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -107,33 +107,57 @@ async def next_task(user: SandboxUser) -> BotMessage:
     return message
 
 
-async def march_statement(app: BotApplication, worker_id: int, *, funded_by: int) -> int:
-    """March earnings (3.00) for ``worker_id`` from a batch a requester funded (the top-up by
-    admin ``funded_by``), and March closed in April: the id of the worker's statement."""
+async def said(user: SandboxUser) -> BotMessage:
+    """The bot's next new message, past the edits that come before it (a redrawn list)."""
+    while (message := await user.next_message(timeout=WAIT)).is_edit:
+        pass
+    return message
+
+
+async def march_statements(
+    app: BotApplication, worker_ids: Sequence[int], *, funded_by: int
+) -> list[int]:
+    """March earnings (3.00 each) for ``worker_ids`` from a batch a requester funded (the top-up
+    by admin ``funded_by``), and March closed in April: the statements' ids, by worker id."""
     db = db_of(app)
     tz = app.bot_data.settings.timezone
     march = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
+    earned = 300 * len(worker_ids)
     await top_up(
-        db, requester_id=REQUESTER_ID, amount=500, actor_id=funded_by, key="t", now=march, tz=tz
+        db,
+        requester_id=REQUESTER_ID,
+        amount=earned + 200,
+        actor_id=funded_by,
+        key="t",
+        now=march,
+        tz=tz,
     )
     await db.run_write(
         hold_for_batch,
         requester_id=REQUESTER_ID,
         batch_id=1,
-        amount=300,
+        amount=earned,
         actor_id=REQUESTER_ID,
         now=march,
         tz=tz,
     )
-    await db.run_write(
-        credit_reward,
-        batch_id=1,
-        worker_id=worker_id,
-        assignment_id=1,
-        amount=300,
-        at=march,
-        tz=tz,
-        cap=app.bot_data.settings.monthly_cap,
-    )
+    for assignment_id, worker_id in enumerate(worker_ids, start=1):
+        await db.run_write(
+            credit_reward,
+            batch_id=1,
+            worker_id=worker_id,
+            assignment_id=assignment_id,
+            amount=300,
+            at=march,
+            tz=tz,
+            cap=app.bot_data.settings.monthly_cap,
+        )
     april = datetime(2026, 4, 10, 8, 0, tzinfo=UTC)
-    return (await close_month(db, "2026-03", now=april, tz=tz, actor_id=None)).created[0].id
+    closed = await close_month(db, "2026-03", now=april, tz=tz, actor_id=None)
+    return [statement.id for statement in closed.created]
+
+
+async def march_statement(app: BotApplication, worker_id: int, *, funded_by: int) -> int:
+    """One worker's March statement (``march_statements``): its id."""
+    (statement_id,) = await march_statements(app, [worker_id], funded_by=funded_by)
+    return statement_id

@@ -1,5 +1,6 @@
 """Conversations survive a crash: ``python -m bot`` killed (SIGKILL) in the middle of
-``/newbatch`` and of an admin's hold prompt, then started again; the user goes on where they were.
+``/newbatch`` and of an admin's two hold prompts, then started again; the user goes on where
+they were.
 
 The conversation's state and its draft are in the database (``bot/persistence.py``): the tests
 wait until the step is stored (a bound, not a timing), kill the process, start a new one and
@@ -19,6 +20,7 @@ from sandbox import SandboxServer
 from storage.db import Database
 from tests.builders import PARIS
 from tests.conftest import ADMIN_ID, REQUESTER_ID
+from tests.e2e.harness import said
 from tests.e2e.processes import bot_process, kill, process_environment
 from tests.intake.media import image_bytes
 
@@ -108,8 +110,8 @@ async def test_newbatch_goes_on_after_a_crash_with_its_answers_and_files(
         assert "Items: 2 (of which 0 gold)" in summary
 
 
-async def _seed_statement(path: Path) -> tuple[int, str]:
-    """A worker with earnings in last month, closed: one pending statement."""
+async def _seed_statements(path: Path) -> tuple[list[int], str]:
+    """Two workers with earnings in last month, closed: two pending statements."""
     now = datetime.now(UTC)
     first_of_month = now.astimezone(PARIS).replace(day=1, hour=12)
     earned = (first_of_month - timedelta(days=10)).astimezone(UTC)
@@ -126,44 +128,77 @@ async def _seed_statement(path: Path) -> tuple[int, str]:
                 tx, requester_id=REQUESTER_ID, batch_id=1, amount=500, actor_id=None,
                 now=earned, tz=PARIS,
             )  # fmt: skip
-            await credit_reward(
-                tx, batch_id=1, worker_id=WORKER, assignment_id=1, amount=300, at=earned,
-                tz=PARIS, cap=25_000,
-            )  # fmt: skip
+            for number, worker_id in enumerate((WORKER, WORKER + 1), start=1):
+                await credit_reward(
+                    tx, batch_id=1, worker_id=worker_id, assignment_id=number, amount=200,
+                    at=earned, tz=PARIS, cap=25_000,
+                )  # fmt: skip
         await close_month(db, month, now=now, tz=PARIS, actor_id=None)
-        (statement,) = await statements_for_month(db, month)
-        return statement.id, month
+        return [statement.id for statement in await statements_for_month(db, month)], month
     finally:
         await db.close()
 
 
-async def test_a_hold_prompt_goes_on_after_a_crash(sandbox: SandboxServer, tmp_path: Path) -> None:
-    statement_id, month = await _seed_statement(tmp_path / "process.db")
+async def prompts_stored(path: Path, count: int) -> None:
+    """Wait until the admin's ``count`` open payout prompts are stored (a bound, not a timing)."""
+    db = await Database.open(path)
+    try:
+        for _ in range(200):  # a generous bound (10 s)
+            async with db.read() as tx:
+                data = await tx.fetch_all("SELECT data FROM conversation_data WHERE scope='user'")
+            found = [json.loads(row[0]).get("payout_prompts") or {} for row in data]
+            if sum(len(prompts) for prompts in found) == count:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{count} payout prompts were never stored")
+    finally:
+        await db.close()
+
+
+async def test_two_hold_prompts_go_on_after_a_crash_each_to_its_statement(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    (first_id, second_id), month = await _seed_statements(tmp_path / "process.db")
     # Two admins: a lone one is warned at every start, which would come before the answer.
     env = process_environment(sandbox, tmp_path, ADMIN_IDS=f"{ADMIN_ID},{ADMIN_ID + 1}")
     admin = sandbox.user(ADMIN_ID, first_name="Ada", language_code="en")
 
     async with bot_process(env, tmp_path, "first") as first:
         await admin.send_command("/payouts")
-        assert (await admin.next_message(timeout=30)).text == "1 statements await a step:"
-        listed = await admin.next_message()
-        await admin.press("Hold", message=listed)
-        asked = await admin.next_message()
-        assert "reason" in (asked.text or "")
+        listed = await admin.next_message(timeout=30)
+        assert (listed.text or "").startswith("2 statements await a step · page 1 of 1")
+        await admin.press(f"Hold #{first_id}", message=listed)
+        asked_first = await admin.next_message()
+        await admin.press(f"Hold #{second_id}", message=listed)
+        asked_second = await admin.next_message()
+        assert f"#{first_id}" in (asked_first.text or "")
+        assert f"#{second_id}" in (asked_second.text or "")
         await stored(tmp_path / "process.db", "payout-step", 1)  # AWAITING_TEXT
+        await prompts_stored(tmp_path / "process.db", 2)
         await kill(first)
 
     async with bot_process(env, tmp_path, "second"):
-        await admin.send_text("Missing tax form", reply_to=asked)
-        done = await admin.next_message(timeout=30)
-        assert done.text == f"Statement #{statement_id} put on hold."
+        await admin.send_text("Which one?")  # two prompts open: not guessed
+        assert (await admin.next_message(timeout=30)).text == (
+            f"2 questions are open (statements #{first_id}, #{second_id}): reply to the one"
+            " this answers, or /cancel. Nothing changed."
+        )
+        # Answered in the other order: each reply goes to its own prompt's statement.
+        await admin.send_text("Bank details bounced", reply_to=asked_second)
+        assert (await said(admin)).text == f"Statement #{second_id} put on hold."
+        await admin.send_text("Missing tax form", reply_to=asked_first)
+        assert (await said(admin)).text == f"Statement #{first_id} put on hold."
+        assert "Held: Missing tax form" in (admin.message(listed.message_id).text or "")
 
     db = await Database.open(tmp_path / "process.db")
     try:
-        (statement,) = await statements_for_month(db, month)
-        assert (statement.state, statement.hold_reason) == ("held", "Missing tax form")
+        statements = await statements_for_month(db, month)
+        assert [(s.id, s.state, s.hold_reason) for s in statements] == [
+            (first_id, "held", "Missing tax form"),
+            (second_id, "held", "Bank details bounced"),
+        ]
         async with db.read() as tx:
             left = await tx.fetch_value("SELECT count(*) FROM conversation_states")
-        assert left == 0  # the prompt ended with its answer
+        assert left == 0  # the prompts ended with their answers
     finally:
         await db.close()

@@ -79,7 +79,9 @@ async def test_garbage_to_every_command_and_button_never_pages_an_admin(
 ) -> None:
     commands, prefixes = registered(bot)
     assert {"block", "correct", "payouts", "newbatch", "ready"} <= set(commands)
-    assert {"pay_ok", "pay_hold", "cfix", "ql", "ta"} & set(prefixes)
+    assert {"pay_ok", "pay_hold", "pay_paid", "pay_pg", "pay_all", "cfix", "ql", "ta"} <= set(
+        prefixes
+    )
     words = garbage()
     stranger = sandbox.user(1500, first_name="Sam", language_code="fr")
     worker = await sign_up(sandbox, 1501, "Wen")
@@ -93,7 +95,7 @@ async def test_garbage_to_every_command_and_button_never_pages_an_admin(
     await admin.send_command("/payouts")
     await admin.next_message()
     admin.drain()
-    await admin.press_data(f"pay_hold {statement_id}")
+    await admin.press_data(f"pay_hold {statement_id} 0")
     await admin.next_message()
     users: list[SandboxUser] = [stranger, worker, requester, admin]
 

@@ -18,10 +18,10 @@ from bot.ledger import (
     worker_account,
 )
 from bot.payouts import check_invariants, statement_history, statements_for_month
-from sandbox import BotMessage, SandboxServer, SandboxUser
+from sandbox import SandboxServer, SandboxUser
 from storage.db import Database
 from tests.conftest import ADMIN_ID, REQUESTER_ID
-from tests.e2e.harness import running_bot
+from tests.e2e.harness import running_bot, said
 
 APRIL = datetime(2026, 4, 10, 8, 0, tzinfo=UTC)
 MID_MARCH = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
@@ -58,13 +58,6 @@ async def _earn_in_march(bot: BotApplication, amounts: dict[int, int]) -> None:
             tz=settings.timezone,
             cap=settings.monthly_cap,
         )
-
-
-def _statement_message(admin: SandboxUser, statement_id: int) -> BotMessage:
-    for message in admin.messages:
-        if message.text and message.text.startswith(f"Statement #{statement_id} "):
-            return message
-    raise AssertionError(f"no message for statement {statement_id}")
 
 
 async def test_topup_then_balance(sandbox: SandboxServer, bot: BotApplication) -> None:
@@ -153,53 +146,65 @@ async def test_close_review_and_pay_a_month(
     assert (first.worker_id, first.amount, second.worker_id) == (1001, 1240, 1002)
 
     await admin.send_command("/payouts")
-    assert (await admin.next_message()).text == "2 statements await a step:"
-    await admin.next_message()
-    await admin.next_message()
+    listed = await admin.next_message()
+    assert (listed.text or "").splitlines() == [
+        "2 statements await a step · page 1 of 1",
+        f"#{first.id} · Ana (1001) · March 2026 · €12.40 · awaiting review",
+        f'#{second.id} · =HYPERLINK("http://evil.example","x") (1002) · March 2026 · €7.60'
+        " · awaiting review",
+    ]
+    assert listed.buttons == [
+        [f"Approve #{first.id}", f"Hold #{first.id}"],
+        [f"Approve #{second.id}", f"Hold #{second.id}"],
+        ["Approve all on this page"],
+    ]
 
-    # Approve Ana's statement; a double tap approves once.
-    answer = await admin.press("Approve", message=_statement_message(admin, first.id))
+    # Approve Ana's statement: the list is redrawn in place; a double tap approves once.
+    answer = await admin.press(f"Approve #{first.id}", message=listed)
     assert answer.text == f"Statement #{first.id} approved."
+    assert admin.message(listed.message_id).buttons[0] == [
+        f"Mark paid #{first.id}",
+        f"Hold #{first.id}",
+    ]
     told = await ana.next_message()
     assert told.text == (
         "Votre relevé de mars 2026 (12,40\xa0€) a été approuvé. Il sera bientôt payé."
     )
-    again = await admin.press_data(
-        f"pay_ok {first.id}", message=_statement_message(admin, first.id)
-    )
+    again = await admin.press_data(f"pay_ok {first.id} 0", message=listed)
     assert again.text == f"Statement #{first.id} was already approved; nothing changed."
-    await ana.expect_no_message(within=0.3)
     approvals = [e for e in await statement_history(db, first.id) if e.to_state == "approved"]
     assert len(approvals) == 1
 
     # A worker replaying the admin's button data is refused; nothing changes.
-    refused = await bob.press_data(f"pay_ok {second.id}", message=bob.last_message)
+    refused = await bob.press_data(f"pay_ok {second.id} 0", message=bob.last_message)
     assert refused.text == "This command is for admins only."
     assert (await statements_for_month(db, "2026-03"))[1].state == "pending"
 
     # Hold Bob's statement with a reason he is told.
     admin.drain()
-    await admin.press("Hold", message=_statement_message(admin, second.id))
+    await admin.press(f"Hold #{second.id}", message=listed)
     prompt = await admin.next_message()
     assert prompt.force_reply
     await admin.send_text("Duplicate account, please contact us", reply_to=prompt)
-    assert (await admin.next_message()).text == f"Statement #{second.id} put on hold."
+    assert (await said(admin)).text == f"Statement #{second.id} put on hold."
     held = await bob.next_message()
     assert held.text is not None
     assert "Reason: Duplicate account, please contact us." in held.text
+    assert "Held: Duplicate account" in (admin.message(listed.message_id).text or "")
 
     # Pay Ana's statement with a reference: one payout transfer, the worker is told.
     admin.drain()
-    await admin.press("Mark paid", message=_statement_message(admin, first.id))
+    await admin.press(f"Mark paid #{first.id}", message=listed)
     prompt = await admin.next_message()
     await admin.send_text("SEPA-2026-04-001", reply_to=prompt)
-    assert (await admin.next_message()).text == f"Statement #{first.id} marked paid."
+    assert (await said(admin)).text == f"Statement #{first.id} marked paid."
     paid = await ana.next_message()
     assert paid.text == (
         "Votre relevé de mars 2026 (12,40\xa0€) a été payé. Référence : SEPA-2026-04-001."
     )
     assert await balance(db, worker_account(1001)) == 0
     assert await balance(db, worker_account(1002)) == 760
+    assert (admin.message(listed.message_id).text or "").startswith("1 statements await")
 
     # Paying a held statement is refused.
     refused = await admin.press_data(f"pay_paid {second.id}", message=admin.last_message)

@@ -18,7 +18,7 @@ from sandbox import BotMessage, SandboxServer, SandboxUser
 from storage.assignments import active_assignment_of, assignments_of_worker
 from tests.builders import PARIS
 from tests.conftest import ADMIN_ID, REQUESTER_ID
-from tests.e2e.harness import WAIT, db_of, next_task, publish, sign_up
+from tests.e2e.harness import WAIT, db_of, next_task, publish, said, sign_up
 
 STALE = "This button does nothing any more: nothing changed."
 
@@ -100,12 +100,14 @@ async def test_a_hold_reason_typed_with_a_transcription_open_is_the_reason(
     await transcription_on_screen(app, shifted, ada)
 
     await ada.send_command("/payouts")
-    await ada.next_message()
     listed = await ada.next_message()
     await ada.press("Hold", message=listed)
     assert "reason" in ((await ada.next_message()).text or "")
-    await ada.send_text("Missing tax form")  # typed without replying to the prompt
-    assert (await ada.next_message()).text == f"Statement #{statement_id} put on hold."
+    await ada.send_text("Missing tax form")  # typed without replying to the only prompt
+    assert (await said(ada)).text == (
+        f"Statement #{statement_id} put on hold.\n(Your message replied to no question: it went"
+        f" to the only one open, for statement #{statement_id}.)"
+    )
     statement = await get_statement(db_of(app), statement_id)
     assert (statement.state, statement.hold_reason) == ("held", "Missing tax form")
     active = await db_of(app).run_read(active_assignment_of, ADMIN_ID)
@@ -122,10 +124,10 @@ async def test_every_press_is_answered_in_every_state(
 
     # The payout prompt: a second tap on Mark paid (or Hold) says the prompt is open.
     await ada.send_command("/payouts")
-    await ada.next_message()
     listed = await ada.next_message()
-    assert "approved" in ((await ada.press("Approve", message=listed)).text or "")
-    listed = await ada.next_message()  # the statement, edited: now Mark paid / Hold
+    answer = await ada.press(f"Approve #{statement_id}", message=listed)
+    assert "approved" in (answer.text or "")
+    listed = await ada.next_message()  # the list, redrawn: now Mark paid / Hold
     await ada.press("Mark paid", message=listed)
     assert "reference" in ((await ada.next_message()).text or "").lower()
     for button in ("Mark paid", "Hold"):
@@ -136,7 +138,7 @@ async def test_every_press_is_answered_in_every_state(
         )
     assert (await ada.press_data("zz 1", message=listed.message_id)).text == STALE
     await ada.send_text("SEPA-42")
-    assert "paid" in ((await ada.next_message()).text or "")
+    assert "paid" in ((await said(ada)).text or "")
     ada.drain()
     # The finished conversation's buttons, pressed again: answered, nothing changes.
     finished = await ada.press_data(f"pay_paid {statement_id}", message=listed.message_id)
