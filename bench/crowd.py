@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -148,7 +149,7 @@ async def _prepare(tmp: Path, database: str, workers: int, items: int, result_it
             now,
             items=items,
             answers_per_item=1,
-            reward=1,
+            reward=10,  # pays the floor (10 EUR/h) up to 36 s an answer: no raise, no pause
             time_limit=120,
             title="Bench",
             instructions="Pick car.",
@@ -337,12 +338,14 @@ async def run(
                 if call.method == "answerCallbackQuery" and "too old" in call.description
             )
             limited = sum(1 for name, _ in calls if name in LIMITED)
+            by_method = Counter(name for name, _ in calls if name in LIMITED)
             rate = answers / elapsed
             report = [
                 f"{workers} workers answering every {think} s for {seconds:.0f} s:",
                 f"  answers/s {rate:.1f} ({rate / CEILING:.0%} of the {CEILING:.0f}/s ceiling)",
                 f"  rate-limited calls per answer {limited / max(answers, 1):.2f}"
-                f" (429s {len(sandbox.rate_limited_calls)})",
+                f" (429s {len(sandbox.rate_limited_calls)}): "
+                + ", ".join(f"{name} {count}" for name, count in by_method.most_common()),
                 "  callback answer p50/p95/p99 "
                 + "/".join(f"{_percentile(figures.confirm, q):.2f}" for q in (0.5, 0.95, 0.99))
                 + " s",
