@@ -158,7 +158,7 @@ async def _pass(
         f"push pass{' ' + what if what else ''} ({bound}): {ms:.1f} ms; {tally.read} workers read"
         f" from the queue, {tally.available} available, {tally.tried} tried, {tally.claims}"
         f" claims in {tally.writes} write transactions"
-        f" ({ms / max(tally.claims, 1):.2f} ms a claim)"
+        + (f" ({ms / tally.claims:.2f} ms a claim)" if tally.claims else "")
     )
 
 
