@@ -1,9 +1,11 @@
 """Bench room: the figures issue 11 asks for, measured on a ``bench.volume`` database.
 
 In this process, through the bot's own use cases (no Telegram): choosing a worker's next task
-(``/task``'s use case, ``offer_on_request``) for sampled workers, p50/p99; a push pass
-(``dispatch_pass``) that claims for every available idle worker, then one more (nothing left to
-claim); the monthly close of the previous month; ``/results`` of the largest batch (aggregation
+(``/task``'s use case, ``offer_on_request``) for sampled workers, p50/p99; push passes
+(``dispatch_pass``) bounded as the bot bounds them, by what the outbox can send before the next
+pass (at the default 30 messages/s twice, then at 1,000/s), then unbounded (every available
+idle worker), then once more (nothing left to claim), each with what it read and claimed; the
+monthly close of the previous month; ``/results`` of the largest batch (aggregation
 in the compute pool, files written) with the event loop's longest stall meanwhile; the ledger
 invariants; the file's size per 10,000 answers. ``--bot-seconds`` then starts the real bot
 process on the same file against the sandbox, has ``--bot-workers`` workers answer, and reports
@@ -29,7 +31,10 @@ from zoneinfo import ZoneInfo
 from bench.volume_bot import bot_figures
 from bot.batches import Viewer
 from bot.compute import Compute, install, offload
-from bot.dispatch import Policy, dispatch_pass, offer_on_request
+from bot.dispatch import PassTally, Policy, dispatch_pass, offer_on_request
+from bot.engine.budget import Limits
+from bot.engine.jobs import DISPATCH_INTERVAL
+from bot.engine.outbox import Outbox
 from bot.errors import UserError
 from bot.ledger import current_month, parse_month
 from bot.payouts import check_invariants, close_month
@@ -116,15 +121,9 @@ async def figures(path: Path, samples: int) -> list[str]:
             f"choosing a worker's next task (/task use case), {len(times)} workers: p50 "
             f"{percentile(times, 0.5):.2f} ms, p99 {percentile(times, 0.99):.2f} ms",
         )
-        offers, first_ms = await timed(dispatch_pass(db, policy, now))
-        say(
-            lines,
-            f"push pass claiming for every available idle worker: {len(offers)} claims in "
-            f"{first_ms:.0f} ms ({first_ms / max(len(offers), 1):.2f} ms a claim)",
-        )
-        again, again_ms = await timed(dispatch_pass(db, policy, now))
-        say(lines, f"push pass once everyone available is served: {again_ms:.1f} ms "
-                     f"({len(again)} claims)")  # fmt: skip
+        for rate in (30.0, 30.0, 1000.0, None):  # the bot's default budget (twice), 1,000/s, all
+            say(lines, await _pass(db, policy, now, rate))
+        say(lines, await _pass(db, policy, now, None, "once everyone available is served"))
         month = _previous_month(now, policy)
         closed, close_ms = await timed(close_month(db, month, now=now, tz=policy.zone,
                                                    actor_id=None))  # fmt: skip
@@ -144,6 +143,23 @@ async def figures(path: Path, samples: int) -> list[str]:
         await compute.shutdown()
         await db.close()
     return lines
+
+
+async def _pass(
+    db: Database, policy: Policy, now: datetime, rate: float | None, what: str = ""
+) -> str:
+    """One push pass bounded as the bot bounds it: what the outbox can send at ``rate``
+    messages a second before the next pass (None: unbounded), and what it did."""
+    limit = None if rate is None else Outbox(Limits(per_second=rate)).room(DISPATCH_INTERVAL)
+    tally = PassTally()
+    _, ms = await timed(dispatch_pass(db, policy, now, limit=limit, tally=tally))
+    bound = f"{rate:.0f} messages/s: up to {limit} claims" if rate else "unbounded"
+    return (
+        f"push pass{' ' + what if what else ''} ({bound}): {ms:.1f} ms; {tally.read} workers read"
+        f" from the queue, {tally.available} available, {tally.tried} tried, {tally.claims}"
+        f" claims in {tally.writes} write transactions"
+        + (f" ({ms / tally.claims:.2f} ms a claim)" if tally.claims else "")
+    )
 
 
 def _size(path: Path) -> int:

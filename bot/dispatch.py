@@ -1,9 +1,11 @@
 """Who gets what next: the push policy of DESIGN.md as plain rules over storage (no Telegram).
 
-A pass looks at the workers who may get a push (registered, reachable, not blocked or paused,
-no active assignment), keeps those whose time rules say "available" now, takes them least
-recently served first, and claims for each one answer slot whose reward fits under what is left
-of their monthly cap. The claim is one ``INSERT ... SELECT ... RETURNING`` inside a
+A pass walks the workers who may get a push (registered, reachable, not blocked or paused,
+no active assignment) least recently served first, a page at a time from one index, keeps those
+whose time rules say "available" now, and claims for each one answer slot whose reward fits
+under what is left of their monthly cap, until it has claimed what the outbox can send before
+the next pass (``limit``; issue 10: when demand exceeds the budget, the longest waiting go
+first) or the queue ends. The claim is one ``INSERT ... SELECT ... RETURNING`` inside a
 ``BEGIN IMMEDIATE`` transaction (``storage.assignments.claim_next``; a push pass makes several
 in one), so two passes can never hand out more slots than ``answers_per_item`` nor the same
 item twice to a worker.
@@ -27,21 +29,31 @@ from bot.ledger import month_of, worker_account
 from bot.reputation import Figures, reputation_for
 from bot.training import examples_due, is_training
 from storage.assignments import (
+    GOLD_SEED_NAME,
     Assignment,
     active_assignment_of,
     any_open_slot,
     claim_next,
     rewards_open_to,
 )
-from storage.availability import AvailabilityRecord, dispatch_candidates, get_availability
-from storage.batches import Batch, Item, get_batch, get_item
+from storage.availability import (
+    AvailabilityRecord,
+    Candidate,
+    QueuePlace,
+    dispatch_candidates,
+    get_availability,
+    record_served_all,
+)
+from storage.batches import Batch, Item, get_batch, get_item, items_by_id
 from storage.db import Database, Tx, WriteTx
-from storage.ledger import earned_in_month
+from storage.ledger import earned_in_month, earned_in_month_by
+from storage.quality import batches_with_open_gold, server_secret
 from storage.users import User, get_user, roles_of
 
 log = logging.getLogger(__name__)
 
 CLAIMS_PER_WRITE = 32  # claims a push pass makes in one write transaction
+PAGE_MIN, PAGE_MAX = 64, 1_000  # candidates a pass reads at a time (a few per claim it wants)
 
 
 @dataclass(frozen=True)
@@ -65,7 +77,7 @@ class Policy:
         """A worker's zone: their own when set and valid, else TIMEZONE."""
         if timezone:
             try:
-                return ZoneInfo(timezone)
+                return _zone(timezone)
             except (ZoneInfoNotFoundError, ValueError):
                 log.warning("unknown stored time zone %r; using the default", timezone)
         return self.zone
@@ -92,9 +104,11 @@ class Offer:
     reputation: Figures | None = None
 
 
-# A pass reads every candidate's windows and quiet hours; a crowd shares a few dozen texts.
+# A pass reads every candidate's windows, quiet hours and zone; a crowd shares a few dozen texts
+# (ZoneInfo keeps its zones only while referenced: a pass would read the files again).
 _windows_of = lru_cache(maxsize=4096)(parse_windows)
 _quiet_of = lru_cache(maxsize=1024)(parse_quiet)
+_zone = lru_cache(maxsize=1024)(ZoneInfo)
 
 
 def availability_of(record: AvailabilityRecord) -> Availability:
@@ -125,26 +139,58 @@ async def cap_left(tx: Tx, policy: Policy, worker_id: int, now: datetime) -> int
     return max(policy.monthly_cap - earned, 0)
 
 
+@dataclass
+class _Seen:
+    """What one write transaction of a push pass reads once for all its claims."""
+
+    batches: dict[int, Batch] = field(default_factory=dict)
+    reputations: dict[int, Figures] = field(default_factory=dict)
+    items: dict[int, Item] = field(default_factory=dict)
+
+
 async def _offer(
-    tx: WriteTx, assignment: Assignment, user: User | None, policy: Policy, now: datetime
+    tx: WriteTx,
+    assignment: Assignment,
+    who: User | Candidate | None,
+    policy: Policy,
+    now: datetime,
+    seen: _Seen | None = None,
 ) -> Offer | None:
-    batch = await get_batch(tx, assignment.batch_id)
-    item = await get_item(tx, assignment.item_id)
+    seen = seen or _Seen()
+    batch = seen.batches.get(assignment.batch_id) or await get_batch(tx, assignment.batch_id)
+    item = seen.items.get(assignment.item_id) or await get_item(tx, assignment.item_id)
     if batch is None or item is None:  # cannot happen with foreign keys on
         log.error("assignment %s points at a missing batch or item", assignment.id)
         return None
+    seen.batches[batch.id] = batch
+    reputation = seen.reputations.get(batch.requester_id)
+    if reputation is None:
+        reputation = await reputation_for(tx, batch.requester_id, now)
+        seen.reputations[batch.requester_id] = reputation
     worker_id = assignment.worker_id
     return Offer(
         assignment=assignment,
         batch=batch,
         item=item,
         worker_id=assignment.worker_id,
-        language=user.language if user else "en",
-        timezone=user.timezone if user else None,
+        language=who.language if who else "en",
+        timezone=who.timezone if who else None,
         training=await is_training(tx, worker_id, item, batch, policy.quality.training_items),
         examples_due=await examples_due(tx, worker_id, batch),
-        reputation=await reputation_for(tx, batch.requester_id, now),
+        reputation=reputation,
     )
+
+
+@dataclass
+class PassTally:
+    """What a push pass did: candidates read from the queue, those available now by their time
+    rules, claims tried (not busy) and made, write transactions (the volume bench prints it)."""
+
+    read: int = 0
+    available: int = 0
+    tried: int = 0
+    claims: int = 0
+    writes: int = 0
 
 
 async def dispatch_pass(
@@ -154,58 +200,106 @@ async def dispatch_pass(
     *,
     busy: Container[int] = frozenset(),
     limit: int | None = None,
+    tally: PassTally | None = None,
 ) -> list[Offer]:
-    """Claim one slot for every available worker who has none, least recently served first.
+    """Claim one slot for available workers who have none, least recently served first, until
+    ``limit`` claims (what the outbox can send before the next pass; None: everyone).
 
-    ``busy`` holds workers whose own answer is being handled right now (their next task comes
-    from that flow); it is read just before each claim, with no await in between. Claims go
-    ``CLAIMS_PER_WRITE`` to a write transaction (each with the cap check that bounds it): one
-    commit for several claims, and the writer is never held for long.
+    Candidates come a page at a time in queue order (a range of one index, never every worker
+    sorted); a claimed worker leaves the queue's head (served now), so the next pass starts with
+    the next longest waiting. ``busy`` holds workers whose own answer is being handled right now
+    (their next task comes from that flow); it is read just before each claim, with no await in
+    between. Claims go ``CLAIMS_PER_WRITE`` to a write transaction (each with the cap check that
+    bounds it): one commit for several claims, and the writer is never held for long.
     """
+    tally = tally if tally is not None else PassTally()
     async with db.read() as tx:
         if not await any_open_slot(tx):
             return []
-        candidates = await dispatch_candidates(tx)
-    available = [
-        candidate.worker_id
-        for candidate in candidates
-        if availability_of(candidate.availability).is_available(
-            now, policy.zone_of(candidate.timezone)
-        )
-    ]
     offers: list[Offer] = []
-    for start in range(0, len(available), CLAIMS_PER_WRITE):
-        if limit is not None and len(offers) >= limit:
-            break
-        claimed: list[Offer] = []
-        async with db.write() as tx:
-            for worker_id in available[start : start + CLAIMS_PER_WRITE]:
-                if limit is not None and len(offers) + len(claimed) >= limit:
-                    break
-                offer = await _push_claim(tx, policy, worker_id, now, busy)
-                if offer is not None:
-                    claimed.append(offer)
-        offers.extend(claimed)
+    after: QueuePlace | None = None
+    reputations: dict[int, Figures] = {}  # cached figures, read once a pass
+    while limit is None or len(offers) < limit:
+        wanted = PAGE_MAX if limit is None else 3 * (limit - len(offers))
+        page = min(PAGE_MAX, max(PAGE_MIN, wanted))
+        async with db.read() as tx:
+            candidates = await dispatch_candidates(tx, after=after, limit=page, now=now)
+        tally.read += len(candidates)
+        available = [c for c in candidates if _available(c, policy, now)]
+        tally.available += len(available)
+        for start in range(0, len(available), CLAIMS_PER_WRITE):
+            room = None if limit is None else limit - len(offers)
+            if room is not None and room <= 0:
+                break
+            async with db.write() as tx:
+                tally.writes += 1
+                seen = _Seen(reputations=reputations)
+                chunk = available[start : start + CLAIMS_PER_WRITE]
+                offers += await _push_claims(tx, policy, chunk, now, busy, room, seen, tally)
+        if len(candidates) < page:
+            break  # the end of the queue
+        after = candidates[-1].place
+    tally.claims = len(offers)
     return offers
 
 
-async def _push_claim(
-    tx: WriteTx, policy: Policy, worker_id: int, now: datetime, busy: Container[int]
-) -> Offer | None:
-    """One pushed claim inside the pass's write transaction, or None (busy, capped, nothing)."""
-    if worker_id in busy:
-        return None
-    if await active_assignment_of(tx, worker_id) is not None:
-        return None  # claimed since the candidates were read (their answer's next task)
-    left = await cap_left(tx, policy, worker_id, now)
-    if left <= 0 or worker_id in busy:
-        return None
-    assignment = await claim_next(
-        tx, worker_id=worker_id, now=now, max_reward=left, pick_gold=policy.quality.gold_picker()
-    )
-    if assignment is None:
-        return None
-    return await _offer(tx, assignment, await get_user(tx, worker_id), policy, now)
+async def _push_claims(
+    tx: WriteTx,
+    policy: Policy,
+    chunk: list[Candidate],
+    now: datetime,
+    busy: Container[int],
+    room: int | None,
+    seen: _Seen,
+    tally: PassTally,
+) -> list[Offer]:
+    """A pass's claims in one write transaction, at most ``room``: what every claim needs is
+    read once (the month's earnings of the chunk, the batches with gold, the gold seed), the
+    claims are stamped served together and their items read together. A worker claimed since
+    the page was read (their answer's next task) is refused by the claim itself (one active
+    assignment per worker)."""
+    gold_batches = await batches_with_open_gold(tx)
+    secret = await server_secret(tx, GOLD_SEED_NAME, now) if gold_batches else None
+    month = month_of(now, policy.zone)
+    earned = await earned_in_month_by(tx, [worker_account(c.worker_id) for c in chunk], month)
+    claimed: list[tuple[Candidate, Assignment]] = []
+    for candidate in chunk:
+        if room is not None and len(claimed) >= room:
+            break
+        worker_id = candidate.worker_id
+        if worker_id in busy:
+            continue
+        tally.tried += 1
+        left = max(policy.monthly_cap - earned.get(worker_account(worker_id), 0), 0)
+        if left <= 0 or worker_id in busy:
+            continue
+        assignment = await claim_next(
+            tx,
+            worker_id=worker_id,
+            now=now,
+            max_reward=left,
+            pick_gold=policy.quality.gold_picker(),
+            gold_secret=secret,
+            gold_batches=gold_batches,
+            record=False,
+        )
+        if assignment is not None:
+            claimed.append((candidate, assignment))
+    if not claimed:
+        return []
+    await record_served_all(tx, [assignment.worker_id for _, assignment in claimed], now)
+    seen.items = await items_by_id(tx, [assignment.item_id for _, assignment in claimed])
+    offers = []
+    for candidate, assignment in claimed:
+        offer = await _offer(tx, assignment, candidate, policy, now, seen)
+        if offer is not None:
+            offers.append(offer)
+    return offers
+
+
+def _available(candidate: Candidate, policy: Policy, now: datetime) -> bool:
+    zone = policy.zone_of(candidate.timezone)
+    return availability_of(candidate.availability).is_available(now, zone)
 
 
 async def status_of(db: Database, policy: Policy, worker_id: int, now: datetime) -> Status:

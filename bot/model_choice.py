@@ -11,9 +11,10 @@ on the item and the fold).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+
+import numpy as np
 
 from bot.dawid_skene import (
     MODELS,
@@ -27,6 +28,7 @@ from bot.dawid_skene import (
     result_of,
 )
 from bot.quality import LabelSet
+from bot.sums import ordered_sum, sequential_sum
 from bot.votes import Vote
 
 FOLDS = 2
@@ -58,19 +60,17 @@ def _log_likelihood(
     fitted: Fit, held: Sequence[tuple[int, int, int]], seen: set[int], s: Settings
 ) -> float:
     """Sum over held-out answers of log P(answer | the item's other answers)."""
+    if not held:
+        return 0.0
     size = len(fitted.priors)
+    item, worker, answer = np.array(held, dtype=np.intp).T
+    known = np.isin(worker, np.fromiter(seen, dtype=np.intp, count=len(seen)))
+    # A worker whose only answers were held out: the prior's average worker.
     wrong = (1 - s.prior_accuracy) / max(1, size - 1)
-    total = 0.0
-    for item, worker, answer in held:
-        row = fitted.posteriors[item]
-        if worker in seen:
-            probability = sum(row[c] * fitted.confusions[worker][c][answer] for c in range(size))
-        else:  # a worker whose only answers were held out: the prior's average worker
-            probability = sum(
-                row[c] * (s.prior_accuracy if c == answer else wrong) for c in range(size)
-            )
-        total += math.log(max(probability, 1e-12))
-    return total
+    average = np.where(np.arange(size) == answer[:, None], s.prior_accuracy, wrong)
+    likely = np.where(known[:, None], fitted.confusions[worker, :, answer], average)
+    probability = sequential_sum(fitted.posteriors[item] * likely)
+    return ordered_sum(np.log(np.maximum(probability, 1e-12)))
 
 
 def choose_model(problem: Problem, settings: Settings) -> Choice:

@@ -9,19 +9,27 @@ more likely present than not; its confidence is the product of each label's cert
 taken as independent). A worker's accuracy is the mean Jaccard score of their answers against
 the aggregated ones, as gold scoring does for tags (``bot.quality.label_gold_score``).
 
-Pure functions over plain values (picklable, so they can run in a worker process).
+Each EM step works on every answer at once (numpy), adding in the order the pure-Python loops
+did (``bot/sums.py``). Pure functions over plain values (picklable, so they can run in a worker
+process).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.sums import add_into, ordered_sum
 
 LabelSet = frozenset[str]
 Answer = tuple[int, LabelSet]  # (worker id, the labels they ticked)
 
 MIN_RATE = 1e-6  # sensitivities and specificities stay inside (0, 1)
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.intp]
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,7 @@ class PerLabelResult:
 class _Binary:
     """One label's fitted model: each item's probability that the label is present."""
 
-    present: list[float]
+    present: Floats
     iterations: int
     converged: bool
 
@@ -76,30 +84,34 @@ def dawid_skene_per_label(
     seen = {label for item in observed for _, labels in item for label in labels}
     seen.update(label for item in item_ids for label in gold.get(item, ()))
     labels = tuple(sorted(seen))
+    flat = [(i, worker, given) for i, item in enumerate(observed) for worker, given in item]
+    answers = _Answers(
+        item=np.array([i for i, _, _ in flat], dtype=np.intp),
+        worker=np.array([worker for _, worker, _ in flat], dtype=np.intp),
+        counts=np.array([len(item) for item in observed], dtype=np.intp),
+        workers=len(workers),
+    )
+    settings = (max_iterations, tolerance, smoothing, prior_accuracy)
     fits = [
         _fit_label(
-            label,
-            item_ids,
-            observed,
-            gold,
-            len(workers),
-            max_iterations,
-            tolerance,
-            smoothing,
-            prior_accuracy,
+            np.array([label in given for _, _, given in flat], dtype=bool),
+            {i: float(label in gold[item]) for i, item in enumerate(item_ids) if item in gold},
+            answers,
+            *settings,
         )
         for label in labels
     ]
-    items: dict[int, LabelSetResult] = {}
-    for index, item in enumerate(item_ids):
-        chosen = frozenset(
-            label for label, fit in zip(labels, fits, strict=True) if _ticked(fit, index)
+    confidence = np.ones(len(item_ids))
+    for fit in fits:
+        confidence *= np.maximum(fit.present, 1 - fit.present)
+    ticked = [(fit.present > 0.5).tolist() for fit in fits]
+    items = {
+        item: LabelSetResult(
+            frozenset(label for label, on in zip(labels, ticked, strict=True) if on[index]),
+            float(confidence[index]),
         )
-        confidence = 1.0
-        for fit in fits:
-            p = fit.present[index]
-            confidence *= max(p, 1 - p)
-        items[item] = LabelSetResult(chosen, confidence)
+        for index, item in enumerate(item_ids)
+    }
     return PerLabelResult(
         items=items,
         labels=labels,
@@ -109,78 +121,83 @@ def dawid_skene_per_label(
     )
 
 
-def _ticked(fit: _Binary, index: int) -> bool:
-    return fit.present[index] > 0.5
+@dataclass(frozen=True)
+class _Answers:
+    """Every answer as arrays, in item order: its item and worker indices."""
+
+    item: Ints
+    worker: Ints
+    counts: Ints  # answers per item
+    workers: int
 
 
 def _fit_label(
-    label: str,
-    item_ids: Sequence[int],
-    observed: Sequence[Sequence[tuple[int, LabelSet]]],
-    gold: Mapping[int, LabelSet],
-    worker_count: int,
+    ticked: npt.NDArray[np.bool_],
+    clamped: Mapping[int, float],
+    answers: _Answers,
     max_iterations: int,
     tolerance: float,
     smoothing: float,
     prior_accuracy: float,
 ) -> _Binary:
-    votes = [[(worker, label in labels) for worker, labels in item] for item in observed]
-    clamped = {
-        index: float(label in gold[item]) for index, item in enumerate(item_ids) if item in gold
-    }
-    present = [
-        clamped.get(index, sum(ticked for _, ticked in item) / len(item))
-        for index, item in enumerate(votes)
-    ]
+    """One label's EM; ``ticked`` says, per answer, whether it holds the label."""
+    items, workers = len(answers.counts), answers.workers
+    known = np.array(sorted(clamped), dtype=np.intp)
+    known_present = np.array([clamped[i] for i in sorted(clamped)])
+    present = add_into(answers.item, ticked.astype(np.float64), items) / answers.counts
+    present[known] = known_present
     right, wrong = smoothing * prior_accuracy, smoothing * (1 - prior_accuracy)
+    left = ~ticked
     iterations, converged = 0, False
     while iterations < max_iterations and not converged:
         iterations += 1
         # M-step: the share of present items, each worker's sensitivity and specificity.
-        prior = (sum(present) + 1) / (len(present) + 2)
-        hit, miss = [right] * worker_count, [wrong] * worker_count  # label present
-        quiet, false = [right] * worker_count, [wrong] * worker_count  # label absent
-        for p, item in zip(present, votes, strict=True):
-            for worker, ticked in item:
-                if ticked:
-                    hit[worker] += p
-                    false[worker] += 1 - p
-                else:
-                    miss[worker] += p
-                    quiet[worker] += 1 - p
-        tick_weight, leave_weight = [], []
-        for worker in range(worker_count):
-            sensitivity = _rate(hit[worker] / (hit[worker] + miss[worker]))
-            specificity = _rate(quiet[worker] / (quiet[worker] + false[worker]))
-            tick_weight.append(math.log(sensitivity / (1 - specificity)))
-            leave_weight.append(math.log((1 - sensitivity) / specificity))
-        # E-step: each item's log-odds of the label being present.
-        base = math.log(prior / (1 - prior))
-        updated = []
-        for index, item in enumerate(votes):
-            if index in clamped:
-                updated.append(clamped[index])
-                continue
-            odds = base
-            for worker, ticked in item:
-                odds += tick_weight[worker] if ticked else leave_weight[worker]
-            updated.append(_sigmoid(odds))
-        converged = max(
-            (abs(a - b) for a, b in zip(present, updated, strict=True)), default=0.0
-        ) < (tolerance)
+        prior = (ordered_sum(present) + 1) / (items + 2)
+        p = present[answers.item]
+        hit = _per_worker(right, answers.worker[ticked], p[ticked], workers)  # label present
+        miss = _per_worker(wrong, answers.worker[left], p[left], workers)
+        quiet = _per_worker(right, answers.worker[left], 1 - p[left], workers)  # label absent
+        false = _per_worker(wrong, answers.worker[ticked], 1 - p[ticked], workers)
+        sensitivity = _rate(hit / (hit + miss))
+        specificity = _rate(quiet / (quiet + false))
+        tick_weight = np.log(sensitivity / (1 - specificity))
+        leave_weight = np.log((1 - sensitivity) / specificity)
+        # E-step: each item's log-odds of the label being present, from the prior's log-odds
+        # (first in bincount's input, so each item's sum starts from it).
+        weight = np.where(ticked, tick_weight[answers.worker], leave_weight[answers.worker])
+        odds = add_into(
+            np.concatenate((np.arange(items), answers.item)),
+            np.concatenate((np.full(items, np.log(prior / (1 - prior))), weight)),
+            items,
+        )
+        updated = _sigmoid(odds)
+        updated[known] = known_present
+        converged = (float(np.abs(present - updated).max()) if items else 0.0) < tolerance
         present = updated
     return _Binary(present, iterations, converged)
 
 
-def _rate(value: float) -> float:
-    return min(1 - MIN_RATE, max(MIN_RATE, value))
+def _per_worker(start: float, worker: Ints, weight: Floats, workers: int) -> Floats:
+    """``start`` plus each worker's weights, added in order."""
+    return add_into(
+        np.concatenate((np.arange(workers), worker)),
+        np.concatenate((np.full(workers, start), weight)),
+        workers,
+    )
 
 
-def _sigmoid(odds: float) -> float:
-    if odds >= 0:
-        return 1 / (1 + math.exp(-odds))
-    small = math.exp(odds)
-    return small / (1 + small)
+def _rate(value: Floats) -> Floats:
+    return np.minimum(1 - MIN_RATE, np.maximum(MIN_RATE, value))
+
+
+def _sigmoid(odds: Floats) -> Floats:
+    """1 / (1 + e^-x), computed on the side that cannot overflow."""
+    result = np.empty_like(odds)
+    up = odds >= 0
+    result[up] = 1 / (1 + np.exp(-odds[up]))
+    small = np.exp(odds[~up])
+    result[~up] = small / (1 + small)
+    return result
 
 
 def _jaccard(expected: LabelSet, given: LabelSet) -> float:

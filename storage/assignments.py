@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -13,7 +13,7 @@ from storage.db import Row, Tx, WriteTx, maybe_time, to_db_time
 from storage.exclusions import EXCLUSION_GATE
 from storage.levels import LEVEL_GATE
 from storage.mutes import MUTE_GATE
-from storage.quality import GoldView, gold_view, server_secret
+from storage.quality import GoldView, gold_view, open_gold_items, server_secret
 
 AssignmentState = Literal["active", "submitted", "expired", "skipped", "released"]
 # States that hold one of an item's answer slots: an active offer is reserved for its worker.
@@ -158,12 +158,20 @@ async def claim_next(
     max_reward: int,
     forced: bool = False,
     pick_gold: GoldPicker | None = None,
+    gold_secret: str | None = None,
+    gold_batches: Collection[int] | None = None,
+    record: bool = True,
 ) -> Assignment | None:
     """Reserve the next answer slot for a worker (reward at most ``max_reward``), or None.
 
     ``pick_gold`` (the gold-mixing rule) sees the worker's history in the batch the next slot
     comes from and may name a gold item to serve instead; everything happens in one write
-    transaction, so the rule's view cannot change before the claim.
+    transaction, so the rule's view cannot change before the claim. A batch without open gold
+    items leaves the rule nothing to pick, so it is not asked. What a push pass already read in
+    this transaction is passed in: ``gold_secret`` (the rule's seed, ``GOLD_SEED_NAME``) and
+    ``gold_batches`` (the open batches with open gold items: without any, the claim is one
+    statement). ``record=False`` leaves ``record_served`` to the caller (the pass stamps its
+    claims together).
     """
     params: dict[str, Any] = {
         "worker": worker_id,
@@ -173,20 +181,26 @@ async def claim_next(
         "batch": None,
     }
     row: Row | None = None
-    if pick_gold is not None:
+    if pick_gold is not None and (gold_batches is None or gold_batches):
         found = await tx.fetch_one(_NEXT_BATCH, params)
         if found is not None:
             batch_id = int(found[0])
-            secret = await server_secret(tx, GOLD_SEED_NAME, now)
-            gold_item = pick_gold(await gold_view(tx, batch_id, worker_id, secret))
-            if gold_item is not None:
-                row = await tx.fetch_one(_CLAIM_GOLD, {**params, "item": gold_item})
+            gold: tuple[int, ...] = ()
+            if gold_batches is None or batch_id in gold_batches:
+                gold = await open_gold_items(tx, batch_id)
+            if gold:
+                secret = gold_secret or await server_secret(tx, GOLD_SEED_NAME, now)
+                view = await gold_view(tx, batch_id, worker_id, secret, gold)
+                gold_item = pick_gold(view)
+                if gold_item is not None:
+                    row = await tx.fetch_one(_CLAIM_GOLD, {**params, "item": gold_item})
             params["batch"] = batch_id
     if row is None:
         row = await tx.fetch_one(_CLAIM, params)
     if row is None:
         return None
-    await record_served(tx, worker_id, now)
+    if record:
+        await record_served(tx, worker_id, now)
     return _assignment(row)
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from storage.db import Row, Tx, WriteTx, maybe_time, to_db_time
 
 DEFAULT_QUIET = "22:00-08:00"
+EVERYONE = 2**31 - 1  # a LIMIT both backends take for "no limit"
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Candidate:
     language: str
     timezone: str | None
     availability: AvailabilityRecord
+    place: tuple[str, int] = ("", 0)  # where they stand in the push queue (``QueuePlace``)
 
 
 def _record(row: Row, worker_id: int) -> AvailabilityRecord:
@@ -124,6 +126,16 @@ async def record_served(tx: WriteTx, worker_id: int, now: datetime) -> None:
     )
 
 
+async def record_served_all(tx: WriteTx, worker_ids: list[int], now: datetime) -> None:
+    """``record_served`` for several workers at once (a push pass's claims of one transaction)."""
+    stamp = to_db_time(now)
+    await tx.executemany(
+        "INSERT INTO worker_availability (worker_id, updated_at, last_served_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (worker_id) DO UPDATE SET last_served_at = excluded.last_served_at",
+        [(worker_id, stamp, stamp) for worker_id in worker_ids],
+    )
+
+
 async def record_missed(tx: WriteTx, worker_id: int, now: datetime) -> int:
     """Count one more task left to expire since the last answer; returns the new count."""
     await _ensure(tx, worker_id, to_db_time(now))
@@ -142,23 +154,47 @@ async def reset_missed(tx: WriteTx, worker_id: int) -> None:
     )
 
 
-async def dispatch_candidates(tx: Tx) -> list[Candidate]:
+QueuePlace = tuple[str, int]
+"""Where a worker stands in the push queue: when last served ('' for never), then their id."""
+
+
+async def dispatch_candidates(
+    tx: Tx,
+    *,
+    after: QueuePlace | None = None,
+    limit: int | None = None,
+    now: datetime | None = None,
+) -> list[Candidate]:
     """Workers who may get a push, before time rules and caps: registered, worker role, not
     blocked, reachable, not paused, with a window or a /ready period, and no active assignment.
+    With ``now``, a /ready period must still run then (without windows, nothing else could
+    make the worker available: the time rules need not read them).
 
-    Least recently served first (never served first of all), then by id.
+    Least recently served first (never served first of all), then by id: the order of the
+    ``worker_availability_queue`` index (migration 0015), read as a range from ``after`` (a
+    page's last ``Candidate.place``), at most ``limit`` of them.
     """
+    start, worker = after if after is not None else ("", -1)
+    ready_after = "" if now is None else to_db_time(now)
     rows = await tx.fetch_all(
-        "SELECT u.id AS worker_id, u.language, u.timezone, w.*"
-        " FROM users u"
-        " JOIN worker_availability w ON w.worker_id = u.id"
-        " JOIN user_roles r ON r.user_id = u.id AND r.role = 'worker'"
-        " WHERE u.consented_at IS NOT NULL AND u.blocked_at IS NULL"
-        " AND u.unreachable_at IS NULL AND w.paused_at IS NULL"
-        " AND (w.windows != '' OR w.ready_until IS NOT NULL)"
+        "SELECT u.id AS worker_id, u.language, u.timezone, w.*,"
+        " coalesce(w.last_served_at, '') AS queued"
+        " FROM worker_availability w INDEXED BY worker_availability_queue"
+        " JOIN users u ON u.id = w.worker_id"
+        " JOIN user_roles r ON r.user_id = w.worker_id AND r.role = 'worker'"
+        " WHERE w.paused_at IS NULL AND u.consented_at IS NOT NULL AND u.blocked_at IS NULL"
+        " AND u.unreachable_at IS NULL AND (w.windows != '' OR w.ready_until > :ready_after)"
         " AND NOT EXISTS (SELECT 1 FROM assignments a"
-        "                 WHERE a.worker_id = u.id AND a.state = 'active')"
-        " ORDER BY w.last_served_at IS NOT NULL, w.last_served_at, u.id"
+        "                 WHERE a.worker_id = w.worker_id AND a.state = 'active')"
+        " AND coalesce(w.last_served_at, '') >= :start"
+        " AND (coalesce(w.last_served_at, '') > :start OR w.worker_id > :worker)"
+        " ORDER BY coalesce(w.last_served_at, ''), w.worker_id LIMIT :limit",
+        {
+            "start": start,
+            "worker": worker,
+            "limit": EVERYONE if limit is None else limit,
+            "ready_after": ready_after,
+        },
     )
     return [
         Candidate(
@@ -166,6 +202,7 @@ async def dispatch_candidates(tx: Tx) -> list[Candidate]:
             language=row["language"],
             timezone=row["timezone"],
             availability=_record(row, int(row["worker_id"])),
+            place=(str(row["queued"]), int(row["worker_id"])),
         )
         for row in rows
     ]

@@ -251,6 +251,19 @@ async def get_item(tx: Tx, item_id: int) -> Item | None:
     return None if row is None else _item(row)
 
 
+async def items_by_id(tx: Tx, item_ids: list[int]) -> dict[int, Item]:
+    """Several items with their media, by id (a push pass's claims of one transaction)."""
+    if not item_ids:
+        return {}
+    marks = ", ".join("?" for _ in item_ids)
+    rows = await tx.fetch_all(
+        f"SELECT {_ITEM_COLUMNS} FROM items JOIN media ON media.sha256 = items.media_sha256"
+        f" WHERE items.id IN ({marks})",
+        tuple(item_ids),
+    )
+    return {item.id: item for item in map(_item, rows)}
+
+
 async def count_items(tx: Tx, batch_id: int) -> tuple[int, int]:
     """(items, gold items) of a batch."""
     row = await tx.fetch_one(

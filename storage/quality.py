@@ -112,13 +112,31 @@ class GoldView:
     type_gold_answers: int = 0  # the worker's gold answers of the batch's type, in any batch
 
 
-async def gold_view(tx: Tx, batch_id: int, worker_id: int, secret: str) -> GoldView:
-    """A worker's history in a batch and its open gold items, in the claim's transaction."""
-    gold = await tx.fetch_all(
+async def open_gold_items(tx: Tx, batch_id: int) -> tuple[int, ...]:
+    """A batch's open gold items in order (the ``items_open_gold`` index, migration 0015)."""
+    rows = await tx.fetch_all(
         "SELECT id FROM items WHERE batch_id = ? AND gold_answer IS NOT NULL AND state = 'open'"
         " ORDER BY position",
         (batch_id,),
     )
+    return tuple(int(row[0]) for row in rows)
+
+
+async def batches_with_open_gold(tx: Tx) -> frozenset[int]:
+    """The batches with an open gold item (a push pass reads it once per write transaction)."""
+    rows = await tx.fetch_all(
+        "SELECT DISTINCT batch_id FROM items WHERE gold_answer IS NOT NULL AND state = 'open'"
+    )
+    return frozenset(int(row[0]) for row in rows)
+
+
+async def gold_view(
+    tx: Tx, batch_id: int, worker_id: int, secret: str, gold: tuple[int, ...] | None = None
+) -> GoldView:
+    """A worker's history in a batch and its open gold items (``gold`` when already read), in
+    the claim's transaction."""
+    if gold is None:
+        gold = await open_gold_items(tx, batch_id)
     seen = await tx.fetch_all(
         "SELECT item_id FROM assignments WHERE batch_id = ? AND worker_id = ?",
         (batch_id, worker_id),
@@ -132,7 +150,7 @@ async def gold_view(tx: Tx, batch_id: int, worker_id: int, secret: str) -> GoldV
         batch_id=batch_id,
         worker_id=worker_id,
         served=len(seen),
-        gold_item_ids=tuple(int(row[0]) for row in gold),
+        gold_item_ids=gold,
         seen_item_ids=frozenset(int(row[0]) for row in seen),
         secret=secret,
         type_gold_answers=int(on_type or 0),

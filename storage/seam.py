@@ -77,7 +77,10 @@ def to_db_time(moment: datetime) -> str:
 
 
 def from_db_time(value: str) -> datetime:
-    """The inverse of ``to_db_time``."""
+    """The inverse of ``to_db_time``. Its exact form is parsed by ``fromisoformat`` (a tenth of
+    ``strptime``'s cost: a push pass reads thousands); anything else by the strict format."""
+    if len(value) == 27 and value[10] == "T" and value[19] == "." and value[26] == "Z":
+        return datetime.fromisoformat(value[:26]).replace(tzinfo=UTC)
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 

@@ -210,7 +210,8 @@ def request_dispatch(application: BotApplication) -> None:
 
 
 async def dispatch_job(context: BotContext) -> None:
-    """One dispatcher pass: offer a task to every available worker who has none."""
+    """One dispatcher pass: offer a task to the available workers who have none, as many as the
+    outbox can send before the next pass."""
     application = context.application
     services = context.services
     runtime = services.runtime
@@ -221,8 +222,14 @@ async def dispatch_job(context: BotContext) -> None:
     async with runtime.dispatch_lock:
         while True:
             runtime.dispatch_again = False
+            # Only what the outbox can send before the next pass: the longest waiting first.
+            room = services.outbox.room(DISPATCH_INTERVAL)
             offers = await dispatch_pass(
-                services.db, policy_of(services), services.clock.now(), busy=runtime.busy
+                services.db,
+                policy_of(services),
+                services.clock.now(),
+                busy=runtime.busy,
+                limit=room,
             )
             for offer in offers:  # the longest waiting first; each timer starts when sent
                 queue_task(application, offer, Priority.PUSH)

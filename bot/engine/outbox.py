@@ -126,6 +126,11 @@ class Outbox:
         """Deliveries queued (not yet started)."""
         return sum(len(chat.queue) for chat in self._chats.values())
 
+    def room(self, seconds: float) -> int:
+        """Deliveries the overall budget can start within ``seconds`` beyond those queued: what
+        a dispatcher pass may claim (issue 11; more would only wait here, holding slots)."""
+        return max(0, int(self.limits.per_second * seconds) + self.limits.burst - self.waiting)
+
     def charge(self, chat_id: int, cost: int = 1) -> None:
         """Count a call made outside the outbox (a direct reply): later deliveries wait for it."""
         now = time.monotonic()
