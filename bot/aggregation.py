@@ -138,13 +138,13 @@ def _text_result(
     return TextResult(text, confidence, agreement, len(answers))
 
 
-def medoid_transcript(texts: Sequence[str]) -> TextResult:
-    """The answer closest to all others, as typed (cut to ``MAX_TRANSCRIPT_CHARS``); a lone
-    answer has confidence 0."""
+def medoid_transcript(texts: Sequence[str], weights: Sequence[float] | None = None) -> TextResult:
+    """The answer closest to all others (``weights``: each answer's say), as typed (cut to
+    ``MAX_TRANSCRIPT_CHARS``); a lone answer has confidence 0."""
     if not texts:
         raise ValueError("an item needs at least one answer to aggregate")
     word_lists = [transcript_words(text) for text in texts]
-    best = _medoid_index(word_lists)
+    best = _medoid_index(word_lists, weights)
     others = word_lists[:best] + word_lists[best + 1 :]
     return _text_result(
         texts[best][:MAX_TRANSCRIPT_CHARS].strip(), word_lists[best], others, word_lists

@@ -8,12 +8,16 @@ field: one field here, its check in the parser (and, for storage, a column of th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, get_args
 
-BatchType = Literal["image_tag", "emotion", "transcription"]
+BatchType = Literal["image_tag", "emotion", "transcription", "image_text", "translation", "review"]
 """A task type's name (``bot/tasks/`` holds each type's rules)."""
 BATCH_TYPES: tuple[str, ...] = get_args(BatchType)
+REVIEW_TYPE: BatchType = "review"
+REQUESTED_TYPES: tuple[str, ...] = tuple(name for name in BATCH_TYPES if name != REVIEW_TYPE)
+"""The types a manifest or ``/newbatch`` may ask for: a review batch is made by the pipeline
+(``bot/review.py``) when a batch with ``review`` ends."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,8 @@ class BatchSettings:
     reward: int
     answers_per_item: int
     time_limit: int
+    review: bool = field(default=False, kw_only=True)
+    """Text types: a review batch picks the best of each item's answers once they are in."""
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

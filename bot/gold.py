@@ -243,7 +243,7 @@ async def _stop_decision(
 
 
 async def _batch_end(tx: WriteTx, batch: Batch, refunded: int) -> BatchEnd:
-    flows = await escrow_flows(tx, escrow_account(batch.id))
+    flows = await escrow_flows(tx, escrow_account(batch.escrow_batch_id))
     answers = await submitted_count_in(tx, batch.id)
     return BatchEnd(batch, (await count_items(tx, batch.id))[0], answers, flows.spent, refunded)
 

@@ -75,7 +75,8 @@ def _assignment(row: Row) -> Assignment:
 
 
 # What makes an answer slot open to a worker: an open ordinary (not gold) item of an open
-# batch (not their own batch, not a type they are kept from) that they have never been offered,
+# batch (not their own batch, not a type they are kept from) that they have never been offered
+# (nor, for a review item, the item it reviews),
 # whose reserved or answered slots are still fewer than answers_per_item, while they have no
 # active assignment. Gold items are only ever served by the gold-mixing rule (_CLAIM_GOLD).
 _OPEN_TO_WORKER = """
@@ -86,6 +87,8 @@ WHERE b.state = 'open' AND i.state = 'open' AND i.gold_answer IS NULL
                   WHERE p.worker_id = :worker AND p.task_type = b.type)
   AND NOT EXISTS (SELECT 1 FROM assignments mine
                   WHERE mine.item_id = i.id AND mine.worker_id = :worker)
+  AND NOT EXISTS (SELECT 1 FROM assignments authored  -- a review item: not by an author
+                  WHERE authored.item_id = i.source_item_id AND authored.worker_id = :worker)
   AND NOT EXISTS (SELECT 1 FROM assignments busy
                   WHERE busy.worker_id = :worker AND busy.state = 'active')
   AND (SELECT count(*) FROM assignments taken

@@ -24,6 +24,7 @@ from bot.engine.jobs import (
 from bot.engine.render import answered_caption, credited_text, task_buttons
 from bot.errors import CapExceeded
 from bot.i18n import Translator
+from bot.tasks import task_type
 from bot.telegram_ui import translator_for
 from bot.texts import pause_notice_text, refusal
 from storage.assignments import Assignment, get_assignment
@@ -91,7 +92,12 @@ async def follow_up(
     if t is None:
         t = await translator_for(services, worker_id)
     async with services.runtime.message_lock(chat_id, message_id):
-        if offer is not None and is_photo and offer.item.media_kind == "image":
+        if (
+            offer is not None
+            and is_photo
+            and offer.item.media_kind == "image"
+            and not task_type(offer.batch.type).takes_text  # its reply prompt needs a new task
+        ):
             if await show_task(application, offer, replace=(chat_id, message_id), header=header):
                 return True
             offer = None  # released by show_task; the old message still shows the old task

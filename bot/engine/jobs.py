@@ -36,7 +36,7 @@ from storage.assignments import (
     refreshable,
     start_timer,
 )
-from storage.batches import get_batch
+from storage.batches import get_batch, get_item
 from storage.users import mark_unreachable
 
 log = logging.getLogger(__name__)
@@ -79,8 +79,8 @@ async def show_task(
     t = services.translator(offer.language, offer.timezone)
     now = services.clock.now()
     deadline = now + timedelta(seconds=assignment.time_limit)
-    caption = task_caption(t, batch, assignment, deadline, header=header)
-    markup = markup_of(task_buttons(t, batch, assignment.id))
+    caption = task_caption(t, batch, assignment, deadline, header=header, item=item)
+    markup = markup_of(task_buttons(t, batch, assignment.id, choices=item.choices))
     chat_id = offer.worker_id
     # The deadline is stored and armed before sending: a bot killed mid-send still ends it.
     if not await services.db.run_write(start_timer, assignment.id, shown_at=now, deadline=deadline):
@@ -274,11 +274,13 @@ async def _refresh_timer(application: BotApplication, assignment_id: int) -> boo
         if left < 5:
             return False
         batch = await services.db.run_read(get_batch, current.batch_id)
-        if batch is None:
+        item = await services.db.run_read(get_item, current.item_id)
+        if batch is None or item is None:
             return False
         t = await translator_for(services, current.worker_id)
-        caption = task_caption(t, batch, current, current.deadline, left=round(left / 5) * 5)
-        markup = markup_of(task_buttons(t, batch, current.id, current.draft))
+        left_shown = round(left / 5) * 5
+        caption = task_caption(t, batch, current, current.deadline, left=left_shown, item=item)
+        markup = markup_of(task_buttons(t, batch, current.id, current.draft, item.choices))
         await edit_task_message(application, first.chat_id, first.message_id, caption, markup)
     return True
 

@@ -15,10 +15,10 @@ from bot.callback_data import callback
 from bot.i18n import Translator
 from bot.tasks import task_type
 from bot.tasks.base import Action, Button
-from bot.tasks.render import buttons, caption
+from bot.tasks.render import Content, buttons, caption
 from bot.tasks.render import clock_time as clock_time  # re-exported for the handlers
 from storage.assignments import Assignment
-from storage.batches import Batch
+from storage.batches import Batch, Item
 
 # Callback data: "PREFIX ASSIGNMENT_ID [LABEL_INDEX]" (STYLE.md 6), well under 64 bytes.
 ANSWER = "ta"
@@ -57,8 +57,10 @@ def task_caption(
     *,
     header: str | None = None,
     left: float | None = None,
+    item: Item | None = None,
 ) -> str:
-    """The text of a task: what to do, the pay, the deadline (and time left when refreshed)."""
+    """The text of a task: what to do, the item's text or candidates (``item``), the pay, the
+    deadline (and time left when refreshed)."""
     return caption(
         t,
         batch,
@@ -67,16 +69,22 @@ def task_caption(
         deadline=deadline,
         header=header,
         left=left,
+        content=None if item is None else Content(item.text, item.choices),
     )
 
 
 def task_buttons(
-    t: Translator, batch: Batch, assignment_id: int, draft: Sequence[int] = ()
+    t: Translator,
+    batch: Batch,
+    assignment_id: int,
+    draft: Sequence[int] = (),
+    choices: Sequence[str] = (),
 ) -> Rows:
-    """The task type's buttons, then Skip and Pause, as rows of (text, callback data)."""
+    """The task type's buttons (a review item's: its ``choices``), then Skip and Pause, as rows
+    of (text, callback data)."""
     return [
         [(button.text, button_data(button, assignment_id)) for button in row]
-        for row in buttons(t, batch, draft)
+        for row in buttons(t, batch, draft, choices)
     ]
 
 

@@ -31,7 +31,7 @@ from bot.context import Actor, BotContext
 from bot.errors import BatchRejected, InvalidInput
 from bot.guided import FileKind, ManifestValue, Upload
 from bot.i18n import LANGUAGES
-from bot.intake.manifest import BATCH_TYPES, BatchType
+from bot.intake.manifest import REQUESTED_TYPES, BatchType
 from bot.tasks import task_type
 from bot.telegram_ui import (
     check_size,
@@ -116,7 +116,7 @@ async def start(update: Update, context: BotContext) -> int:
     assert context.user_data is not None
     context.user_data[USER_DATA_KEY] = _Draft()
     t = actor.t
-    names = [[t(f"batches.type.{batch_type}")] for batch_type in BATCH_TYPES]
+    names = [[t(f"batches.type.{batch_type}")] for batch_type in REQUESTED_TYPES]
     await _ask(
         message_of(update), t("newbatch.intro") + "\n\n" + t("newbatch.ask_type"), _choices(names)
     )
@@ -127,7 +127,7 @@ async def start(update: Update, context: BotContext) -> int:
 async def got_type(update: Update, context: BotContext) -> int:
     draft = _draft(context)
     text = (message_of(update).text or "").strip().casefold()
-    for batch_type in BATCH_TYPES:
+    for batch_type in REQUESTED_TYPES:
         if text == batch_type or text in _in_any_language(context, f"batches.type.{batch_type}"):
             draft.answers["type"] = batch_type
             break

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
-from bot.batch_settings import BATCH_TYPES, BatchSettings, BatchType
+from bot.batch_settings import REQUESTED_TYPES, BatchSettings, BatchType
 from bot.errors import Problem
 from bot.intake.archive import normalise_member_path
 from bot.intake.pricing import default_reward
@@ -20,7 +20,7 @@ from bot.tasks.base import LABEL_SEPARATOR, echo
 from bot.tasks.emotion import EMOTION_LABELS
 
 # re-exported for the intake's callers
-__all__ = ["BATCH_TYPES", "EMOTION_LABELS", "LABEL_SEPARATOR", "BatchType"]
+__all__ = ["EMOTION_LABELS", "LABEL_SEPARATOR", "REQUESTED_TYPES", "BatchType"]
 MANIFEST_NAME = "batch.toml"
 DEFAULT_GOLD_NAME = "gold.csv"
 
@@ -44,6 +44,7 @@ FIELDS = (
     "reward",
     "answers_per_item",
     "time_limit",
+    "review",
     "gold",
 )
 """The manifest's fields, in the order problems are reported."""
@@ -157,6 +158,7 @@ def _build_spec(
     )
     if seconds is not None and time_limit is not None and time_limit < seconds:
         reader.problem("batch.time_limit_below_estimate", "time_limit", seconds_per_task=seconds)
+    review = _review(reader, rules)
     if (
         rules is None
         or title is None
@@ -165,6 +167,7 @@ def _build_spec(
         or reward is None
         or answers is None
         or time_limit is None
+        or review is None
         or reader.problems
     ):
         return None
@@ -179,8 +182,18 @@ def _build_spec(
         reward_from_manifest=from_manifest,
         answers_per_item=answers,
         time_limit=time_limit,
+        review=review,
         gold=gold,
     )
+
+
+def _review(reader: _Fields, rules: AnswerRules | None) -> bool | None:
+    """Whether a review step follows (text types; the type's default when not given)."""
+    kind = None if rules is None else task_type(rules.type)
+    if "review" in reader.table and kind is not None and not kind.takes("review"):
+        reader.problem("batch.field_not_allowed", "review", type=kind.name)
+        return None
+    return reader.boolean("review", default=kind is not None and kind.review_by_default)
 
 
 def default_time_limit(seconds_per_task: int) -> int:
@@ -291,8 +304,8 @@ class _Fields:
         value = self._required("type")
         if value is None:
             return None
-        if not isinstance(value, str) or value not in BATCH_TYPES:
-            allowed = ", ".join(BATCH_TYPES)
+        if not isinstance(value, str) or value not in REQUESTED_TYPES:
+            allowed = ", ".join(REQUESTED_TYPES)
             self.problem("batch.type_unknown", "type", value=_echo(str(value)), allowed=allowed)
             return None
         return value

@@ -22,10 +22,12 @@ from bot.intake.manifest import (
     parse_manifest,
 )
 from bot.intake.pricing import Quote, floor_warning
+from bot.intake.sentences import Sentence, is_sentences_name, read_sentences
 from bot.intake.store import Staging, StoredMedia
+from bot.review import review_reward
 from bot.tasks import task_type
 
-ItemKind = Literal["image", "audio"]
+ItemKind = Literal["image", "audio", "text"]
 MANIFEST_MAX_BYTES = 64 * 1024
 GOLD_MAX_BYTES = 2 * 1024 * 1024
 
@@ -50,6 +52,7 @@ class PreparedItem:
     start_ms: int | None = None
     end_ms: int | None = None
     gold_answer: str | None = None
+    text: str | None = None  # a text item (a sentence): the text itself
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class PreparedBatch:
     items: tuple[PreparedItem, ...]
     quote: Quote
     warnings: tuple[Problem, ...] = ()
+    review_reward: int | None = None  # cents per review answer, with a review step
 
     @property
     def gold_items(self) -> int:
@@ -99,16 +103,23 @@ class _Intake:
     problems: list[Problem] = field(default_factory=list)
     items: list[PreparedItem] = field(default_factory=list)
     _stop_reading: bool = False
+    text_items: bool = False  # the batch's items are sentences of text files
 
     async def run(self) -> PreparedBatch:
         manifest = await self._manifest()
         spec = manifest.spec
+        self.text_items = _takes_text_items(manifest)
         media = self._classify(spec, {MANIFEST_NAME, manifest.gold or ""})
-        gold = await self._gold(manifest, set(media))
+        sentences = await self._sentences(media)
+        names = {path for path, kind in media.items() if kind != "text"}
+        gold = await self._gold(manifest, names | {s.name for s in sentences})
         staging = await asyncio.to_thread(Staging, self.data_dir)
         try:
             for path, kind in media.items():
-                await self._item(path, kind, spec, gold.get(path), staging)
+                if kind != "text":
+                    await self._item(path, kind, spec, gold.get(path), staging)
+            for sentence in sentences:
+                await self._sentence(sentence, gold.get(sentence.name), staging)
             if self.problems or spec is None:
                 raise BatchRejected(self.problems)
             await asyncio.to_thread(staging.commit)
@@ -138,7 +149,13 @@ class _Intake:
             if path in special:
                 continue
             kind: ItemKind | None = (
-                "image" if is_image_name(path) else "audio" if is_audio_name(path) else None
+                "image"
+                if is_image_name(path)
+                else "audio"
+                if is_audio_name(path)
+                else "text"
+                if is_sentences_name(path) and self.text_items
+                else None
             )
             if kind is None:
                 self.problems.append(Problem("batch.file_unsupported", {"file": path}))
@@ -150,6 +167,27 @@ class _Intake:
         if not media:
             self.problems.append(Problem("batch.no_items"))
         return media
+
+    async def _sentences(self, media: dict[str, ItemKind]) -> list[Sentence]:
+        """Every sentence of the upload's sentence files, in path then file order."""
+        found: list[Sentence] = []
+        for path in (path for path, kind in media.items() if kind == "text"):
+            data = await self._read(path)
+            if data is None:
+                continue
+            sentences, problems = read_sentences(path, data)
+            found += sentences
+            self.problems.extend(problems)
+        if not found and media and all(kind == "text" for kind in media.values()):
+            self.problems.append(Problem("batch.no_items"))
+        return found
+
+    async def _sentence(self, sentence: Sentence, gold: str | None, staging: Staging) -> None:
+        stored = await self._store(staging, sentence.text.encode("utf-8"), "txt")
+        if stored is not None:
+            self.items.append(
+                PreparedItem(sentence.name, "text", stored, gold_answer=gold, text=sentence.text)
+            )
 
     async def _gold(self, manifest: ManifestResult, items: set[str]) -> dict[str, str]:
         name, rules = manifest.gold, manifest.rules
@@ -264,4 +302,11 @@ class _Intake:
             min_hourly_rate=self.min_hourly_rate,
         )
         warning = floor_warning(spec.reward, spec.seconds_per_task, self.min_hourly_rate)
-        return PreparedBatch(spec, items, quote, (warning,) if warning else ())
+        review = review_reward(self.min_hourly_rate) if spec.review else None
+        return PreparedBatch(spec, items, quote, (warning,) if warning else (), review)
+
+
+def _takes_text_items(manifest: ManifestResult) -> bool:
+    """Whether the batch's items are the sentences of its ``.txt``/``.csv`` files (known from the
+    type even when other fields of the manifest have problems)."""
+    return manifest.rules is not None and "text" in task_type(manifest.rules.type).media_kinds
