@@ -19,6 +19,7 @@ from typing import Literal, TypeVar
 from rapidfuzz.distance import Levenshtein
 
 from bot.dawid_skene import DawidSkeneResult, dawid_skene
+from bot.overlap import needs_more
 from bot.quality import LabelSet, levenshtein, normalise_words
 from bot.votes import DEFAULT_ACCURACY, LabelResult, TextResult, Vote, agreement
 
@@ -225,11 +226,13 @@ class StopDecision:
 def _stop_decision(
     answers: int, confidence: float, answers_per_item: int, threshold: float, min_answers: int
 ) -> StopDecision:
-    if answers >= answers_per_item:
-        return StopDecision(True, "limit", confidence, answers)
-    if answers >= min_answers and confidence >= threshold:
-        return StopDecision(True, "confident", confidence, answers)
-    return StopDecision(False, "collecting", confidence, answers)
+    """Dynamic overlap in the worker loop: another answer only while ``needs_more`` says so."""
+    if needs_more(
+        confidence, answers, threshold=threshold, least=min_answers, most=answers_per_item
+    ):
+        return StopDecision(False, "collecting", confidence, answers)
+    reason: Literal["confident", "limit"] = "limit" if answers >= answers_per_item else "confident"
+    return StopDecision(True, reason, confidence, answers)
 
 
 def should_stop(

@@ -2,7 +2,8 @@
 
 A pass looks at the workers who may get a push (registered, reachable, not blocked or paused,
 no active assignment), keeps those whose time rules say "available" now, takes them least
-recently served first, and claims for each one answer slot whose reward fits under what is left
+recently served first (when slots are fewer than workers, the most accurate on the type first:
+``routed``), and claims for each one answer slot whose reward fits under what is left
 of their monthly cap. The claim is one ``INSERT ... SELECT ... RETURNING`` inside a
 ``BEGIN IMMEDIATE`` transaction (``storage.assignments.claim_next``), so two passes can never
 hand out more slots than ``answers_per_item`` nor the same item twice to a worker.
@@ -22,6 +23,8 @@ from bot.config import Settings
 from bot.errors import CapExceeded, InvalidInput, NotFound, PermissionDenied, UserError
 from bot.gold import QualityRules
 from bot.ledger import month_of, worker_account
+from bot.overlap import route_order
+from bot.quality import estimate_accuracy
 from storage.assignments import (
     Assignment,
     active_assignment_of,
@@ -29,10 +32,17 @@ from storage.assignments import (
     open_slots,
     rewards_open_to,
 )
-from storage.availability import AvailabilityRecord, dispatch_candidates, get_availability
+from storage.availability import (
+    AvailabilityRecord,
+    Candidate,
+    dispatch_candidates,
+    get_availability,
+)
 from storage.batches import Batch, Item, get_batch, get_item
 from storage.db import Database, Tx
 from storage.ledger import earned_in_month
+from storage.quality import gold_scores_of_workers
+from storage.routing import next_open_type
 from storage.users import User, get_user, roles_of
 
 log = logging.getLogger(__name__)
@@ -140,9 +150,12 @@ async def dispatch_pass(
     a write transaction of its own, with the cap check that bounds it.
     """
     async with db.read() as tx:
-        if await open_slots(tx) == 0:
+        slots = await open_slots(tx)
+        if slots == 0:
             return []
         candidates = await dispatch_candidates(tx)
+        if slots < len(candidates):
+            candidates = await routed(tx, candidates)
     offers: list[Offer] = []
     for candidate in candidates:
         if limit is not None and len(offers) >= limit:
@@ -170,6 +183,19 @@ async def dispatch_pass(
         if offer is not None:
             offers.append(offer)
     return offers
+
+
+async def routed(tx: Tx, candidates: list[Candidate]) -> list[Candidate]:
+    """Routing, when there are fewer open slots than waiting workers: the most accurate on the
+    type of the next slots first, by gold answers (``bot/overlap.py``: in bands, least recently
+    served first within a band; no gold answers yet: the prior's band)."""
+    kind = await next_open_type(tx)
+    if kind is None:
+        return candidates
+    scores = await gold_scores_of_workers(tx, [c.worker_id for c in candidates], kind)
+    accuracy = {worker: estimate_accuracy(found).score for worker, found in scores.items() if found}
+    by_id = {candidate.worker_id: candidate for candidate in candidates}
+    return [by_id[worker] for worker in route_order(list(by_id), accuracy)]
 
 
 async def status_of(db: Database, policy: Policy, worker_id: int, now: datetime) -> Status:
