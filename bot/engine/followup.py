@@ -331,13 +331,14 @@ async def _tell_item_and_batch_end(application: BotApplication, credited: answer
     if rt is None:
         return  # never wrote to the bot: Telegram would refuse the message
     text = rt(
-        "quality.batch_done",
+        "quality.batch_done" if end.review_batch_id is None else "quality.batch_done_review",
         id=end.batch.id,
         title=end.batch.title,
         items=end.items,
         answers=end.answers,
         spent=rt.money(end.spent),
         refunded=rt.money(end.refunded),
+        review=end.review_batch_id,
     )
     try:
         await application.bot.send_message(requester, text)

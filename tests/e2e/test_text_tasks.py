@@ -161,8 +161,10 @@ async def test_a_translation_batch_is_reviewed_by_other_workers_and_paid_from_on
     assert await balance(db, requester_account(REQUESTER_ID)) == 1_000 - 4 * 6 - 4 * 5
 
     await rita.send_command("/results 1")
+    notices = []
     while not ((intro := await rita.next_message()).text or "").startswith("Results of batch #1"):
-        pass  # the notices of the two batches' ends
+        notices.append(intro.text or "")  # the notices of the two batches' ends
+    assert any("review step is open as batch #2" in notice for notice in notices), notices
     assert "partial" not in (intro.text or "")
     sheet = await rita.next_message()
     assert sheet.file_bytes is not None
