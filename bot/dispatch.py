@@ -2,7 +2,8 @@
 
 A pass looks at the workers who may get a push (registered, reachable, not blocked or paused,
 no active assignment), keeps those whose time rules say "available" now, takes them least
-recently served first, and claims for each one answer slot whose reward fits under what is left
+recently served first (when slots are fewer than workers, the most accurate on the type first:
+``routed``), and claims for each one answer slot whose reward fits under what is left
 of their monthly cap. The claim is one ``INSERT ... SELECT ... RETURNING`` inside a
 ``BEGIN IMMEDIATE`` transaction (``storage.assignments.claim_next``; a push pass makes several
 in one), so two passes can never hand out more slots than ``answers_per_item`` nor the same
@@ -24,6 +25,8 @@ from bot.config import Settings
 from bot.errors import CapExceeded, InvalidInput, NotFound, PermissionDenied, UserError
 from bot.gold import QualityRules
 from bot.ledger import month_of, worker_account
+from bot.overlap import route_order
+from bot.quality import estimate_accuracy
 from bot.reputation import Figures, reputation_for
 from bot.training import examples_due, is_training
 from storage.assignments import (
@@ -31,12 +34,20 @@ from storage.assignments import (
     active_assignment_of,
     any_open_slot,
     claim_next,
+    open_slots_up_to,
     rewards_open_to,
 )
-from storage.availability import AvailabilityRecord, dispatch_candidates, get_availability
+from storage.availability import (
+    AvailabilityRecord,
+    Candidate,
+    dispatch_candidates,
+    get_availability,
+)
 from storage.batches import Batch, Item, get_batch, get_item
 from storage.db import Database, Tx, WriteTx
 from storage.ledger import earned_in_month
+from storage.quality import gold_scores_of_workers
+from storage.routing import next_open_type
 from storage.users import User, get_user, roles_of
 
 log = logging.getLogger(__name__)
@@ -166,6 +177,8 @@ async def dispatch_pass(
         if not await any_open_slot(tx):
             return []
         candidates = await dispatch_candidates(tx)
+        if await open_slots_up_to(tx, len(candidates)) < len(candidates):
+            candidates = await routed(tx, candidates)
     available = [
         candidate.worker_id
         for candidate in candidates
@@ -206,6 +219,19 @@ async def _push_claim(
     if assignment is None:
         return None
     return await _offer(tx, assignment, await get_user(tx, worker_id), policy, now)
+
+
+async def routed(tx: Tx, candidates: list[Candidate]) -> list[Candidate]:
+    """Routing, when there are fewer open slots than waiting workers: the most accurate on the
+    type of the next slots first, by gold answers (``bot/overlap.py``: in bands, least recently
+    served first within a band; no gold answers yet: the prior's band)."""
+    kind = await next_open_type(tx)
+    if kind is None:
+        return candidates
+    scores = await gold_scores_of_workers(tx, [c.worker_id for c in candidates], kind)
+    accuracy = {worker: estimate_accuracy(found).score for worker, found in scores.items() if found}
+    by_id = {candidate.worker_id: candidate for candidate in candidates}
+    return [by_id[worker] for worker in route_order(list(by_id), accuracy)]
 
 
 async def status_of(db: Database, policy: Policy, worker_id: int, now: datetime) -> Status:
