@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import pytest
 
-from bench.quality import Predictor, crowdkit, dynamic_overlap, fixed_answers, ours
-from bench.quality_crowds import fixed_overlap, make_label_crowd
+from bench.quality import (
+    Predictor,
+    crowdkit,
+    dynamic_overlap,
+    fixed_answers,
+    ours,
+    overlap_table,
+)
+from bench.quality_crowds import LABEL_CROWDS, fixed_overlap, make_label_crowd
 
 SMALL = 120  # items: a few seconds per crowd
 
@@ -21,6 +28,14 @@ def test_dynamic_overlap_buys_30_percent_fewer_answers_at_equal_accuracy(name: s
     bought, accuracy = dynamic_overlap(crowd, 0)
     assert bought <= 0.7 * fixed
     assert accuracy >= fixed_accuracy - 0.005
+
+
+def test_the_overlap_table_has_a_row_per_crowd_with_its_verdict() -> None:
+    lines = overlap_table([0], items=30)
+    assert lines[0].startswith("| crowd | fixed overlap 5")
+    rows = lines[2:]
+    assert [row.split(" | ")[0].removeprefix("| ") for row in rows] == list(LABEL_CROWDS)
+    assert all(row.rstrip(" |").split("| ")[-1].split(" ")[0] in {"yes", "no"} for row in rows)
 
 
 def test_auto_is_within_a_point_of_crowdkits_best_on_a_small_colluding_crowd() -> None:

@@ -1,14 +1,15 @@
-"""Migration 0015 (issue 16): the tables that list task types and media kinds are rebuilt with
-their rows, their indexes and their foreign keys intact."""
+"""Migration 0015 (issue 16): the tables that list task types and media kinds take the new ones
+with their rows, their indexes and their foreign keys intact (rebuilt on SQLite, their
+constraints swapped on PostgreSQL)."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from storage.db import Database, bundled_migrations
+from tests.conftest import INTEGRITY_ERRORS
 
 STAMP = "2026-01-15T12:00:00+00:00"
 
@@ -43,11 +44,13 @@ async def test_rows_survive_and_the_new_types_and_kinds_are_allowed(tmp_path: Pa
             batch = await tx.fetch_one("SELECT type, title, review, source_batch_id FROM batches")
             item = await tx.fetch_one("SELECT media_sha256, source_item_id, choices FROM items")
             pause = await tx.fetch_one("SELECT task_type, detail FROM worker_type_pauses")
-            orphans = await tx.fetch_all("PRAGMA foreign_key_check")
-            indexes = {
-                row[0]
-                for row in await tx.fetch_all("SELECT name FROM sqlite_master WHERE type='index'")
-            }
+            if db.dialect == "sqlite":
+                orphans = await tx.fetch_all("PRAGMA foreign_key_check")
+                listed = "SELECT name FROM sqlite_master WHERE type = 'index'"
+            else:  # PostgreSQL checks foreign keys on every statement
+                orphans = []
+                listed = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+            indexes = {row[0] for row in await tx.fetch_all(listed)}
         assert tuple(batch or ()) == ("emotion", "Faces", 0, None)
         assert tuple(item or ()) == ("abc", None, None)
         assert tuple(pause or ()) == ("emotion", "{}")
@@ -71,7 +74,7 @@ async def test_rows_survive_and_the_new_types_and_kinds_are_allowed(tmp_path: Pa
                 " VALUES ('def', 'text', 'media/def.txt', 7, ?, 'Bonjour')",
                 (STAMP,),
             )
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(INTEGRITY_ERRORS):
             async with db.write() as tx:  # one review batch per source batch
                 await tx.execute(
                     "INSERT INTO batches (requester_id, type, title, seconds_per_task, reward,"
@@ -79,7 +82,7 @@ async def test_rows_survive_and_the_new_types_and_kinds_are_allowed(tmp_path: Pa
                     " VALUES (7001, 'review', 'Again', 15, 5, 3, 75, ?, 1)",
                     (STAMP,),
                 )
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(INTEGRITY_ERRORS):
             async with db.write() as tx:  # a text medium carries its text
                 await tx.execute(
                     "INSERT INTO media (sha256, kind, path, size_bytes, created_at)"
