@@ -3,9 +3,10 @@
 Moves an existing SQLite database into PostgreSQL (or any backend into an empty other one):
 the target is migrated to the same versions, every table is copied row by row, each after the
 tables it references (creation order otherwise; SQLite rebuilds a table to change a constraint,
-which moves it to the end of its creation order) in ONE write transaction of the target, identity counters are moved past
-the copied ids on PostgreSQL, and the ledger's rules hold on the way in (the two-leg and
-append-only triggers fire on the target's inserts). The bot must be stopped during the copy.
+which moves it to the end of its creation order) in ONE write transaction of the target,
+identity counters are moved past the copied ids on PostgreSQL, and the ledger's rules hold on
+the way in (the two-leg and append-only triggers fire on the target's inserts). The bot must be
+stopped during the copy.
 """
 
 from __future__ import annotations
