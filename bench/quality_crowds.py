@@ -78,13 +78,13 @@ def _lookalike(rng: random.Random) -> list[Row]:
     return _matrix(lambda t: _towards(accuracy, t, (t + 1) % CLASSES, 0.5))
 
 
-def _truth(rng: random.Random, priors: Row | None = None) -> dict[int, int]:
+def _truth(rng: random.Random, priors: Row | None = None, items: int = ITEMS) -> dict[int, int]:
     weights = priors or [1.0] * CLASSES
-    return {item: rng.choices(range(CLASSES), weights=weights)[0] for item in range(1, ITEMS + 1)}
+    return {item: rng.choices(range(CLASSES), weights=weights)[0] for item in range(1, items + 1)}
 
 
-def make_label_crowd(name: str, seed: int) -> LabelCrowd:
-    """One of ``LABEL_CROWDS`` by name, drawn from ``seed``."""
+def make_label_crowd(name: str, seed: int, items: int = ITEMS) -> LabelCrowd:
+    """One of ``LABEL_CROWDS`` by name, drawn from ``seed`` (``items``: fewer for a short run)."""
     rng = random.Random(f"{name}:{seed}")
     workers = WORKERS
     makers: list[Callable[[], list[Row]]]
@@ -109,7 +109,7 @@ def make_label_crowd(name: str, seed: int) -> LabelCrowd:
     else:
         raise ValueError(f"unknown crowd {name!r}")
     confusions = {worker: make() for worker, make in enumerate(makers, start=1)}
-    return LabelCrowd(name, confusions, _truth(rng, priors))
+    return LabelCrowd(name, confusions, _truth(rng, priors, items))
 
 
 LABEL_CROWDS = ("good", "spammy", "biased", "imbalanced", "sparse", "colluders", "lookalike")

@@ -19,6 +19,7 @@ from typing import Literal, TypeVar
 from rapidfuzz.distance import Levenshtein
 
 from bot.dawid_skene import DawidSkeneResult, dawid_skene
+from bot.overlap import needs_more
 from bot.quality import LabelSet, levenshtein, normalise_words
 from bot.votes import DEFAULT_ACCURACY, LabelResult, TextResult, Vote, agreement
 
@@ -138,13 +139,13 @@ def _text_result(
     return TextResult(text, confidence, agreement, len(answers))
 
 
-def medoid_transcript(texts: Sequence[str]) -> TextResult:
-    """The answer closest to all others, as typed (cut to ``MAX_TRANSCRIPT_CHARS``); a lone
-    answer has confidence 0."""
+def medoid_transcript(texts: Sequence[str], weights: Sequence[float] | None = None) -> TextResult:
+    """The answer closest to all others (``weights``: each answer's say), as typed (cut to
+    ``MAX_TRANSCRIPT_CHARS``); a lone answer has confidence 0."""
     if not texts:
         raise ValueError("an item needs at least one answer to aggregate")
     word_lists = [transcript_words(text) for text in texts]
-    best = _medoid_index(word_lists)
+    best = _medoid_index(word_lists, weights)
     others = word_lists[:best] + word_lists[best + 1 :]
     return _text_result(
         texts[best][:MAX_TRANSCRIPT_CHARS].strip(), word_lists[best], others, word_lists
@@ -225,11 +226,13 @@ class StopDecision:
 def _stop_decision(
     answers: int, confidence: float, answers_per_item: int, threshold: float, min_answers: int
 ) -> StopDecision:
-    if answers >= answers_per_item:
-        return StopDecision(True, "limit", confidence, answers)
-    if answers >= min_answers and confidence >= threshold:
-        return StopDecision(True, "confident", confidence, answers)
-    return StopDecision(False, "collecting", confidence, answers)
+    """Dynamic overlap in the worker loop: another answer only while ``needs_more`` says so."""
+    if needs_more(
+        confidence, answers, threshold=threshold, least=min_answers, most=answers_per_item
+    ):
+        return StopDecision(False, "collecting", confidence, answers)
+    reason: Literal["confident", "limit"] = "limit" if answers >= answers_per_item else "confident"
+    return StopDecision(True, reason, confidence, answers)
 
 
 def should_stop(

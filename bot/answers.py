@@ -193,7 +193,7 @@ async def _submit_in(
     try:
         posted = await credit_reward(
             tx,
-            batch_id=batch.id,
+            batch_id=batch.escrow_batch_id,  # a review is paid by the batch it reviews
             worker_id=worker_id,
             assignment_id=assignment_id,
             amount=assignment.reward,
@@ -212,6 +212,8 @@ async def _submit_in(
     item = await get_item(tx, assignment.item_id)
     if item is None:
         raise NotFound("tasks.refused.unknown")
+    if not task_type(batch.type).fits_item(item.choices, answer):
+        raise InvalidInput("error.bad_button")  # rolls the credit back too
     quality = await after_answer(
         tx,
         policy.quality,

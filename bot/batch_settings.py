@@ -11,9 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, get_args
 
-BatchType = Literal["image_tag", "emotion", "transcription"]
+BatchType = Literal["image_tag", "emotion", "transcription", "image_text", "translation", "review"]
 """A task type's name (``bot/tasks/`` holds each type's rules)."""
 BATCH_TYPES: tuple[str, ...] = get_args(BatchType)
+REVIEW_TYPE: BatchType = "review"
+REQUESTED_TYPES: tuple[str, ...] = tuple(name for name in BATCH_TYPES if name != REVIEW_TYPE)
+"""The types a manifest or ``/newbatch`` may ask for: a review batch is made by the pipeline
+(``bot/review.py``) when a batch with ``review`` ends."""
 Level = Literal["newcomer", "confirmed", "expert"]
 """A worker's level, lowest first (``bot/quality.py`` says what each takes)."""
 LEVELS: tuple[Level, ...] = get_args(Level)
@@ -61,6 +65,8 @@ class BatchSettings:
     # Optional (issue 14): the least level a worker needs, and worked examples.
     min_level: Level = field(default="newcomer", kw_only=True)
     examples: tuple[Example, ...] = field(default=(), kw_only=True)
+    review: bool = field(default=False, kw_only=True)
+    """Text types: a review batch picks the best of each item's answers once they are in."""
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

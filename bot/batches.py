@@ -19,8 +19,9 @@ from bot.callback_data import parse_id
 from bot.errors import InsufficientFunds, InvalidInput, NotFound
 from bot.estimate import WINDOW, Estimate, Pace, estimate_end
 from bot.intake.prepare import PreparedBatch
-from bot.intake.pricing import default_reward, most_possible_cost
+from bot.intake.pricing import default_reward
 from bot.ledger import escrow_account, hold_for_batch, release_remainder, requester_account
+from bot.review import hold_needed, start_review
 from storage import ledger as ledger_sql
 from storage.assignments import end_active
 from storage.audit import write_audit
@@ -105,6 +106,7 @@ def new_batch(
         settings=prepared.spec.settings,
         below_floor=prepared.quote.below_floor,
         origin=origin,
+        review_reward=prepared.review_reward,
     )
     items = [
         NewItem(
@@ -115,6 +117,7 @@ def new_batch(
                 path=item.media.path,
                 size_bytes=item.media.size_bytes,
                 duration_ms=item.duration_ms,
+                text=item.text,
             ),
             recording_path=item.recording_path,
             start_ms=item.start_ms,
@@ -166,7 +169,7 @@ async def summarise(db: Database, batch: Batch, *, min_hourly_rate: int) -> Summ
             batch=batch,
             items=counts.items,
             gold_items=counts.gold,
-            cost=most_possible_cost(counts.items, batch.answers_per_item, batch.reward),
+            cost=hold_needed(counts.items, batch, batch.review_reward),
             balance=await ledger_sql.account_balance(tx, requester_account(batch.requester_id)),
             floor=default_reward(batch.seconds_per_task, min_hourly_rate),
         )
@@ -197,9 +200,7 @@ async def publish(
     async with db.write() as tx:
         batch = await visible_batch(tx, batch_id, viewer, owner_only=True)
         account = requester_account(batch.requester_id)
-        cost = most_possible_cost(
-            (await count_items(tx, batch_id))[0], batch.answers_per_item, batch.reward
-        )
+        cost = hold_needed((await count_items(tx, batch_id))[0], batch, batch.review_reward)
         balance = await ledger_sql.account_balance(tx, account)
         if batch.state in ("open", "paused", "done"):
             return Published(batch_id, cost, balance, created=False)
@@ -315,17 +316,18 @@ async def cancel(
             ):
                 released += 1
         refund = await release_remainder(
-            tx, batch_id=batch_id, actor_id=viewer.user_id, now=now, tz=tz
+            tx, batch_id=batch.escrow_batch_id, actor_id=viewer.user_id, now=now, tz=tz
         )
         await _audit_if_admin(tx, viewer, batch, "batch.cancelled", now)
-        flows = await escrow_flows(tx, escrow_account(batch_id))
+        flows = await escrow_flows(tx, escrow_account(batch.escrow_batch_id))
         cancelled = await get_batch(tx, batch_id)
     assert cancelled is not None
     return Cancelled(cancelled, refund.transfer.amount if refund else 0, flows.spent, released)
 
 
 async def end_if_complete(tx: WriteTx, batch_id: int, *, now: datetime, tz: ZoneInfo) -> int | None:
-    """End a batch whose items are all complete: ``done``, and its unspent escrow returned.
+    """End a batch whose items are all complete: ``done``, and its unspent escrow returned, or
+    its review step started (the escrow then pays the review; ``bot/review.py``).
 
     For the worker loop, inside the write transaction that completed an item. Returns the cents
     returned to the requester, or None when the batch goes on (or was not open or paused).
@@ -334,7 +336,13 @@ async def end_if_complete(tx: WriteTx, batch_id: int, *, now: datetime, tz: Zone
         return None
     if not await set_batch_state(tx, batch_id, expected=["open", "paused"], new="done", now=now):
         return None
-    refund = await release_remainder(tx, batch_id=batch_id, actor_id=None, now=now, tz=tz)
+    batch = await get_batch(tx, batch_id)
+    assert batch is not None
+    if await start_review(tx, batch, now) is not None:
+        return 0
+    refund = await release_remainder(
+        tx, batch_id=batch.escrow_batch_id, actor_id=None, now=now, tz=tz
+    )
     return refund.transfer.amount if refund else 0
 
 
@@ -391,7 +399,7 @@ async def progress(db: Database, batch_id: int, viewer: Viewer, *, now: datetime
             batch=batch,
             items=await item_counts(tx, batch_id),
             answers=answers,
-            escrow=await escrow_flows(tx, escrow_account(batch_id)),
+            escrow=await escrow_flows(tx, escrow_account(batch.escrow_batch_id)),
             pace=Pace(
                 last_hour=await submitted_since(tx, batch_id, now - WINDOW),
                 since_publish=answers.submitted,

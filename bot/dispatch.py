@@ -2,7 +2,8 @@
 
 A pass walks the workers who may get a push (registered, reachable, not blocked or paused,
 no active assignment) least recently served first, a page at a time from one index, keeps those
-whose time rules say "available" now, and claims for each one answer slot whose reward fits
+whose time rules say "available" now (when slots are fewer than workers, the most accurate
+on the type first: ``routed``), and claims for each one answer slot whose reward fits
 under what is left of their monthly cap, until it has claimed what the outbox can send before
 the next pass (``limit``; issue 10: when demand exceeds the budget, the longest waiting go
 first) or the queue ends. The claim is one ``INSERT ... SELECT ... RETURNING`` inside a
@@ -26,6 +27,8 @@ from bot.config import Settings
 from bot.errors import CapExceeded, InvalidInput, NotFound, PermissionDenied, UserError
 from bot.gold import QualityRules
 from bot.ledger import month_of, worker_account
+from bot.overlap import route_order
+from bot.quality import estimate_accuracy
 from bot.reputation import Figures, reputation_for
 from bot.training import examples_due, is_training
 from storage.assignments import (
@@ -34,6 +37,7 @@ from storage.assignments import (
     active_assignment_of,
     any_open_slot,
     claim_next,
+    open_slots_up_to,
     rewards_open_to,
 )
 from storage.availability import (
@@ -47,7 +51,8 @@ from storage.availability import (
 from storage.batches import Batch, Item, get_batch, get_item, items_by_id
 from storage.db import Database, Tx, WriteTx
 from storage.ledger import earned_in_month, earned_in_month_by
-from storage.quality import batches_with_open_gold, server_secret
+from storage.quality import batches_with_open_gold, gold_scores_of_workers, server_secret
+from storage.routing import next_open_type
 from storage.users import User, get_user, roles_of
 
 log = logging.getLogger(__name__)
@@ -224,8 +229,10 @@ async def dispatch_pass(
         page = min(PAGE_MAX, max(PAGE_MIN, wanted))
         async with db.read() as tx:
             candidates = await dispatch_candidates(tx, after=after, limit=page, now=now)
+            available = [c for c in candidates if _available(c, policy, now)]
+            if available and await open_slots_up_to(tx, len(available)) < len(available):
+                available = await routed(tx, available)
         tally.read += len(candidates)
-        available = [c for c in candidates if _available(c, policy, now)]
         tally.available += len(available)
         for start in range(0, len(available), CLAIMS_PER_WRITE):
             room = None if limit is None else limit - len(offers)
@@ -300,6 +307,19 @@ async def _push_claims(
 def _available(candidate: Candidate, policy: Policy, now: datetime) -> bool:
     zone = policy.zone_of(candidate.timezone)
     return availability_of(candidate.availability).is_available(now, zone)
+
+
+async def routed(tx: Tx, candidates: list[Candidate]) -> list[Candidate]:
+    """Routing, when there are fewer open slots than waiting workers: the most accurate on the
+    type of the next slots first, by gold answers (``bot/overlap.py``: in bands, least recently
+    served first within a band; no gold answers yet: the prior's band)."""
+    kind = await next_open_type(tx)
+    if kind is None:
+        return candidates
+    scores = await gold_scores_of_workers(tx, [c.worker_id for c in candidates], kind)
+    accuracy = {worker: estimate_accuracy(found).score for worker, found in scores.items() if found}
+    by_id = {candidate.worker_id: candidate for candidate in candidates}
+    return [by_id[worker] for worker in route_order(list(by_id), accuracy)]
 
 
 async def status_of(db: Database, policy: Policy, worker_id: int, now: datetime) -> Status:

@@ -62,6 +62,7 @@ from storage.quality import (
     submitted_rewards,
     type_pauses,
 )
+from storage.review import review_batch_of
 from storage.users import get_user
 
 ITEM_COMPLETE = "item_complete"  # end_reason of an assignment released by early stopping
@@ -152,6 +153,7 @@ class BatchEnd:
     answers: int
     spent: int
     refunded: int
+    review_batch_id: int | None = None  # its review step, opened as it ended (bot/review.py)
 
 
 @dataclass(frozen=True)
@@ -260,9 +262,11 @@ async def _stop_decision(
 
 
 async def _batch_end(tx: WriteTx, batch: Batch, refunded: int) -> BatchEnd:
-    flows = await escrow_flows(tx, escrow_account(batch.id))
+    flows = await escrow_flows(tx, escrow_account(batch.escrow_batch_id))
     answers = await submitted_count_in(tx, batch.id)
-    return BatchEnd(batch, (await count_items(tx, batch.id))[0], answers, flows.spent, refunded)
+    review = await review_batch_of(tx, batch.id) if batch.review else None
+    items = (await count_items(tx, batch.id))[0]
+    return BatchEnd(batch, items, answers, flows.spent, refunded, review.id if review else None)
 
 
 # -- a worker's numbers (/stats, appeals) --------------------------------------------------------

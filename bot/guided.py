@@ -22,20 +22,21 @@ from bot.intake.audio import is_audio_name
 from bot.intake.images import is_image_name
 from bot.intake.manifest import (
     ANSWERS_PER_ITEM_RANGE,
-    BATCH_TYPES,
     FIELDS,
     INSTRUCTIONS_MAX,
     LABEL_MAX,
     LABEL_SEPARATOR,
     LABELS_MAX,
     MANIFEST_NAME,
+    REQUESTED_TYPES,
     SECONDS_PER_TASK_RANGE,
     TITLE_MAX,
     BatchType,
 )
+from bot.intake.sentences import is_sentences_name
 from bot.tasks import task_type
 
-FileKind = Literal["image", "audio", "zip"]
+FileKind = Literal["image", "audio", "text", "zip"]
 MAX_FILES = 100
 """Files one guided batch takes (a ZIP counts as one); more photos than that fit a ZIP better."""
 
@@ -60,7 +61,7 @@ class Upload:
 def parse_type(text: str) -> BatchType:
     """A batch type by its code (the buttons send the translated name; see the handler)."""
     value = text.strip().lower()
-    for batch_type in BATCH_TYPES:
+    for batch_type in REQUESTED_TYPES:
         if value == batch_type:
             return batch_type  # type: ignore[return-value]
     raise InvalidInput("newbatch.type_unknown")
@@ -124,13 +125,16 @@ def parse_answers(text: str) -> int:
 
 
 def kind_of(file_name: str) -> FileKind | None:
-    """What a sent file is by its name: an image, a recording, a ZIP of them, or None."""
+    """What a sent file is by its name: an image, a recording, sentences (``.txt``, ``.csv``),
+    a ZIP of them, or None."""
     if file_name.lower().endswith(".zip"):
         return "zip"
     if is_image_name(file_name):
         return "image"
     if is_audio_name(file_name):
         return "audio"
+    if is_sentences_name(file_name):
+        return "text"
     return None
 
 

@@ -1,25 +1,78 @@
 """Aggregation rules, dynamic overlap and routing: buy another answer only where it is needed.
 
-``needs_more`` asks for another answer only while an item's posterior (from the batch's
-Dawid-Skene fit) is below ``threshold`` and the item has fewer than ``most`` answers.
+``needs_more`` asks for another answer only while an item's posterior is below ``threshold``
+and the item has fewer than ``most`` answers (always up to ``least``). In the worker loop it is
+the stopping rule of every item (``bot/aggregation.py``, through each task type's ``enough``:
+the posterior of the accuracy-weighted vote, ``most`` the batch's ``answers_per_item``). Over a
+whole batch (the benchmark, ``bench/quality.py``), the posterior is ``stopping_confidences``: an
+item is only as sure as the most doubtful of the full, one-coin and shrunk Dawid-Skene fits,
+and not sure at all when they disagree on its answer. One model fitted on few answers per
+item is overconfident (two agreeing answers in the biased crowd are often the shared mistake);
+asking all three is the stronger prior early on. ``OVERLAP_RULE`` is the rule tuned on the
+benchmark's crowds (README).
+
 ``rank_workers`` orders the workers who may answer an item: highest estimated accuracy on the
 type first, a worker with no estimate at the prior, and a worker already at ``capacity``
 answers last (so the best workers do not take everything and the rest keep being measured).
-Pure; the quality benchmark (``bench/quality.py``) measures what they save.
+``route_order`` is its form for the dispatcher: accuracy in bands, so workers of about the same
+accuracy keep the least-recently-served order among them. Pure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
-from bot.votes import DEFAULT_ACCURACY
+from bot.dawid_skene import MODELS, dawid_skene
+from bot.votes import DEFAULT_ACCURACY, LabelResult, Vote
+
+
+@dataclass(frozen=True)
+class OverlapRule:
+    """When an item gets another answer: under ``threshold``, at least ``least`` answers, at
+    most ``most``."""
+
+    threshold: float = 0.9
+    least: int = 2
+    most: int = 6
+
+    def needs_more(self, confidence: float, answers: int) -> bool:
+        return needs_more(
+            confidence, answers, threshold=self.threshold, least=self.least, most=self.most
+        )
+
+
+OVERLAP_RULE = OverlapRule()
+"""The rule tuned on the quality benchmark (``python -m bench.quality --part overlap``)."""
+ROUTING_BAND = 0.1
+"""Accuracy estimates this close count as equal when the dispatcher routes."""
 
 
 def needs_more(confidence: float, answers: int, *, threshold: float, least: int, most: int) -> bool:
     """Whether an item should get another answer."""
-    if answers < least:
+    if answers < min(least, most):
         return True
     return answers < most and confidence < threshold
+
+
+def agreed_confidence(found: Sequence[LabelResult]) -> float:
+    """An item's posterior under several models: the lowest, or 0 when they disagree."""
+    if not found or len({result.answer for result in found}) > 1:
+        return 0.0
+    return min(result.confidence for result in found)
+
+
+def stopping_confidences(
+    votes_by_item: Mapping[int, Sequence[Vote]],
+) -> tuple[dict[int, float], dict[int, float]]:
+    """Each answered item's posterior for stopping (``agreed_confidence`` over the three
+    Dawid-Skene models), and each worker's accuracy by the shrunk model, for routing."""
+    fits = [dawid_skene(votes_by_item, model=model) for model in MODELS]
+    confidences = {
+        item: agreed_confidence([fitted.items[item] for fitted in fits]) for item in fits[0].items
+    }
+    return confidences, dict(fits[-1].worker_accuracy)
 
 
 def rank_workers(
@@ -33,4 +86,15 @@ def rank_workers(
     return sorted(
         candidates,
         key=lambda w: (load.get(w, 0) >= capacity, -accuracy.get(w, DEFAULT_ACCURACY)),
+    )
+
+
+def route_order(
+    candidates: Sequence[int], accuracy: Mapping[int, float], band: float = ROUTING_BAND
+) -> list[int]:
+    """Workers by accuracy band, best first (no estimate: the prior's band), keeping the given
+    order (least recently served first) within a band."""
+    return sorted(
+        candidates,
+        key=lambda w: -math.floor(accuracy.get(w, DEFAULT_ACCURACY) / band + 1e-9),
     )

@@ -17,8 +17,9 @@ import io
 import json
 import secrets
 import zipfile
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -27,13 +28,15 @@ from bot.batches import Viewer, visible_batch
 from bot.compute import offload
 from bot.payouts import spreadsheet_safe
 from bot.quality import normalise_words
+from bot.review import Chosen, chosen
 from bot.tasks import task_type
 from bot.tasks.base import Given, ItemAnswers
 from bot.tasks.labels import label_text as label_text  # re-exported
 from storage.assignments import assignments_of_batch
 from storage.batches import Batch, Item, items_of
-from storage.db import Database, to_db_time
+from storage.db import Database, Tx, to_db_time
 from storage.results import ensure_secret
+from storage.review import review_batch_of
 
 CSV_HEADER = (
     "item_id",
@@ -89,6 +92,7 @@ class ItemResult:
     agreement: float | None
     responses: tuple[Response, ...]
     gold_answer: str
+    review: Chosen | None = None  # a reviewed item: what its review step chose
 
     @property
     def answers(self) -> int:
@@ -104,14 +108,19 @@ class BatchResults:
     worker_accuracy: Mapping[int, float]
     worker_answers: Mapping[int, int]
     generated_at: datetime
+    review_state: str | None = None  # the state of the batch's review step, once made
 
     @property
     def partial(self) -> bool:
-        return self.batch.state not in ("done", "cancelled")
+        return any(state not in ("done", "cancelled", None) for state in self.states)
+
+    @property
+    def states(self) -> tuple[str | None, ...]:
+        return (self.batch.state, self.review_state)
 
     @property
     def method(self) -> str:
-        return task_type(self.batch.type).aggregation_method
+        return "review" if self.review_state else task_type(self.batch.type).aggregation_method
 
     @property
     def complete_items(self) -> int:
@@ -157,16 +166,37 @@ def aggregate(
     return BatchResults(batch, tuple(results), accuracy, counts, now)
 
 
-async def batch_results(
-    db: Database, batch_id: int, viewer: Viewer, *, now: datetime
-) -> BatchResults:
-    """A batch's results for its requester or an admin (``NotFound`` for anyone else)."""
-    async with db.read() as tx:
-        batch = await visible_batch(tx, batch_id, viewer)
-        items = await items_of(tx, batch_id)
-        assignments = await assignments_of_batch(tx, batch_id)
+def with_review(results: BatchResults, review: BatchResults) -> BatchResults:
+    """A reviewed batch's results: each reviewed item's answer is the candidate its reviewers
+    chose ("" when none is right), with the review's confidence, and the share of reviewers who
+    picked it as its agreement; items not reviewed (yet) keep their own consensus."""
+    picks: dict[int, Chosen] = {}
+    for found in review.items:
+        if found.item.source_item_id is None or found.answer is None:
+            continue
+        votes = Counter(str(response.answer) for response in found.responses)
+        picks[found.item.source_item_id] = chosen(
+            found.item.choices, found.answer, found.confidence or 0.0, votes
+        )
+    items = tuple(
+        result
+        if (pick := picks.get(result.item.id)) is None
+        else replace(
+            result,
+            answer=pick.text or "",
+            confidence=pick.confidence,
+            agreement=pick.support / pick.reviews,
+            review=pick,
+        )
+        for result in results.items
+    )
+    return replace(results, items=items, review_state=review.batch.state)
+
+
+async def _answers_of(tx: Tx, batch: Batch) -> tuple[list[Item], dict[int, list[Response]]]:
+    """A batch's items and its submitted answers by item."""
     responses: dict[int, list[Response]] = {}
-    for assignment in assignments:
+    for assignment in await assignments_of_batch(tx, batch.id):
         if assignment.state != "submitted":
             continue
         responses.setdefault(assignment.item_id, []).append(
@@ -177,8 +207,25 @@ async def batch_results(
                 assignment.ended_at,
             )
         )
+    return await items_of(tx, batch.id), responses
+
+
+async def batch_results(
+    db: Database, batch_id: int, viewer: Viewer, *, now: datetime
+) -> BatchResults:
+    """A batch's results for its requester or an admin (``NotFound`` for anyone else); a batch
+    with a review step gives the answers its review chose (``with_review``)."""
+    async with db.read() as tx:
+        batch = await visible_batch(tx, batch_id, viewer)
+        items, responses = await _answers_of(tx, batch)
+        review = await review_batch_of(tx, batch_id) if batch.review else None
+        reviewed = None if review is None else await _answers_of(tx, review)
     # The fit is CPU work: a worker process runs it while the loop serves everyone else.
-    return await offload(partial(aggregate, now=now), batch, items, responses)
+    results = await offload(partial(aggregate, now=now), batch, items, responses)
+    if review is None or reviewed is None:
+        return results
+    picked = await offload(partial(aggregate, now=now), review, *reviewed)
+    return with_review(results, picked)
 
 
 # Files -----------------------------------------------------------------------------------------
@@ -250,6 +297,7 @@ def results_json(results: BatchResults, secret: bytes) -> str:
                 "answers": result.answers,
                 "agreement": result.agreement,
                 "gold_answer": result.gold_answer or None,
+                **({} if result.review is None else {"review": _review_json(result.review)}),
                 "responses": [
                     {
                         "worker": name(response.worker_id),
@@ -274,6 +322,17 @@ def results_json(results: BatchResults, secret: bytes) -> str:
         ],
     }
     return json.dumps(document, ensure_ascii=False, indent=2)
+
+
+def _review_json(review: Chosen) -> dict[str, Any]:
+    """What a reviewed item's review step chose, among which candidates, by how many."""
+    return {
+        "chosen": review.text,
+        "none_right": review.text is None,
+        "support": review.support,
+        "reviews": review.reviews,
+        "candidates": list(review.choices),
+    }
 
 
 # Transcripts -----------------------------------------------------------------------------------

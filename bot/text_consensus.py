@@ -11,7 +11,7 @@ the final texts. Pure, picklable values.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.aggregation import rover_transcript
@@ -63,15 +63,19 @@ def _accuracies(
 
 
 def weighted_rover_batch(
-    answers: Mapping[int, Sequence[TextAnswer]], gold: Mapping[int, str] | None = None
+    answers: Mapping[int, Sequence[TextAnswer]],
+    gold: Mapping[int, str] | None = None,
+    *,
+    vote: Callable[[Sequence[str], Sequence[float] | None], TextResult] = rover_transcript,
 ) -> TextBatch:
-    """ROVER per item, the typists weighted by their accuracy over the batch (see above)."""
+    """ROVER per item, the typists weighted by their accuracy over the batch (see above);
+    ``vote`` may be another weighted consensus (the weighted medoid, for sentences)."""
     known = gold or {}
     accuracy: dict[int, float] = {}
     voted: dict[int, TextResult] = {}
     for _ in range(ROUNDS):
         voted = {
-            item: rover_transcript(
+            item: vote(
                 [a.text for a in given],
                 [typist_weight(accuracy[a.worker_id]) if accuracy else 1.0 for a in given],
             )

@@ -13,6 +13,7 @@ from bot.gold import PauseNotice
 from bot.i18n import Translator
 from bot.intake.pricing import floor_warning
 from bot.payouts import Step
+from bot.review import REVIEW_ANSWERS, review_hold
 from bot.rewards import PlatformHealth
 from storage.batches import BatchLine
 
@@ -88,6 +89,18 @@ def summary_text(t: Translator, summary: Summary, min_hourly_rate: int) -> str:
         ),
         t("batches.summary.balance", balance=t.money(summary.balance)),
     ]
+    if batch.review and batch.review_reward is not None:
+        review_cost = review_hold(summary.items, batch.review_reward)
+        lines.insert(
+            -1,
+            t(
+                "batches.summary.review",
+                items=summary.items,
+                answers=REVIEW_ANSWERS,
+                reward=t.money(batch.review_reward),
+                cost=t.money(review_cost),
+            ),
+        )
     warning = floor_warning(batch.reward, batch.seconds_per_task, min_hourly_rate)
     if warning is not None:
         lines.extend(["", "⚠️ " + problem_text(t, warning)])

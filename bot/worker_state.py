@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.tasks import task_type
 from storage.assignments import Assignment as Assignment
 from storage.assignments import active_assignment_of, assignment_for_message
 from storage.availability import AvailabilityRecord as AvailabilityRecord
@@ -47,7 +48,7 @@ async def transcription_answered(
     db: Database, worker_id: int, chat_id: int, reply_to: int | None
 ) -> Assignment | None:
     """The assignment a text answers: the one whose clip or prompt it replies to, else the
-    worker's active task if it is a transcription; None when the text answers no task."""
+    worker's active task if its type is answered by text; None when the text answers no task."""
     async with db.read() as tx:
         if reply_to is not None:
             return await assignment_for_message(tx, chat_id, reply_to)
@@ -55,6 +56,6 @@ async def transcription_answered(
         if assignment is None:
             return None
         batch = await get_batch(tx, assignment.batch_id)
-    if batch is None or batch.type != "transcription":
+    if batch is None or not task_type(batch.type).takes_text:
         return None
     return assignment

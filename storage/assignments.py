@@ -78,7 +78,8 @@ def _assignment(row: Row) -> Assignment:
 
 
 # What makes an answer slot open to a worker: an open ordinary (not gold) item of an open
-# batch (not their own batch, not a type they are kept from) that they have never been offered,
+# batch (not their own batch, not a type they are kept from) that they have never been offered
+# (nor, for a review item, the item it reviews),
 # with a slot neither reserved nor answered (``items.full``, kept by migration 0011's triggers),
 # while they have no active assignment. Gold items are only ever served by the gold-mixing rule
 # (_CLAIM_GOLD). The open batches are walked in hand-out order through batches_open_order and
@@ -97,6 +98,8 @@ WHERE b.state = 'open' AND i.state = 'open' AND i.gold_answer IS NULL AND i.full
                   WHERE p.worker_id = :worker AND p.task_type = b.type)
   AND NOT EXISTS (SELECT 1 FROM assignments mine
                   WHERE mine.item_id = i.id AND mine.worker_id = :worker)
+  AND NOT EXISTS (SELECT 1 FROM assignments authored  -- a review item: not by an author
+                  WHERE authored.item_id = i.source_item_id AND authored.worker_id = :worker)
   AND NOT EXISTS (SELECT 1 FROM assignments busy
                   WHERE busy.worker_id = :worker AND busy.state = 'active')
   {LEVEL_GATE}{MUTE_GATE}{EXCLUSION_GATE}
@@ -427,6 +430,20 @@ async def open_slots(tx: Tx) -> int:
         " WHERE b.state = 'open' AND i.state = 'open' AND i.gold_answer IS NULL AND i.full = 0"
     )
     return int(value or 0)
+
+
+async def open_slots_up_to(tx: Tx, most: int) -> int:
+    """Answer slots free in open batches, counted no further than ``most`` (reads at most
+    ``most`` claimable items: the dispatcher asks whether slots are fewer than its workers)."""
+    value = await tx.fetch_value(
+        "SELECT coalesce(sum(free), 0) FROM (SELECT b.answers_per_item - i.taken AS free"
+        " FROM batches b INDEXED BY batches_open_order"
+        " JOIN items i INDEXED BY items_claimable ON i.batch_id = b.id"
+        " WHERE b.state = 'open' AND i.state = 'open' AND i.gold_answer IS NULL AND i.full = 0"
+        " LIMIT ?) AS claimable",
+        (most,),
+    )
+    return min(int(value or 0), most)
 
 
 async def any_open_slot(tx: Tx) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -17,7 +17,7 @@ from storage.db import Row, Tx, WriteTx, maybe_time, to_db_time
 
 __all__ = ["BatchSettings", "BatchType"]  # re-exported: storage's callers name them from here
 BatchState = Literal["draft", "open", "paused", "done", "cancelled"]
-MediaKind = Literal["image", "audio"]
+MediaKind = Literal["image", "audio", "text"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class NewBatch:
     settings: BatchSettings
     below_floor: bool
     origin: Literal["zip", "guided"] = "zip"
+    review_reward: int | None = None  # cents per review answer when ``settings.review``
+    source_batch_id: int | None = None  # a review batch: the batch it reviews
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class NewMedia:
     path: str
     size_bytes: int
     duration_ms: int | None = None
+    text: str | None = None  # kind "text": the text itself
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,13 @@ class Batch(BatchSettings):
     created_at: datetime
     published_at: datetime | None
     ended_at: datetime | None
+    review_reward: int | None = field(default=None, kw_only=True)
+    source_batch_id: int | None = field(default=None, kw_only=True)
+
+    @property
+    def escrow_batch_id(self) -> int:
+        """The batch whose escrow pays this one: a review batch is paid by the batch it reviews."""
+        return self.id if self.source_batch_id is None else self.source_batch_id
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,9 @@ class Item:
     gold_answer: Any
     state: Literal["open", "complete"]
     gold_why: str | None = None
+    text: str | None = None  # a text item's content (media kind "text")
+    source_item_id: int | None = None  # a review item: the item it reviews...
+    choices: tuple[str, ...] = ()  # ...and the candidates it offers
 
     @property
     def is_gold(self) -> bool:
@@ -96,11 +109,13 @@ _ENCODE: dict[str, Any] = {
     "labels": lambda labels: json.dumps(list(labels), ensure_ascii=False),
     "multiple": int,
     "examples": lambda examples: json.dumps([e.to_json() for e in examples], ensure_ascii=False),
+    "review": int,
 }
 _DECODE: dict[str, Any] = {
     "labels": lambda text: tuple(json.loads(text)),
     "multiple": bool,
     "examples": lambda text: tuple(Example.from_json(e) for e in json.loads(text or "[]")),
+    "review": bool,
 }
 
 
@@ -136,12 +151,15 @@ def _batch(row: Row) -> Batch:
         created_at=maybe_time(row["created_at"]) or datetime.min,
         published_at=maybe_time(row["published_at"]),
         ended_at=maybe_time(row["ended_at"]),
+        review_reward=row["review_reward"],
+        source_batch_id=row["source_batch_id"],
     )
 
 
 _ITEM_COLUMNS = (
     "items.*, media.kind AS media_kind, media.path AS media_path,"
-    " media.duration_ms AS duration_ms, media.telegram_file_id AS telegram_file_id"
+    " media.duration_ms AS duration_ms, media.telegram_file_id AS telegram_file_id,"
+    " media.text AS media_text"
 )
 
 
@@ -164,6 +182,9 @@ def _item(row: Row) -> Item:
         state=row["state"],
         # sqlite3.Row: "in" looks at values, keys() at column names
         gold_why=row["gold_why"] if "gold_why" in row.keys() else None,  # noqa: SIM118
+        text=row["media_text"],
+        source_item_id=row["source_item_id"],
+        choices=tuple(json.loads(row["choices"])) if row["choices"] else (),
     )
 
 
@@ -172,19 +193,7 @@ async def insert_draft(
 ) -> int:
     """Store a draft batch with its items and media, inside the caller's write transaction."""
     stamp = to_db_time(now)
-    columns = {
-        **_settings_columns(batch.settings),
-        "requester_id": batch.requester_id,
-        "below_floor": int(batch.below_floor),
-        "origin": batch.origin,
-        "created_at": stamp,
-    }
-    cursor = await tx.execute(
-        f"INSERT INTO batches ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-        tuple(columns.values()),
-    )
-    batch_id = cursor.lastrowid
-    assert batch_id is not None
+    batch_id = await insert_batch_row(tx, batch, stamp)
     for position, item in enumerate(items, start=1):
         await _insert_media(tx, item.media, stamp)
         row: dict[str, Any] = {
@@ -206,11 +215,39 @@ async def insert_draft(
     return batch_id
 
 
+async def insert_batch_row(tx: WriteTx, batch: NewBatch, stamp: str) -> int:
+    """Store a batch's row (a draft), inside the caller's write transaction; its id."""
+    columns = {
+        **_settings_columns(batch.settings),
+        "requester_id": batch.requester_id,
+        "below_floor": int(batch.below_floor),
+        "origin": batch.origin,
+        "created_at": stamp,
+        "review_reward": batch.review_reward,
+        "source_batch_id": batch.source_batch_id,
+    }
+    cursor = await tx.execute(
+        f"INSERT INTO batches ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        tuple(columns.values()),
+    )
+    batch_id = cursor.lastrowid
+    assert batch_id is not None
+    return batch_id
+
+
 async def _insert_media(tx: WriteTx, media: NewMedia, stamp: str) -> None:
     await tx.execute(
-        "INSERT OR IGNORE INTO media (sha256, kind, path, size_bytes, duration_ms, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (media.sha256, media.kind, media.path, media.size_bytes, media.duration_ms, stamp),
+        "INSERT OR IGNORE INTO media (sha256, kind, path, size_bytes, duration_ms, text,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            media.sha256,
+            media.kind,
+            media.path,
+            media.size_bytes,
+            media.duration_ms,
+            media.text,
+            stamp,
+        ),
     )
 
 

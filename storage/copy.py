@@ -1,10 +1,12 @@
 """Storage room, copying a database: ``python -m storage.copy SOURCE_URL TARGET_URL``.
 
 Moves an existing SQLite database into PostgreSQL (or any backend into an empty other one):
-the target is migrated to the same versions, every table is copied row by row in creation order
-(so references resolve) in ONE write transaction of the target, identity counters are moved past
-the copied ids on PostgreSQL, and the ledger's rules hold on the way in (the two-leg and
-append-only triggers fire on the target's inserts). The bot must be stopped during the copy.
+the target is migrated to the same versions, every table is copied row by row, each after the
+tables it references (creation order otherwise; SQLite rebuilds a table to change a constraint,
+which moves it to the end of its creation order) in ONE write transaction of the target,
+identity counters are moved past the copied ids on PostgreSQL, and the ledger's rules hold on
+the way in (the two-leg and append-only triggers fire on the target's inserts). The bot must be
+stopped during the copy.
 """
 
 from __future__ import annotations
@@ -41,6 +43,41 @@ async def table_names(tx: Tx, dialect: str) -> list[str]:
     return [str(row[0]) for row in rows if str(row[0]) not in _SKIPPED]
 
 
+async def _references(tx: Tx, dialect: str, tables: list[str]) -> dict[str, set[str]]:
+    """The tables each table's foreign keys point at (itself left out)."""
+    found: dict[str, set[str]] = {table: set() for table in tables}
+    if dialect == "sqlite":
+        for table in tables:
+            rows = await tx.fetch_all(f"SELECT \"table\" FROM pragma_foreign_key_list('{table}')")
+            found[table] = {str(row[0]) for row in rows} - {table}
+        return found
+    rows = await tx.fetch_all(
+        "SELECT DISTINCT tc.table_name, ccu.table_name FROM information_schema.table_constraints tc"
+        " JOIN information_schema.constraint_column_usage ccu"
+        " ON ccu.constraint_name = tc.constraint_name AND ccu.table_schema = tc.table_schema"
+        " WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_schema = current_schema()"
+    )
+    for row in rows:
+        if str(row[0]) in found and str(row[1]) != str(row[0]):
+            found[str(row[0])].add(str(row[1]))
+    return found
+
+
+def referenced_first(tables: list[str], references: dict[str, set[str]]) -> list[str]:
+    """``tables`` reordered so that each comes after the tables it references, otherwise in
+    the order given (a cycle, which the schema does not have, keeps the given order)."""
+    ordered: list[str] = []
+    waiting = list(tables)
+    known = set(tables)
+    while waiting:
+        ready = next(
+            (t for t in waiting if references.get(t, set()) & known <= set(ordered)), waiting[0]
+        )
+        ordered.append(ready)
+        waiting.remove(ready)
+    return ordered
+
+
 async def _columns(tx: Tx, table: str) -> list[str]:
     row = await tx.fetch_one(f"SELECT * FROM {table} LIMIT 1")
     return [] if row is None else list(row.keys())
@@ -59,6 +96,7 @@ async def copy_database(source: Database, target: Database) -> Copied:
     await target.migrate()
     async with source.read() as tx:
         tables = await table_names(tx, source.dialect)
+        tables = referenced_first(tables, await _references(tx, source.dialect, tables))
         contents = {table: await tx.fetch_all(f"SELECT * FROM {table}") for table in tables}
     copied: dict[str, int] = {}
     async with target.write() as tx:

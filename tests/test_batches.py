@@ -31,7 +31,7 @@ from bot.ledger import (
 from bot.payouts import check_invariants
 from bot.texts import problem_text
 from storage.batches import get_batch, items_of
-from storage.db import Database, bundled_migrations, to_db_time
+from storage.db import Database, to_db_time
 from storage.users import touch_user
 from tests.conftest import sql_rows, sql_value
 from tests.intake.media import IMAGE_TAG, make_zip, png, toml
@@ -395,7 +395,11 @@ async def test_progress_without_the_assignments_table_says_nothing_of_answers(
 ) -> None:
     database = await Database.open(tmp_path / "old.db")
     try:
-        await database.migrate([m for m in bundled_migrations() if m.version <= 3])
+        await database.migrate()
+        async with database.write() as tx:  # as before the worker loop's migration
+            for table in ("gold_results", "fair_pay_alerts", "appeals", "assignments"):
+                cascade = " CASCADE" if database.dialect == "postgres" else ""  # task_reports
+                await tx.execute(f"DROP TABLE IF EXISTS {table}{cascade}")
         batch_id = await make_draft(database, data_dir)
         found = await batches.progress(database, batch_id, Viewer(REQUESTER), now=NOW)
         assert (found.answers.tracked, found.answers.submitted, found.median_answer_ms) == (
@@ -515,10 +519,11 @@ def test_numbers_titles_and_kinds() -> None:
         guided.parse_title("x" * 101)
     assert guided.upload_name(3, "../../etc/pass wd.mp3", "audio.mp3") == "003-pass_wd.mp3"
     assert guided.upload_name(12, None, "photo.jpg") == "012-photo.jpg"
-    assert [guided.kind_of(n) for n in ("a.ZIP", "b.png", "c.ogg", "d.txt")] == [
+    assert [guided.kind_of(n) for n in ("a.ZIP", "b.png", "c.ogg", "d.txt", "e.pdf")] == [
         "zip",
         "image",
         "audio",
+        "text",  # sentences, for a translation batch
         None,
     ]
     with pytest.raises(InvalidInput) as refused:

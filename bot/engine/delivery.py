@@ -70,9 +70,7 @@ async def edit_caption(
     if runtime.views.get((chat_id, message_id)) == view:
         return True
     try:
-        await application.bot.edit_message_caption(
-            chat_id=chat_id, message_id=message_id, caption=caption, reply_markup=markup
-        )
+        await _edit_text_or_caption(application, chat_id, message_id, caption, markup)
     except Forbidden:
         return False
     except BadRequest as exc:
@@ -83,6 +81,32 @@ async def edit_caption(
     else:
         runtime.views[(chat_id, message_id)] = view
     return True
+
+
+async def _edit_text_or_caption(
+    application: BotApplication,
+    chat_id: int,
+    message_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup | None,
+) -> None:
+    """Edit a task message's caption, or its text when the task is a text message (a sentence
+    to translate). Text messages are remembered when sent; one the runtime forgot (a restart)
+    is found by Telegram's refusal to edit a caption it does not have."""
+    bot, texts = application.bot, services_of(application).runtime.text_messages
+    if (chat_id, message_id) not in texts:
+        try:
+            await bot.edit_message_caption(
+                chat_id=chat_id, message_id=message_id, caption=text, reply_markup=markup
+            )
+            return
+        except BadRequest as exc:
+            if "no caption" not in str(exc).lower():
+                raise
+            texts.add((chat_id, message_id))
+    await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
+    if markup is None:  # a task's last state
+        texts.discard((chat_id, message_id))
 
 
 async def edit_keyboard(
@@ -165,9 +189,10 @@ async def send_task(
     *,
     replace: tuple[int, int] | None = None,
 ) -> tuple[Message, int | None]:
-    """Send a task (a photo or a voice clip with its caption and buttons; a transcription adds
-    a reply prompt), or turn the photo message ``replace`` into it. Returns the message and the
-    prompt's id; Telegram's errors go to the caller, which releases the slot."""
+    """Send a task (a photo or a voice clip with its caption and buttons, or a text message for
+    a text item; a type answered by text adds a reply prompt), or turn the photo message
+    ``replace`` into it. Returns the message and the prompt's id; Telegram's errors go to the
+    caller, which releases the slot."""
     bot = application.bot
     prompt_id: int | None = None
     if item.media_kind == "image" and replace is not None:
@@ -187,6 +212,9 @@ async def send_task(
             item,
             lambda media: bot.send_photo(chat_id, media, caption=caption, reply_markup=markup),
         )
+    elif item.media_kind == "text":
+        message = await bot.send_message(chat_id, caption, reply_markup=markup)
+        services_of(application).runtime.text_messages.add((chat_id, message.message_id))
     else:
         duration = timedelta(milliseconds=item.duration_ms) if item.duration_ms else None
         message = await _with_media(
@@ -196,17 +224,15 @@ async def send_task(
                 chat_id, media, duration=duration, caption=caption, reply_markup=markup
             ),
         )
-        reply_prompt = task_type(batch.type).reply_prompt(t)
-        if reply_prompt is not None:
-            prompt = await bot.send_message(
-                chat_id,
-                reply_prompt.text,
-                reply_markup=ForceReply(input_field_placeholder=reply_prompt.placeholder),
-                reply_parameters=ReplyParameters(
-                    message.message_id, allow_sending_without_reply=True
-                ),
-            )
-            prompt_id = prompt.message_id
+    reply_prompt = task_type(batch.type).reply_prompt(t)
+    if reply_prompt is not None and replace is None:
+        prompt = await bot.send_message(
+            chat_id,
+            reply_prompt.text,
+            reply_markup=ForceReply(input_field_placeholder=reply_prompt.placeholder),
+            reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
+        )
+        prompt_id = prompt.message_id
     services_of(application).runtime.views[(chat_id, message.message_id)] = (
         caption,
         markup_key(markup),

@@ -35,6 +35,7 @@ from bot.engine.render import answered_caption, credited_text, task_buttons
 from bot.engine.telegram_errors import answer_query
 from bot.errors import CapExceeded
 from bot.i18n import Translator
+from bot.tasks import task_type
 from bot.telegram_ui import PICK, callback, keyboard, translator_for
 from bot.texts import pause_notice_text, refusal
 from storage.assignments import Assignment, get_assignment
@@ -132,6 +133,7 @@ def send_follow_up(application: BotApplication, plan: FollowUp) -> bool:
         and is_photo
         and offer.item.media_kind == "image"
         and not offer.examples_due  # examples come first, then the task below them
+        and not task_type(offer.batch.type).takes_text  # its reply prompt needs a new task
     ):
         services_of(application).outbox.submit(
             chat_id, _replacing(application, plan, offer), plan.priority, what="next task"
@@ -415,13 +417,14 @@ async def _tell_item_and_batch_end(application: BotApplication, credited: answer
     if rt is None:
         return  # never wrote to the bot: Telegram would refuse the message
     text = rt(
-        "quality.batch_done",
+        "quality.batch_done" if end.review_batch_id is None else "quality.batch_done_review",
         id=end.batch.id,
         title=end.batch.title,
         items=end.items,
         answers=end.answers,
         spent=rt.money(end.spent),
         refunded=rt.money(end.refunded),
+        review=end.review_batch_id,
     )
     results = keyboard([[(rt("batches.button.results"), callback(PICK, "results", end.batch.id))]])
     queue_text(application, requester, text, Priority.NOTICE, worker=False, reply_markup=results)

@@ -46,7 +46,7 @@ from storage.assignments import (
     stale_offer_ids,
     start_timer,
 )
-from storage.batches import get_batch
+from storage.batches import get_batch, get_item
 from storage.users import mark_unreachable
 
 log = logging.getLogger(__name__)
@@ -129,9 +129,9 @@ async def show_task(
         header = training_header(t, header)
     deadline = now + timedelta(seconds=assignment.time_limit)
     caption = task_caption(
-        t, batch, assignment, deadline, header=header, reputation=offer.reputation
+        t, batch, assignment, deadline, header=header, reputation=offer.reputation, item=item
     )
-    markup = markup_of(task_buttons(t, batch, assignment.id))
+    markup = markup_of(task_buttons(t, batch, assignment.id, choices=item.choices))
     # The deadline is stored and armed just before sending: a bot killed mid-send still ends it.
     if not await services.db.run_write(start_timer, assignment.id, shown_at=now, deadline=deadline):
         log.info("assignment %s ended before it was shown", assignment.id)
@@ -418,14 +418,21 @@ async def _refresh_timer(application: BotApplication, assignment_id: int) -> boo
         if left < 5:
             return False
         batch = await services.db.run_read(get_batch, current.batch_id)
-        if batch is None:
+        item = await services.db.run_read(get_item, current.item_id)
+        if batch is None or item is None:
             return False
         t = await translator_for(services, current.worker_id)
         reputation = await cached(services.db, batch.requester_id)
         caption = task_caption(
-            t, batch, current, current.deadline, left=round(left / 5) * 5, reputation=reputation
+            t,
+            batch,
+            current,
+            current.deadline,
+            left=round(left / 5) * 5,
+            reputation=reputation,
+            item=item,
         )
-        markup = markup_of(task_buttons(t, batch, current.id, current.draft))
+        markup = markup_of(task_buttons(t, batch, current.id, current.draft, item.choices))
         await edit_task_message(application, first.chat_id, first.message_id, caption, markup)
     return True
 

@@ -17,10 +17,10 @@ from bot.i18n import Translator
 from bot.reputation import Figures
 from bot.tasks import task_type
 from bot.tasks.base import Action, Button
-from bot.tasks.render import buttons, caption
+from bot.tasks.render import Content, buttons, caption
 from bot.tasks.render import clock_time as clock_time  # re-exported for the handlers
 from storage.assignments import Assignment
-from storage.batches import Batch
+from storage.batches import Batch, Item
 
 # Callback data: "PREFIX ASSIGNMENT_ID [LABEL_INDEX]" (STYLE.md 6), well under 64 bytes.
 ANSWER = "ta"
@@ -65,9 +65,10 @@ def task_caption(
     header: str | None = None,
     left: float | None = None,
     reputation: Figures | None = None,
+    item: Item | None = None,
 ) -> str:
-    """The text of a task: what to do, the pay, the deadline (and time left when refreshed),
-    and the requester's reputation."""
+    """The text of a task: what to do, the item's text or candidates (``item``), the pay, the
+    deadline (and time left when refreshed), and the requester's reputation."""
     return caption(
         t,
         batch,
@@ -77,6 +78,7 @@ def task_caption(
         header=header,
         left=left,
         footer=None if reputation is None else reputation_text(t, reputation),
+        content=None if item is None else Content(item.text, item.choices),
     )
 
 
@@ -94,12 +96,17 @@ def reputation_text(t: Translator, figures: Figures) -> str:
 
 
 def task_buttons(
-    t: Translator, batch: Batch, assignment_id: int, draft: Sequence[int] = ()
+    t: Translator,
+    batch: Batch,
+    assignment_id: int,
+    draft: Sequence[int] = (),
+    choices: Sequence[str] = (),
 ) -> Rows:
-    """The task type's buttons, then Skip and Pause, as rows of (text, callback data)."""
+    """The task type's buttons (a review item's: its ``choices``), then Skip and Pause, as rows
+    of (text, callback data)."""
     return [
         [(button.text, button_data(button, assignment_id)) for button in row]
-        for row in buttons(t, batch, draft)
+        for row in buttons(t, batch, draft, choices)
     ]
 
 

@@ -28,6 +28,7 @@ class TaskRuntime:
         default_factory=weakref.WeakValueDictionary
     )
     views: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict)
+    text_messages: set[tuple[int, int]] = field(default_factory=set)  # tasks sent as text
     refreshed: dict[int, datetime] = field(default_factory=dict)
     busy: set[int] = field(default_factory=set)  # workers whose answer is being handled
     # The removal of each armed deadline job, by assignment (found without scanning every job).

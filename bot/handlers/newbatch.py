@@ -46,7 +46,7 @@ from bot.guided_draft import (
 from bot.guided_review import extras, parse_time_limit
 from bot.handlers import Flow, LastSteps, Step
 from bot.i18n import LANGUAGES
-from bot.intake.manifest import BATCH_TYPES, DEFAULT_ANSWERS_PER_ITEM
+from bot.intake.manifest import DEFAULT_ANSWERS_PER_ITEM, REQUESTED_TYPES
 from bot.tasks import task_type
 from bot.telegram_ui import (
     check_size,
@@ -122,7 +122,7 @@ async def start(update: Update, context: BotContext) -> int:
     assert context.user_data is not None
     context.user_data[USER_DATA_KEY] = Draft.new()
     t = actor.t
-    names = [[t(f"batches.type.{batch_type}")] for batch_type in BATCH_TYPES]
+    names = [[t(f"batches.type.{batch_type}")] for batch_type in REQUESTED_TYPES]
     await _ask(
         message_of(update), t("newbatch.intro") + "\n\n" + t("newbatch.ask_type"), _choices(names)
     )
@@ -131,7 +131,7 @@ async def start(update: Update, context: BotContext) -> int:
 
 async def _ask_type(update: Update, context: BotContext) -> int:
     t = (await context.actor(update)).t
-    names = [[t(f"batches.type.{batch_type}")] for batch_type in BATCH_TYPES]
+    names = [[t(f"batches.type.{batch_type}")] for batch_type in REQUESTED_TYPES]
     await _ask(message_of(update), t("newbatch.ask_type"), _choices(names))
     return TYPE
 
@@ -140,7 +140,7 @@ async def _ask_type(update: Update, context: BotContext) -> int:
 async def got_type(update: Update, context: BotContext) -> int:
     draft = _draft(context)
     text = (message_of(update).text or "").strip().casefold()
-    for batch_type in BATCH_TYPES:
+    for batch_type in REQUESTED_TYPES:
         if text == batch_type or text in _in_any_language(context, f"batches.type.{batch_type}"):
             if batch_type != draft.answers["type"]:
                 for field in ("labels", "multiple"):

@@ -10,6 +10,7 @@ from telegram import Message, Update
 from telegram.error import TelegramError
 
 from bot.appeals import Appeal, decide, file_appeal
+from bot.batch_settings import BATCH_TYPES
 from bot.callback_data import parse_id
 from bot.context import BotContext
 from bot.errors import InvalidInput
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 LIFT = "ql"
 KEEP = "qk"
 UNBLOCK = "qu"  # "qu APPEAL_ID": lift the block of a blocked worker
-TYPE_CODES = ("image_tag", "emotion", "transcription")  # a type travels as its index
+TYPE_CODES = BATCH_TYPES  # a type travels as its index (new types are added at the end)
 
 
 def stats_lines(t: Translator, stats: WorkerStats, threshold: float, min_gold: int) -> list[str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
-from bot.batch_settings import BATCH_TYPES, LEVELS, BatchSettings, BatchType, Level
+from bot.batch_settings import LEVELS, REQUESTED_TYPES, BatchSettings, BatchType, Level
 from bot.errors import Problem
 from bot.intake.archive import normalise_member_path
 from bot.intake.pricing import default_reward
@@ -20,7 +20,7 @@ from bot.tasks.base import LABEL_SEPARATOR, echo
 from bot.tasks.emotion import EMOTION_LABELS
 
 # re-exported for the intake's callers
-__all__ = ["BATCH_TYPES", "EMOTION_LABELS", "LABEL_SEPARATOR", "BatchType"]
+__all__ = ["EMOTION_LABELS", "LABEL_SEPARATOR", "REQUESTED_TYPES", "BatchType"]
 MANIFEST_NAME = "batch.toml"
 DEFAULT_GOLD_NAME = "gold.csv"
 DEFAULT_EXAMPLES_NAME = "examples.csv"
@@ -46,6 +46,7 @@ FIELDS = (
     "reward",
     "answers_per_item",
     "time_limit",
+    "review",
     "gold",
     "examples",
     "min_level",
@@ -178,6 +179,7 @@ def _build_spec(
     if seconds is not None and time_limit is not None and time_limit < seconds:
         reader.problem("batch.time_limit_below_estimate", "time_limit", seconds_per_task=seconds)
     min_level = _min_level(reader)
+    review = _review(reader, rules)
     if (
         rules is None
         or title is None
@@ -187,6 +189,7 @@ def _build_spec(
         or answers is None
         or time_limit is None
         or min_level is None
+        or review is None
         or reader.problems
     ):
         return None
@@ -201,6 +204,7 @@ def _build_spec(
         reward_from_manifest=from_manifest,
         answers_per_item=answers,
         time_limit=time_limit,
+        review=review,
         gold=gold,
         min_level=min_level,
     )
@@ -214,6 +218,15 @@ def _min_level(reader: _Fields) -> Level | None:
         reader.problem("batch.level_unknown", "min_level", value=_echo(str(value)), allowed=allowed)
         return None
     return cast(Level, value)
+
+
+def _review(reader: _Fields, rules: AnswerRules | None) -> bool | None:
+    """Whether a review step follows (text types; the type's default when not given)."""
+    kind = None if rules is None else task_type(rules.type)
+    if "review" in reader.table and kind is not None and not kind.takes("review"):
+        reader.problem("batch.field_not_allowed", "review", type=kind.name)
+        return None
+    return reader.boolean("review", default=kind is not None and kind.review_by_default)
 
 
 def default_time_limit(seconds_per_task: int) -> int:
@@ -325,8 +338,8 @@ class _Fields:
         value = self._required("type")
         if value is None:
             return None
-        if not isinstance(value, str) or value not in BATCH_TYPES:
-            allowed = ", ".join(BATCH_TYPES)
+        if not isinstance(value, str) or value not in REQUESTED_TYPES:
+            allowed = ", ".join(REQUESTED_TYPES)
             self.problem("batch.type_unknown", "type", value=_echo(str(value)), allowed=allowed)
             return None
         return value

@@ -25,10 +25,12 @@ from bot.intake.manifest import (
     parse_manifest,
 )
 from bot.intake.pricing import Quote, floor_warning
+from bot.intake.sentences import Sentence, is_sentences_name, read_sentences
 from bot.intake.store import Staging, StoredMedia
+from bot.review import review_reward
 from bot.tasks import task_type
 
-ItemKind = Literal["image", "audio"]
+ItemKind = Literal["image", "audio", "text"]
 MANIFEST_MAX_BYTES = 64 * 1024
 GOLD_MAX_BYTES = 2 * 1024 * 1024
 EXAMPLES_MAX = 5  # worked examples shown before a worker's first task of a batch
@@ -59,6 +61,7 @@ class PreparedItem:
     end_ms: int | None = None
     gold_answer: str | None = None
     gold_why: str | None = None
+    text: str | None = None  # a text item (a sentence): the text itself
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class PreparedBatch:
     items: tuple[PreparedItem, ...]
     quote: Quote
     warnings: tuple[Problem, ...] = ()
+    review_reward: int | None = None  # cents per review answer, with a review step
 
     @property
     def gold_items(self) -> int:
@@ -109,19 +113,26 @@ class _Intake:
     items: list[PreparedItem] = field(default_factory=list)
     gold_why: dict[str, str] = field(default_factory=dict)
     _stop_reading: bool = False
+    text_items: bool = False  # the batch's items are sentences of text files
 
     async def run(self) -> PreparedBatch:
         manifest = await self._manifest()
         spec = manifest.spec
+        self.text_items = _takes_text_items(manifest)
         special = {MANIFEST_NAME, manifest.gold or "", manifest.examples or ""}
         worked = await self._examples(manifest, special)
         media = self._classify(spec, special | set(worked))
-        gold = await self._gold(manifest, set(media))
+        sentences = await self._sentences(media)
+        names = {path for path, kind in media.items() if kind != "text"}
+        gold = await self._gold(manifest, names | {s.name for s in sentences})
         staging = await asyncio.to_thread(Staging, self.data_dir)
         try:
             examples = [await self._example(example, spec, staging) for example in worked.values()]
             for path, kind in media.items():
-                await self._item(path, kind, spec, gold.get(path), staging)
+                if kind != "text":
+                    await self._item(path, kind, spec, gold.get(path), staging)
+            for sentence in sentences:
+                await self._sentence(sentence, gold.get(sentence.name), staging)
             if self.items and all(item.gold_answer is not None for item in self.items):
                 # Gold items are only ever mixed into real work: alone, nothing would be offered.
                 self.problems.append(Problem("batch.only_gold", {"count": len(self.items)}))
@@ -163,6 +174,8 @@ class _Intake:
             if path in special:
                 continue
             kind = _media_kind(path)
+            if kind is None and is_sentences_name(path) and self.text_items:
+                kind = "text"
             if kind is None:
                 self.problems.append(Problem("batch.file_unsupported", {"file": path}))
             elif spec is not None and kind not in task_type(spec.type).media_kinds:
@@ -173,6 +186,27 @@ class _Intake:
         if not media:
             self.problems.append(Problem("batch.no_items"))
         return media
+
+    async def _sentences(self, media: dict[str, ItemKind]) -> list[Sentence]:
+        """Every sentence of the upload's sentence files, in path then file order."""
+        found: list[Sentence] = []
+        for path in (path for path, kind in media.items() if kind == "text"):
+            data = await self._read(path)
+            if data is None:
+                continue
+            sentences, problems = read_sentences(path, data)
+            found += sentences
+            self.problems.extend(problems)
+        if not found and media and all(kind == "text" for kind in media.values()):
+            self.problems.append(Problem("batch.no_items"))
+        return found
+
+    async def _sentence(self, sentence: Sentence, gold: str | None, staging: Staging) -> None:
+        stored = await self._store(staging, sentence.text.encode("utf-8"), "txt")
+        if stored is not None:
+            self.items.append(
+                PreparedItem(sentence.name, "text", stored, gold_answer=gold, text=sentence.text)
+            )
 
     async def _gold(self, manifest: ManifestResult, items: set[str]) -> dict[str, str]:
         name, rules = manifest.gold, manifest.rules
@@ -346,9 +380,16 @@ class _Intake:
             min_hourly_rate=self.min_hourly_rate,
         )
         warning = floor_warning(spec.reward, spec.seconds_per_task, self.min_hourly_rate)
-        return PreparedBatch(spec, items, quote, (warning,) if warning else ())
+        review = review_reward(self.min_hourly_rate) if spec.review else None
+        return PreparedBatch(spec, items, quote, (warning,) if warning else (), review)
 
 
 def _media_kind(path: str) -> ItemKind | None:
     """What a file in the ZIP is by its name: an image, an audio clip, or neither."""
     return "image" if is_image_name(path) else "audio" if is_audio_name(path) else None
+
+
+def _takes_text_items(manifest: ManifestResult) -> bool:
+    """Whether the batch's items are the sentences of its ``.txt``/``.csv`` files (known from the
+    type even when other fields of the manifest have problems)."""
+    return manifest.rules is not None and "text" in task_type(manifest.rules.type).media_kinds

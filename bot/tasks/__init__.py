@@ -10,11 +10,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from bot.tasks import emotion, image_tag, transcription
+from bot.tasks import emotion, image_tag, image_text, review, transcription, translation
 from bot.tasks.base import TaskType
 
 TASK_TYPES: Mapping[str, TaskType] = MappingProxyType(
-    {kind.name: kind for kind in (image_tag.TASK_TYPE, emotion.TASK_TYPE, transcription.TASK_TYPE)}
+    {
+        kind.name: kind
+        for kind in (
+            image_tag.TASK_TYPE,
+            emotion.TASK_TYPE,
+            transcription.TASK_TYPE,
+            image_text.TASK_TYPE,
+            translation.TASK_TYPE,
+            review.TASK_TYPE,
+        )
+    }
 )
 """Every task type by name, in the order they are offered."""
 

@@ -1,6 +1,7 @@
 """Task types, the interface: what every task type answers, and the plain values it answers with.
 
-A task type (``image_tag``, ``emotion``, ``transcription``) is one module with one ``TaskType``
+A task type (``image_tag``, ``emotion``, ``transcription``, ``image_text``, ``translation``,
+``review``) is one module with one ``TaskType``
 object, registered in ``bot/tasks/__init__.py``. Its methods cover a task's whole life: the
 manifest fields it takes and how its gold cells are checked; how its media are prepared; how it
 is shown (caption hint, answer buttons, reply prompt; plain values, no Telegram); how an answer
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 LABEL_SEPARATOR = "|"  # gold.csv and results join several labels with it
 ECHO_MAX = 60
-MediaKind = Literal["image", "audio"]
+MediaKind = Literal["image", "audio", "text"]  # "text": a short text, such as a sentence
 Action = Literal["answer", "toggle", "done", "skip", "pause", "report", "mute"]
 
 
@@ -102,7 +103,8 @@ class TaskType(ABC):
     name: ClassVar[BatchType]
     # -- manifest -----------------------------------------------------------------------------
     manifest_fields: ClassVar[frozenset[str]]
-    """Type-specific manifest fields it takes (of ``labels``, ``multiple``); others refused."""
+    """Type-specific manifest fields it takes (of ``labels``, ``multiple``, ``review``); others
+    refused."""
     default_labels: ClassVar[tuple[str, ...] | None] = None
     """The labels when the manifest gives none; None: labels are required (if taken at all)."""
     # -- media --------------------------------------------------------------------------------
@@ -114,7 +116,9 @@ class TaskType(ABC):
     takes_text: ClassVar[bool] = False
     """Answered by a text message (else by buttons)."""
     aggregation_method: ClassVar[str]
-    """The name ``/results`` gives its aggregation (``dawid-skene``, ``rover``)."""
+    """The name ``/results`` gives its aggregation (``dawid-skene``, ``rover``, ``medoid``)."""
+    review_by_default: ClassVar[bool] = False
+    """A text type whose batches get a review step unless the manifest says ``review = false``."""
 
     def takes(self, field: str) -> bool:
         """Whether the manifest field ``labels`` or ``multiple`` is this type's to take."""
@@ -152,6 +156,17 @@ class TaskType(ABC):
         """The message asking for a reply after the task, if the type is answered by text."""
         return None
 
+    def item_buttons(
+        self,
+        t: Translator,
+        settings: BatchSettings,
+        draft: Sequence[int],
+        choices: Sequence[str],
+    ) -> list[list[Button]]:
+        """The answer buttons of one item: the type's, unless its items offer their own
+        candidates (a review item, ``choices``)."""
+        return self.answer_buttons(t, settings, draft)
+
     # -- parsing an answer ----------------------------------------------------------------------
     @abstractmethod
     def button_answer(self, settings: BatchSettings, index: int) -> str:
@@ -172,6 +187,11 @@ class TaskType(ABC):
         """The answer a text message gives; ``InvalidInput`` when the type takes no text."""
 
     # -- quality ------------------------------------------------------------------------------
+    def fits_item(self, choices: Sequence[str], answer: Any) -> bool:
+        """Whether an answer suits its item (a review item's pick must name one of its
+        ``choices``); every answer the parser gave suits an ordinary item."""
+        return True
+
     @abstractmethod
     def gold_score(self, gold: Any, answer: Any) -> float:
         """An answer's score in [0, 1] against an item's stored gold answer."""

@@ -20,6 +20,33 @@ from bot.tasks.base import Button, ReplyPrompt
 
 MAX_INSTRUCTIONS = 600  # characters of instructions in a caption (captions: 1,024)
 MAX_CAPTION = 1024
+MAX_TEXT = 4096  # a text item's task is a text message, which may be longer
+
+
+@dataclass(frozen=True)
+class Content:
+    """What an item shows in its task's text: a short text (a sentence to translate) and a
+    review item's numbered candidates."""
+
+    text: str | None = None
+    choices: tuple[str, ...] = ()
+
+    @property
+    def limit(self) -> int:
+        """The longest task text: a text message's for a text item, else a caption's."""
+        return MAX_TEXT if self.text is not None else MAX_CAPTION
+
+    def lines(self, room: int) -> list[str]:
+        """The text, then the candidates numbered, cut to fit in ``room`` characters."""
+        lines: list[str] = []
+        if self.text is not None:
+            lines += ["", cut(self.text, room // 2 if self.choices else room - 2)]
+        if self.choices:
+            left = room - len("\n".join(lines)) - 2
+            share = max(left // len(self.choices) - 5, 12)  # each line's "\nN. "
+            lines.append("")
+            lines += [f"{n}. {cut(choice, share)}" for n, choice in enumerate(self.choices, 1)]
+        return lines
 
 
 @dataclass(frozen=True)
@@ -29,6 +56,11 @@ class TaskView:
     caption: str
     buttons: tuple[tuple[Button, ...], ...]
     prompt: ReplyPrompt | None
+
+
+def cut(text: str, most: int) -> str:
+    """``text`` in at most ``most`` characters, an ellipsis marking a cut."""
+    return text if len(text) <= most else text[: max(most - 1, 0)] + "…"
 
 
 def clock_time(t: Translator, moment: datetime) -> str:
@@ -52,44 +84,48 @@ def caption(
     header: str | None = None,
     left: float | None = None,
     footer: str | None = None,
+    content: Content | None = None,
 ) -> str:
-    """The text of a task: what to do, the pay, the deadline (and time left when refreshed),
-    then ``footer`` (the requester's reputation). The instructions are cut (with "…") so that
-    the whole caption fits Telegram's 1,024 characters."""
+    """The text of a task: what to do, the item's text or candidates if any (``content``), the
+    pay, the deadline (and time left when refreshed), then ``footer`` (the requester's
+    reputation). The instructions are cut (with "…") so that the whole text fits Telegram's
+    limit (a caption's 1,024 characters, a text item's message 4,096); the content gets the
+    room left."""
+    content = content or Content()
     instructions = settings.instructions.strip()
     if len(instructions) > MAX_INSTRUCTIONS:
         instructions = instructions[: MAX_INSTRUCTIONS - 1] + "…"
     before: list[str] = [header, ""] if header else []
     before.append(t(f"tasks.kind.{settings.type}", title=settings.title))
-    after: list[str] = []
     hint = task_type(settings.type).hint(t, settings)
-    if hint is not None:
-        after.append(hint)
-    after.append("")
-    after.append(
+    middle: list[str] = [] if hint is None else [hint]
+    tail: list[str] = [
+        "",
         t(
             "tasks.pay_and_deadline",
             pay=t.money(reward),
             deadline=clock_time(t, deadline),
             limit=span(time_limit),
-        )
-    )
+        ),
+    ]
     if left is not None:
-        after.append(t("tasks.time_left", left=span(left)))
+        tail.append(t("tasks.time_left", left=span(left)))
     if footer:
-        after.append(footer)
-    room = MAX_CAPTION - len("\n".join([*before, "", *after]))
+        tail.append(footer)
+    room = content.limit - len("\n".join([*before, "", *middle, *tail]))
     if len(instructions) > room:
         instructions = instructions[: max(0, room - 1)] + "…" if room > 1 else ""
-    lines = [*before, instructions, *after] if instructions else [*before, *after]
-    return "\n".join(lines)[:MAX_CAPTION]
+    lines = [*before, instructions, *middle] if instructions else [*before, *middle]
+    room = content.limit - len("\n".join(lines + tail)) - 1
+    return "\n".join(lines + content.lines(room) + tail)[: content.limit]
 
 
 def buttons(
-    t: Translator, settings: BatchSettings, draft: Sequence[int] = ()
+    t: Translator, settings: BatchSettings, draft: Sequence[int] = (), choices: Sequence[str] = ()
 ) -> tuple[tuple[Button, ...], ...]:
-    """The type's answer buttons, then Skip and Pause, then Report and Mute the requester."""
-    rows = task_type(settings.type).answer_buttons(t, settings, draft)
+    """The type's answer buttons (a review item's: its candidates), then Skip and Pause, then
+    Report and Mute the requester."""
+    rows = task_type(settings.type).item_buttons(t, settings, draft, choices)
     rows.append([Button(t("tasks.button.skip"), "skip"), Button(t("tasks.button.pause"), "pause")])
     rows.append(
         [Button(t("reports.button.report"), "report"), Button(t("reports.button.mute"), "mute")]
@@ -107,6 +143,7 @@ def task_view(
     draft: Sequence[int] = (),
     header: str | None = None,
     left: float | None = None,
+    content: Content | None = None,
 ) -> TaskView:
     """Everything a task shows, for the bot layer to send."""
     text = caption(
@@ -117,6 +154,8 @@ def task_view(
         deadline=deadline,
         header=header,
         left=left,
+        content=content,
     )
     kind = task_type(settings.type)
-    return TaskView(text, buttons(t, settings, draft), kind.reply_prompt(t))
+    choices = content.choices if content is not None else ()
+    return TaskView(text, buttons(t, settings, draft, choices), kind.reply_prompt(t))

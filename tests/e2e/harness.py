@@ -1,7 +1,8 @@
 """Run the real Application against the sandbox Bot API, the way ``run_polling`` would.
 
 Also the e2e tests' shared helpers: signing a worker up, publishing a batch while the bot runs,
-waiting for the next task. The fixtures built on them live in ``tests/e2e/conftest.py``.
+uploading a batch ZIP, waiting for the next task. The fixtures built on them live in
+``tests/e2e/conftest.py``.
 """
 
 from __future__ import annotations
@@ -98,6 +99,17 @@ async def publish(app: BotApplication, clock: ShiftedClock, **options: object) -
     batch_id = await publish_batch(db_of(app), settings.data_dir, clock.now(), **options)  # type: ignore[arg-type]
     request_dispatch(app)
     return batch_id
+
+
+async def upload_zip(user: SandboxUser, data: bytes, name: str = "street.zip") -> str:
+    """Send a batch ZIP; return the bot's answer after its "checking" notice."""
+    await user.send_document(data, file_name=name, mime_type="application/zip")
+    checking = await user.next_message()
+    assert checking.text is not None
+    assert checking.text.startswith(f"Checking {name}")
+    result = await user.next_message(timeout=30)
+    assert result.text is not None
+    return result.text
 
 
 async def next_task(user: SandboxUser) -> BotMessage:

@@ -9,11 +9,12 @@ from bot.app import BotApplication
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.ledger import balance, escrow_account, requester_account, top_up
-from sandbox import SandboxServer, SandboxUser
+from sandbox import SandboxServer
 from storage.batches import get_batch, items_of
 from storage.db import Database
 from storage.users import grant_role
 from tests.conftest import ADMIN_ID, REQUESTER_ID, sql_value
+from tests.e2e.harness import upload_zip as upload
 from tests.intake.media import IMAGE_TAG, make_zip, png, toml
 
 OTHER_REQUESTER = 7002
@@ -39,17 +40,6 @@ async def fund(bot: BotApplication, clock: FixedClock, amount: int, requester: i
         now=clock.now(),
         tz=bot.bot_data.settings.timezone,
     )
-
-
-async def upload(user: SandboxUser, data: bytes, name: str = "street.zip") -> str:
-    """Send a ZIP; return the bot's answer after its "checking" notice."""
-    await user.send_document(data, file_name=name, mime_type="application/zip")
-    checking = await user.next_message()
-    assert checking.text is not None
-    assert checking.text.startswith(f"Checking {name}")
-    result = await user.next_message(timeout=30)
-    assert result.text is not None
-    return result.text
 
 
 async def batch_count(db: Database) -> int:

@@ -166,7 +166,7 @@ async def test_a_transcription_batch_refuses_photos_and_bad_files_keep_the_answe
     assert (await rita.next_message()).text == (
         "A transcription batch takes recordings only: voice messages or audio files."
     )
-    await rita.send_document(b"not a sound", file_name="notes.txt")
+    await rita.send_document(b"not a sound", file_name="notes.pdf")
     assert (await rita.next_message()).text == (
         "I take photos, voice messages, audio files (OGG, MP3, WAV, M4A), images (JPEG, PNG,"
         " WebP) or a ZIP of them."

@@ -223,7 +223,7 @@ CASES: dict[str, tuple[Callable[[], dict[str, bytes] | bytes], Problem]] = {
             {
                 "field": "type",
                 "value": "video_tag",
-                "allowed": "image_tag, emotion, transcription",
+                "allowed": "image_tag, emotion, transcription, image_text, translation",
             },
         ),
     ),

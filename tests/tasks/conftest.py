@@ -24,6 +24,9 @@ def settings(batch_type: BatchType, **changes: Any) -> BatchSettings:
         "image_tag": TAGS,
         "emotion": ("joy", "sadness", "anger", "fear", "surprise", "disgust", "neutral"),
         "transcription": (),
+        "image_text": (),
+        "translation": (),
+        "review": ("1", "2", "3", "4", "5", "none"),
     }[batch_type]
     values: dict[str, Any] = {
         "type": batch_type,

@@ -1,0 +1,79 @@
+"""Dynamic overlap and routing (``bot/overlap.py``): the rules, and routing in the dispatcher."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.aggregation import should_stop_text
+from bot.dispatch import dispatch_pass
+from bot.overlap import (
+    OVERLAP_RULE,
+    agreed_confidence,
+    needs_more,
+    route_order,
+    stopping_confidences,
+)
+from bot.votes import LabelResult, Vote
+from storage.assignments import assignments_of_batch
+from storage.db import Database
+from storage.quality import record_gold
+from tests.builders import NOW, POLICY, item_ids, publish_batch, submit, workers
+
+
+def result(answer: str, confidence: float) -> LabelResult:
+    return LabelResult(frozenset({answer}), confidence, 1.0, 2)
+
+
+def test_the_most_answers_wins_over_the_least_and_the_tuned_rule() -> None:
+    assert not needs_more(0.0, 1, threshold=0.9, least=2, most=1)  # one answer per item asked
+    assert OVERLAP_RULE.needs_more(0.89, 2)
+    assert should_stop_text(["bonjour"], 1).stop is not False  # the loop's limit still holds
+
+
+def test_models_that_disagree_are_not_sure_at_all() -> None:
+    assert agreed_confidence([result("car", 0.99), result("car", 0.93)]) == 0.93
+    assert agreed_confidence([result("car", 0.99), result("dog", 0.97)]) == 0.0
+    assert agreed_confidence([]) == 0.0
+
+
+def test_stopping_confidences_trust_agreement_and_doubt_a_lone_answer() -> None:
+    votes = {
+        item: [Vote(worker, frozenset({"car"})) for worker in (1, 2, 3)] for item in range(1, 6)
+    }
+    votes[6] = [Vote(1, frozenset({"car"})), Vote(2, frozenset({"dog"}))]
+    confidences, accuracy = stopping_confidences(votes)
+    assert all(confidences[item] > 0.9 for item in range(1, 6))
+    assert confidences[6] < 0.9
+    assert set(accuracy) == {1, 2, 3}
+
+
+def test_routing_keeps_the_order_within_an_accuracy_band() -> None:
+    accuracy = {1: 0.71, 2: 0.93, 3: 0.79, 5: 0.95}
+    assert route_order([1, 2, 3, 4, 5], accuracy) == [2, 5, 1, 3, 4]
+
+
+async def test_the_dispatcher_gives_a_scarce_slot_to_the_most_accurate_worker(
+    db: Database, tmp_path: Path
+) -> None:
+    earlier = await publish_batch(db, tmp_path, items=1, answers_per_item=1)
+    (gold_item,) = await item_ids(db, earlier)
+    scores = {501: 0.0, 502: 1.0}  # 503 has no gold answer yet
+    for worker in (*scores, 503):
+        await submit(db, earlier, gold_item, worker, "car")
+    async with db.write() as tx:
+        await tx.execute("UPDATE batches SET state = 'done' WHERE id = ?", (earlier,))
+        for assignment in await assignments_of_batch(tx, earlier):
+            if assignment.worker_id in scores:
+                await record_gold(
+                    tx,
+                    assignment_id=assignment.id,
+                    worker_id=assignment.worker_id,
+                    task_type="image_tag",
+                    item_id=gold_item,
+                    score=scores[assignment.worker_id],
+                    now=NOW,
+                )
+    await workers(db, [501, 502, 503])  # never served: 501 would go first
+    await publish_batch(db, tmp_path, items=1, answers_per_item=1)
+    offers = await dispatch_pass(db, POLICY, NOW)
+    assert [offer.worker_id for offer in offers] == [502]
