@@ -15,7 +15,9 @@ so per-user order keeps them as safe as handling one update at a time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from telegram import Update
@@ -27,6 +29,7 @@ from storage.db import urgent
 # press is answered may hold its place while its claim waits behind other presses' answers.
 DEFAULT_RUNNING = 256
 DEFAULT_IN_FLIGHT = 4096  # updates accepted (running or waiting behind their user) at once
+PRESSES_FIRST = 1.0  # most seconds an answered press's follow-up waits for others' answers
 
 
 def update_key(update: object) -> int | None:
@@ -50,10 +53,62 @@ class _Turn:
         self.users = 0
 
 
+class _Presses:
+    """Presses being handled and not yet answered; ``none`` is set when there are none."""
+
+    __slots__ = ("count", "none")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.none = asyncio.Event()
+        self.none.set()
+
+    def add(self) -> _Press:
+        self.count += 1
+        self.none.clear()
+        return _Press(self)
+
+    def done(self) -> None:
+        self.count -= 1
+        if self.count == 0:
+            self.none.set()
+
+
+class _Press:
+    """One press being handled, counted until it is answered (or its handler ends)."""
+
+    __slots__ = ("open", "presses")
+
+    def __init__(self, presses: _Presses) -> None:
+        self.presses = presses
+        self.open = True
+
+    def close(self) -> None:
+        if self.open:
+            self.open = False
+            self.presses.done()
+
+
+_PRESS: ContextVar[_Press | None] = ContextVar("press_being_handled", default=None)
+
+
+async def answered(wait: float = PRESSES_FIRST) -> None:
+    """A press handler's press is answered: what it does next (claiming the next task, queueing
+    messages) waits until the other presses being handled are answered too, at most ``wait``
+    seconds, so in a burst the event loop answers presses first (issue 10: every press
+    confirmed within a second at any load)."""
+    press = _PRESS.get()
+    if press is None:
+        return
+    press.close()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(press.presses.none.wait(), wait)
+
+
 class PerUserProcessor(BaseUpdateProcessor):
     """Concurrent updates, serialised per user: one user's slow work never delays another's."""
 
-    __slots__ = ("_places", "_running", "_turns", "after_update")
+    __slots__ = ("_places", "_presses", "_running", "_turns", "after_update")
 
     def __init__(self, running: int = DEFAULT_RUNNING, in_flight: int = DEFAULT_IN_FLIGHT):
         if running < 1 or in_flight < running:
@@ -63,6 +118,7 @@ class PerUserProcessor(BaseUpdateProcessor):
         self._running = running
         self._places = asyncio.BoundedSemaphore(running)
         self._turns: dict[int, _Turn] = {}
+        self._presses = _Presses()
         # Run after each update, still in its user's turn: the wiring writes the conversations
         # and drafts the update changed (bot.persistence), so the next update sees them stored.
         self.after_update: Callable[[], Awaitable[None]] | None = None
@@ -99,12 +155,25 @@ class PerUserProcessor(BaseUpdateProcessor):
         try:
             async with turn.lock:
                 async with self._places:
-                    await coroutine
+                    await self._handle(update, coroutine)
                 await self._after()
         finally:
             turn.users -= 1
             if turn.users == 0:
                 del self._turns[key]
+
+    async def _handle(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run the handlers; a press counts as unanswered from here until ``answered``."""
+        if not (isinstance(update, Update) and update.callback_query is not None):
+            await coroutine
+            return
+        press = self._presses.add()
+        token = _PRESS.set(press)
+        try:
+            await coroutine
+        finally:
+            press.close()
+            _PRESS.reset(token)
 
     async def _after(self) -> None:
         if self.after_update is not None:

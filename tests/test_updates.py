@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from telegram import CallbackQuery, Chat, Message, Update, User
 
-from bot.updates import PerUserProcessor, update_key
+from bot.updates import PRESSES_FIRST, PerUserProcessor, answered, update_key
 
 
 def press(update_id: int, user_id: int) -> Update:
@@ -108,3 +108,46 @@ def test_bounds_are_checked() -> None:
         PerUserProcessor(running=0)
     with pytest.raises(ValueError, match="running"):
         PerUserProcessor(running=10, in_flight=5)
+
+
+def answering(events: list[str], name: str, gate: asyncio.Event | None = None):
+    """A press handler: its press is answered (after ``gate``), then it claims what follows."""
+
+    async def run() -> None:
+        if gate is not None:
+            await gate.wait()
+        events.append(f"{name} answered")
+        await answered()
+        events.append(f"{name} follows up")
+
+    return run()
+
+
+async def test_an_answered_press_follows_up_after_the_other_presses_are_answered() -> None:
+    events: list[str] = []
+    slow = asyncio.Event()
+    async with PerUserProcessor(running=8) as processor:
+        tasks = await feed(
+            processor,
+            (press(1, 7), answering(events, "quick")),
+            (press(2, 8), answering(events, "slow", slow)),
+        )
+        assert events == ["quick answered"]  # its follow-up waits for the slow press's answer
+        slow.set()
+        await asyncio.gather(*tasks)
+    assert events == ["quick answered", "slow answered", "quick follows up", "slow follows up"]
+
+
+async def test_a_press_left_unanswered_holds_follow_ups_back_only_for_a_while() -> None:
+    events: list[str] = []
+    never = asyncio.Event()
+    async with PerUserProcessor(running=8) as processor:
+        tasks = await feed(
+            processor,
+            (press(1, 7), handler(events, "stuck", never)),
+            (press(2, 8), answering(events, "quick")),
+        )
+        await asyncio.wait_for(tasks[1], timeout=PRESSES_FIRST * 5)
+        assert events[-1] == "quick follows up"
+        never.set()
+        await tasks[0]

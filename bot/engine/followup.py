@@ -38,6 +38,7 @@ from bot.i18n import Translator
 from bot.tasks import task_type
 from bot.telegram_ui import PICK, callback, keyboard, translator_for
 from bot.texts import pause_notice_text, refusal
+from bot.updates import answered
 from storage.assignments import Assignment, get_assignment
 from storage.batches import Batch, get_batch, get_item
 from storage.db import urgent
@@ -223,6 +224,7 @@ async def submit_by_button(
         coming = credited.cap_left > 0 and not credited.quality.pauses
         text = credited_text(t, credited)
         await answer_query(query, text + (" " + t("crowd.next_coming") if coming else ""))
+        await answered()  # other presses are answered before this one's next task is claimed
         plan = await after_answer(context, message_ref(query.message), t, credited, actor.user)
         await tell_after_answer(context.application, actor.user.id, t, credited, plan)
 
