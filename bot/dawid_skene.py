@@ -1,11 +1,14 @@
-"""Aggregation rules, Dawid-Skene: full-confusion and one-coin models fitted by EM (pure).
+"""Aggregation rules, Dawid-Skene: full-confusion, one-coin, shrunk and pooled models by EM (pure).
 
-Both models share one EM loop and differ only in how a worker's confusion matrix is estimated
+The models share one EM loop and differ only in how a worker's confusion matrix is estimated
 from the expected counts: **full** keeps one row per true class (it learns that a worker calls
 fear "surprise", or prefers one label), **one-coin** keeps one accuracy per worker and spreads
-the mistakes evenly (fewer parameters: it needs less data and cannot over-fit a sparse worker).
-``bot/model_choice.py`` picks between them by held-out likelihood. A ``multiple = true`` batch
-fits one binary model per label (``bot/multilabel.py``).
+the mistakes evenly (fewer parameters: it needs less data and cannot over-fit a sparse worker),
+**shrunk** pulls each full row towards the worker's own one coin, and **pooled** pulls it
+towards the whole crowd's confusion (a hierarchical prior: a mistake the crowd shares, such as a
+preference for one label, is learnt from every answer, and each worker keeps their own deviation
+once they have answered enough). ``bot/model_choice.py`` picks among them by held-out
+likelihood. A ``multiple = true`` batch fits one binary model per label (``bot/multilabel.py``).
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ from bot.multilabel import dawid_skene_per_label
 from bot.quality import LabelSet
 from bot.votes import DEFAULT_ACCURACY, LabelResult, Vote, agreement
 
-Model = Literal["full", "one-coin", "shrunk"]
-MODELS: tuple[Model, ...] = ("full", "one-coin", "shrunk")
+Model = Literal["full", "one-coin", "shrunk", "pooled"]
+MODELS: tuple[Model, ...] = ("full", "one-coin", "shrunk", "pooled")
 SHRINK_ANSWERS = 10.0  # the shrunk model's imaginary answers per row, spread as its one coin
+POOL_ANSWERS = 10.0  # the pooled model's imaginary answers per row, spread as the crowd's row
 Matrix = list[list[float]]
 
 
@@ -221,18 +225,31 @@ def _confusions(problem: Problem, posteriors: Matrix, model: Model, s: Settings)
         return [_one_coin(matrix, size, s) for matrix in counts]
     if model == "shrunk":
         return [_shrunk(matrix, _one_coin(matrix, size, s)) for matrix in counts]
+    if model == "pooled":
+        crowd = _smoothed(_pooled(counts, size), s)
+        return [_shrunk(matrix, crowd, POOL_ANSWERS) for matrix in counts]
+    return [_smoothed(matrix, s) for matrix in counts]
+
+
+def _smoothed(matrix: Matrix, s: Settings) -> Matrix:
+    """Rows of counts as probabilities, each with ``smoothing`` imaginary answers at
+    ``prior_accuracy``."""
+    size = len(matrix)
     off = s.smoothing * (1 - s.prior_accuracy) / max(1, size - 1)
-    confusions = []
-    for matrix in counts:
-        rows = []
-        for c, line in enumerate(matrix):
-            smoothed = [
-                n + (s.smoothing * s.prior_accuracy if c == j else off) for j, n in enumerate(line)
-            ]
-            total = sum(smoothed)
-            rows.append([n / total for n in smoothed])
-        confusions.append(rows)
-    return confusions
+    rows = []
+    for c, line in enumerate(matrix):
+        smoothed = [
+            n + (s.smoothing * s.prior_accuracy if c == j else off) for j, n in enumerate(line)
+        ]
+        total = sum(smoothed)
+        rows.append([n / total for n in smoothed])
+    return rows
+
+
+def _pooled(counts: Sequence[Matrix], size: int) -> Matrix:
+    """The whole crowd's expected counts: one confusion matrix as if every answer were one
+    worker's."""
+    return [[sum(matrix[c][j] for matrix in counts) for j in range(size)] for c in range(size)]
 
 
 def _one_coin(matrix: Matrix, size: int, s: Settings) -> Matrix:
@@ -244,11 +261,12 @@ def _one_coin(matrix: Matrix, size: int, s: Settings) -> Matrix:
     return [[accuracy if c == j else wrong for j in range(size)] for c in range(size)]
 
 
-def _shrunk(matrix: Matrix, coin: Matrix) -> Matrix:
-    """Full rows pulled towards the worker's own one coin: a row seen little looks like it."""
+def _shrunk(matrix: Matrix, towards: Matrix, answers: float = SHRINK_ANSWERS) -> Matrix:
+    """Full rows pulled towards ``towards`` (the worker's own one coin, or the crowd's pooled
+    confusion) by ``answers`` imaginary answers: a row seen little looks like it."""
     rows = []
-    for line, prior in zip(matrix, coin, strict=True):
-        smoothed = [n + SHRINK_ANSWERS * p for n, p in zip(line, prior, strict=True)]
+    for line, prior in zip(matrix, towards, strict=True):
+        smoothed = [n + answers * p for n, p in zip(line, prior, strict=True)]
         total = sum(smoothed)
         rows.append([n / total for n in smoothed])
     return rows
