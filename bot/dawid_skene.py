@@ -1,11 +1,14 @@
-"""Aggregation rules, Dawid-Skene: full-confusion and one-coin models fitted by EM (numpy).
+"""Aggregation rules, Dawid-Skene: full-confusion, one-coin, shrunk and pooled models by EM (numpy).
 
-Both models share one EM loop and differ only in how a worker's confusion matrix is estimated
+The models share one EM loop and differ only in how a worker's confusion matrix is estimated
 from the expected counts: **full** keeps one row per true class (it learns that a worker calls
 fear "surprise", or prefers one label), **one-coin** keeps one accuracy per worker and spreads
-the mistakes evenly (fewer parameters: it needs less data and cannot over-fit a sparse worker).
-``bot/model_choice.py`` picks between them by held-out likelihood. A ``multiple = true`` batch
-fits one binary model per label (``bot/multilabel.py``).
+the mistakes evenly (fewer parameters: it needs less data and cannot over-fit a sparse worker),
+**shrunk** pulls each full row towards the worker's own one coin, and **pooled** pulls it
+towards the whole crowd's confusion (a hierarchical prior: a mistake the crowd shares, such as a
+preference for one label, is learnt from every answer, and each worker keeps their own deviation
+once they have answered enough). ``bot/model_choice.py`` picks among them by held-out
+likelihood. A ``multiple = true`` batch fits one binary model per label (``bot/multilabel.py``).
 
 Each EM step is a few array operations over every answer at once (issue 11: the pure-Python
 loops took about 20 s per fit of a 10,000-item batch). Sums run in the order the pure-Python
@@ -28,9 +31,10 @@ from bot.quality import LabelSet
 from bot.sums import add_into, ordered_sum, sequential_sum
 from bot.votes import DEFAULT_ACCURACY, LabelResult, Vote, agreement
 
-Model = Literal["full", "one-coin", "shrunk"]
-MODELS: tuple[Model, ...] = ("full", "one-coin", "shrunk")
+Model = Literal["full", "one-coin", "shrunk", "pooled"]
+MODELS: tuple[Model, ...] = ("full", "one-coin", "shrunk", "pooled")
 SHRINK_ANSWERS = 10.0  # the shrunk model's imaginary answers per row, spread as its one coin
+POOL_ANSWERS = 10.0  # the pooled model's imaginary answers per row, spread as the crowd's row
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.intp]
 
@@ -269,10 +273,19 @@ def _confusions(answers: _Answers, posteriors: Floats, model: Model, s: Settings
         return _one_coin(counts, s)
     if model == "shrunk":
         return _normalised(counts + SHRINK_ANSWERS * _one_coin(counts, s))
+    prior = _smoothing_prior(size, s)
+    if model == "pooled":
+        crowd = _normalised(sequential_sum(np.moveaxis(counts, 0, -1)) + prior)  # all workers
+        return _normalised(counts + POOL_ANSWERS * crowd)
+    return _normalised(counts + prior)
+
+
+def _smoothing_prior(size: int, s: Settings) -> Floats:
+    """``smoothing`` imaginary answers per row at ``prior_accuracy``."""
     off = s.smoothing * (1 - s.prior_accuracy) / max(1, size - 1)
     prior = np.full((size, size), off)
     np.fill_diagonal(prior, s.smoothing * s.prior_accuracy)
-    return _normalised(counts + prior)
+    return prior
 
 
 def _normalised(smoothed: Floats) -> Floats:

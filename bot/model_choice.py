@@ -1,11 +1,13 @@
-"""Aggregation rules, model choice: full-confusion or one-coin Dawid-Skene, by held-out answers.
+"""Aggregation rules, model choice: which Dawid-Skene model (``MODELS``), by held-out answers.
 
 No single model is best on every crowd: the full confusion model learns shared preferences and
 colluders, but over-fits when a class is rare or workers answer little; the one-coin model is
-the reverse. Without being told which crowd it faces, ``choose_model`` holds out one answer per
-item (items with at least three answers), fits each model on the rest and keeps the one that
-predicts the held-out answers best (log-likelihood, two folds); the batch is then fitted again
-on every answer with that model. Pure and deterministic (which answer is held out depends only
+the reverse; the pooled model learns a preference the whole crowd shares. Without being told
+which crowd it faces, ``choose_model`` holds out one answer per item (every item with two
+answers or more: with dynamic overlap, items of three or more are only the disputed ones, a
+biased sample), fits each model on the rest and keeps the one that predicts the held-out answers
+best (log-likelihood, two folds); the batch is then fitted again on every answer with that
+model. Pure and deterministic (which answer is held out depends only
 on the item and the fold).
 """
 
@@ -32,7 +34,7 @@ from bot.sums import ordered_sum, sequential_sum
 from bot.votes import Vote
 
 FOLDS = 2
-MIN_ANSWERS_TO_HOLD_OUT = 3  # an item keeps at least two answers in every fold
+MIN_ANSWERS_TO_HOLD_OUT = 2  # an item keeps at least one answer in every fold
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.dawid_skene import MODELS, dawid_skene
+from bot.dawid_skene import Model, dawid_skene
 from bot.votes import DEFAULT_ACCURACY, LabelResult, Vote
 
 
@@ -44,6 +44,9 @@ class OverlapRule:
 
 
 OVERLAP_RULE = OverlapRule()
+STOPPING_MODELS: tuple[Model, ...] = ("full", "one-coin", "shrunk")
+"""The fits whose most doubtful posterior stops an item (the pooled model is no better a stopping
+rule on the benchmark's crowds: README, quality section)."""
 """The rule tuned on the quality benchmark (``python -m bench.quality --part overlap``)."""
 ROUTING_BAND = 0.1
 """Accuracy estimates this close count as equal when the dispatcher routes."""
@@ -68,7 +71,7 @@ def stopping_confidences(
 ) -> tuple[dict[int, float], dict[int, float]]:
     """Each answered item's posterior for stopping (``agreed_confidence`` over the three
     Dawid-Skene models), and each worker's accuracy by the shrunk model, for routing."""
-    fits = [dawid_skene(votes_by_item, model=model) for model in MODELS]
+    fits = [dawid_skene(votes_by_item, model=model) for model in STOPPING_MODELS]
     confidences = {
         item: agreed_confidence([fitted.items[item] for fitted in fits]) for item in fits[0].items
     }

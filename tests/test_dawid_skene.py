@@ -54,11 +54,20 @@ def reference_fit(problem: Problem, model: Model, s: Settings) -> tuple[Matrix, 
             ]  # fmt: skip
         off = s.smoothing * (1 - s.prior_accuracy) / max(1, size - 1)
         diagonal = s.smoothing * s.prior_accuracy
-        return [
-            normalised([[n + (diagonal if c == j else off) for j, n in enumerate(line)]
-                        for c, line in enumerate(m)])
-            for m in counts
-        ]  # fmt: skip
+
+        def smoothed(m: Matrix) -> Matrix:
+            return normalised([[n + (diagonal if c == j else off) for j, n in enumerate(line)]
+                               for c, line in enumerate(m)])  # fmt: skip
+
+        if model == "pooled":
+            pooled = [[sum(m[c][j] for m in counts) for j in range(size)] for c in range(size)]
+            crowd = smoothed(pooled)
+            return [
+                normalised([[n + 10.0 * p for n, p in zip(line, prior, strict=True)]
+                            for line, prior in zip(m, crowd, strict=True)])
+                for m in counts
+            ]  # fmt: skip
+        return [smoothed(m) for m in counts]
 
     posteriors = []
     for i, observed in enumerate(problem.observations):

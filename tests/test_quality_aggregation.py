@@ -103,3 +103,40 @@ def test_aggregate_command_votes_texts_and_refuses_a_bad_header(tmp_path: Path, 
     assert out.getvalue().splitlines()[1].startswith("t1,hello world,")
     assert main([str(answers), "--type", "label"], io.StringIO()) == 2
     assert "missing column(s) label" in capsys.readouterr().err
+
+
+def test_the_pooled_model_learns_a_preference_the_whole_crowd_shares():
+    crowd = make_label_crowd("biased", 0)
+    votes = _votes(fixed_overlap(crowd, 0))
+    from bot.dawid_skene import dawid_skene
+
+    pooled = _accuracy(dawid_skene(votes, model="pooled"), crowd.truth)
+    assert pooled >= _accuracy(dawid_skene(votes), crowd.truth) + 0.01
+    assert pooled >= _accuracy(dawid_skene(votes, model="one-coin"), crowd.truth) + 0.05
+    choice = choose_model(index(votes, {}), Settings())
+    assert choice.model == "pooled"
+
+
+def test_a_worker_of_one_answer_looks_like_the_crowd_in_the_pooled_model():
+    from bot.dawid_skene import POOL_ANSWERS, fit
+
+    # Workers 1-4 answer "a" for everything; worker 5 answers once.
+    votes = {item: [Vote(w, frozenset({"a"})) for w in (1, 2, 3, 4)] for item in range(1, 9)}
+    votes[9] = [Vote(1, frozenset({"b"})), Vote(5, frozenset({"b"}))]
+    problem = index(votes, {})
+    fitted = fit(problem, "pooled", Settings())
+    newcomer = fitted.confusions[problem.worker_ids.index(5)]
+    regular = fitted.confusions[problem.worker_ids.index(2)]
+    assert POOL_ANSWERS > 1
+    # Both rows for class "a" are mostly "a", as the crowd's is.
+    assert newcomer[0][0] > 0.8
+    assert regular[0][0] > 0.9
+
+
+def test_model_choice_holds_out_answers_of_items_with_two():
+    from bot.model_choice import _held_out
+
+    votes = {item: [Vote(1, frozenset({"a"})), Vote(2, frozenset({"a"}))] for item in range(1, 5)}
+    training, held = _held_out(index(votes, {}), 0)
+    assert len(held) == 4
+    assert all(len(observed) == 1 for observed in training.observations)
