@@ -1,5 +1,7 @@
 """Intake, the gate: how many uploads are checked at once (per requester and overall), and the
-checking itself on a thread with an event loop of its own, so the bot's loop never waits on it.
+checking itself in a worker process of the compute pool (``bot/compute.py``), so the bot's loop
+never waits on it: on a thread, pydub's and the ZIP reader's Python held the interpreter lock
+and presses waited up to 1.5 s while a 30-minute recording was cut (issue 10's bench).
 
 An upload checks a ZIP, decodes and cuts recordings with ffmpeg and re-encodes images: seconds
 to minutes of work. The gate lets ``per_user`` uploads of one requester and ``overall`` in all be
@@ -14,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from bot.compute import offload
 from bot.intake.prepare import IntakeLimits, PreparedBatch, prepare_batch
 
 OVERALL = 2  # uploads checked at once (ffmpeg and Pillow use a core each)
@@ -65,9 +68,15 @@ class IntakeGate:
 async def prepare_off_loop(
     zip_bytes: bytes, *, data_dir: Path, min_hourly_rate: int, limits: IntakeLimits | None = None
 ) -> PreparedBatch:
-    """``prepare_batch`` on a thread with its own event loop: ffmpeg's pipes, Pillow, pydub and
-    the ZIP reader never hold the bot's loop."""
-    return await asyncio.to_thread(
-        asyncio.run,
-        prepare_batch(zip_bytes, data_dir=data_dir, min_hourly_rate=min_hourly_rate, limits=limits),
+    """``prepare_batch`` in a worker process (a thread where no pool is installed): ffmpeg's
+    pipes, Pillow, pydub and the ZIP reader never hold the bot's loop nor its interpreter."""
+    return await offload(_prepare, zip_bytes, data_dir, min_hourly_rate, limits)
+
+
+def _prepare(
+    zip_bytes: bytes, data_dir: Path, min_hourly_rate: int, limits: IntakeLimits | None
+) -> PreparedBatch:
+    """The worker's side: ``prepare_batch`` on an event loop of its own."""
+    return asyncio.run(
+        prepare_batch(zip_bytes, data_dir=data_dir, min_hourly_rate=min_hourly_rate, limits=limits)
     )
