@@ -37,13 +37,13 @@ from storage.batches import (
     NewMedia,
     active_assignment_ids,
     answer_stats,
+    any_open_item,
     batch_lines,
     count_items,
     escrow_flows,
     get_batch,
     insert_draft,
     item_counts,
-    open_items_in,
     set_batch_state,
     submitted_since,
 )
@@ -332,7 +332,7 @@ async def end_if_complete(tx: WriteTx, batch_id: int, *, now: datetime, tz: Zone
     For the worker loop, inside the write transaction that completed an item. Returns the cents
     returned to the requester, or None when the batch goes on (or was not open or paused).
     """
-    if await open_items_in(tx, batch_id):
+    if await any_open_item(tx, batch_id):
         return None
     if not await set_batch_state(tx, batch_id, expected=["open", "paused"], new="done", now=now):
         return None

@@ -54,39 +54,57 @@ class _Turn:
 
 
 class _Presses:
-    """Presses being handled and not yet answered; ``none`` is set when there are none."""
+    """Presses being handled and not yet answered, numbered in the order they started."""
 
-    __slots__ = ("count", "none")
+    __slots__ = ("_open", "_started", "_waiters")
 
     def __init__(self) -> None:
-        self.count = 0
-        self.none = asyncio.Event()
-        self.none.set()
+        self._started = 0
+        self._open: set[int] = set()
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
 
     def add(self) -> _Press:
-        self.count += 1
-        self.none.clear()
-        return _Press(self)
+        number = self._started
+        self._started += 1
+        self._open.add(number)
+        return _Press(self, number)
 
-    def done(self) -> None:
-        self.count -= 1
-        if self.count == 0:
-            self.none.set()
+    def done(self, number: int) -> None:
+        self._open.discard(number)
+        lowest = min(self._open, default=self._started)
+        still = []
+        for mark, waiter in self._waiters:
+            if mark <= lowest:
+                if not waiter.done():
+                    waiter.set_result(None)
+            else:
+                still.append((mark, waiter))
+        self._waiters = still
+
+    def started_before_now(self) -> asyncio.Future[None]:
+        """Done once every press started so far is answered (later ones do not count)."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if min(self._open, default=self._started) >= self._started:
+            waiter.set_result(None)
+        else:
+            self._waiters.append((self._started, waiter))
+        return waiter
 
 
 class _Press:
     """One press being handled, counted until it is answered (or its handler ends)."""
 
-    __slots__ = ("open", "presses")
+    __slots__ = ("number", "open", "presses")
 
-    def __init__(self, presses: _Presses) -> None:
+    def __init__(self, presses: _Presses, number: int) -> None:
         self.presses = presses
+        self.number = number
         self.open = True
 
     def close(self) -> None:
         if self.open:
             self.open = False
-            self.presses.done()
+            self.presses.done(self.number)
 
 
 _PRESS: ContextVar[_Press | None] = ContextVar("press_being_handled", default=None)
@@ -94,15 +112,16 @@ _PRESS: ContextVar[_Press | None] = ContextVar("press_being_handled", default=No
 
 async def answered(wait: float = PRESSES_FIRST) -> None:
     """A press handler's press is answered: what it does next (claiming the next task, queueing
-    messages) waits until the other presses being handled are answered too, at most ``wait``
-    seconds, so in a burst the event loop answers presses first (issue 10: every press
-    confirmed within a second at any load)."""
+    messages) waits until the presses already being handled are answered too (not those that
+    come later), at most ``wait`` seconds, so in a burst the event loop answers presses first
+    (issue 10: every press confirmed within a second at any load)."""
     press = _PRESS.get()
     if press is None:
         return
     press.close()
+    waiter = press.presses.started_before_now()
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(press.presses.none.wait(), wait)
+        await asyncio.wait_for(waiter, wait)
 
 
 class PerUserProcessor(BaseUpdateProcessor):

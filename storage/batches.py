@@ -498,10 +498,10 @@ async def active_assignment_ids(tx: WriteTx, batch_id: int) -> list[int]:
     ]
 
 
-async def open_items_in(tx: Tx, batch_id: int) -> int:
-    """How many items of a batch still collect answers, inside the caller's write transaction."""
-    row = await tx.fetch_one(
-        "SELECT count(*) FROM items WHERE batch_id = ? AND state = 'open'", (batch_id,)
+async def any_open_item(tx: Tx, batch_id: int) -> bool:
+    """Whether an item of a batch still collects answers (one probe of ``items_open``, whatever
+    the batch's size: the worker loop asks after every completed item)."""
+    found = await tx.fetch_value(
+        "SELECT EXISTS (SELECT 1 FROM items WHERE batch_id = ? AND state = 'open')", (batch_id,)
     )
-    assert row is not None
-    return int(row[0])
+    return bool(found)
