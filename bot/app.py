@@ -28,6 +28,7 @@ from bot.config import Settings
 from bot.context import BotContext, Services
 from bot.engine.alerts import AdminAlerts
 from bot.engine.budget import UNLIMITED, Limits
+from bot.engine.http import AiohttpRequest
 from bot.engine.jobs import start_task_loop
 from bot.engine.outbox import Outbox
 from bot.engine.ratelimit import OutboxLimiter
@@ -102,6 +103,10 @@ def build_application(
         .token(settings.telegram_bot_token)
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
+        # PTB's defaults (256 connections for calls, 1 for getUpdates, its timeouts) on aiohttp,
+        # whose HTTP parser is in C: httpx cost most of the bot's CPU per answer (issue 11).
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .context_types(context_types)
         .post_init(_post_init)
         .post_stop(_post_stop)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import string
 from dataclasses import dataclass
 from decimal import Decimal
@@ -121,7 +122,7 @@ class Translator:
 
     def money(self, cents: int) -> str:
         """An amount of cents in the user's locale: ``12,40 €`` in French, ``€12.40`` in English."""
-        return format_currency(Decimal(cents) / 100, self.currency, locale=self.locale)
+        return _money(cents, self.currency, self.locale)
 
     def datetime(self, moment: dt.datetime) -> str:
         """A moment in the user's time zone, short form."""
@@ -141,3 +142,9 @@ class Translator:
         if self.language == "fr" and day.day == 1:
             return format_date(day, "d'er' MMMM y", locale=self.locale)
         return format_date(day, "long", locale=self.locale)
+
+
+@functools.lru_cache(maxsize=4096)
+def _money(cents: int, currency: str, locale: str) -> str:
+    """Babel's formatting, kept: a reward is shown after every answer (2% of the bot's CPU)."""
+    return format_currency(Decimal(cents) / 100, currency, locale=locale)

@@ -10,7 +10,6 @@ is skipped (the runtime remembers what each task message shows).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -49,8 +48,10 @@ def markup_of(rows: Rows) -> InlineKeyboardMarkup:
     return keyboard(rows)
 
 
-def markup_key(markup: InlineKeyboardMarkup | None) -> str:
-    return "" if markup is None else json.dumps(markup.to_dict(), sort_keys=True)
+def markup_key(markup: InlineKeyboardMarkup | None) -> object:
+    """What a view keeps of a keyboard: the markup itself, which PTB compares by value (equal
+    when every button is); turning it into sorted JSON was 3% of the bot's CPU per answer."""
+    return markup
 
 
 async def edit_caption(

@@ -27,7 +27,8 @@ class TaskRuntime:
     message_locks: weakref.WeakValueDictionary[tuple[int, int], asyncio.Lock] = field(
         default_factory=weakref.WeakValueDictionary
     )
-    views: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict)
+    # What a task message shows: its caption and its keyboard (compared by value).
+    views: dict[tuple[int, int], tuple[str, object]] = field(default_factory=dict)
     text_messages: set[tuple[int, int]] = field(default_factory=set)  # tasks sent as text
     refreshed: dict[int, datetime] = field(default_factory=dict)
     busy: set[int] = field(default_factory=set)  # workers whose answer is being handled
