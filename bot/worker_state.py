@@ -11,7 +11,7 @@ from storage.assignments import active_assignment_of, assignment_for_message
 from storage.availability import AvailabilityRecord as AvailabilityRecord
 from storage.availability import get_availability, set_paused, set_quiet, set_ready, set_windows
 from storage.batches import get_batch
-from storage.db import Database
+from storage.db import Database, Tx
 
 
 async def availability_record(db: Database, worker_id: int) -> AvailabilityRecord:
@@ -48,14 +48,26 @@ async def transcription_answered(
     db: Database, worker_id: int, chat_id: int, reply_to: int | None
 ) -> Assignment | None:
     """The assignment a text answers: the one whose clip or prompt it replies to, else the
-    worker's active task if its type is answered by text; None when the text answers no task."""
-    async with db.read() as tx:
-        if reply_to is not None:
-            return await assignment_for_message(tx, chat_id, reply_to)
-        assignment = await active_assignment_of(tx, worker_id)
-        if assignment is None:
-            return None
-        batch = await get_batch(tx, assignment.batch_id)
+    worker's active task if its type is answered by text; None when the text answers no task.
+
+    A reply to a message not known yet may answer the active task whose message id is not
+    stored yet: the worker replied the moment it appeared, before the bot recorded it."""
+    return await db.run_read(_answered_in, worker_id, chat_id, reply_to)
+
+
+async def _answered_in(
+    tx: Tx, worker_id: int, chat_id: int, reply_to: int | None
+) -> Assignment | None:
+    if reply_to is not None:
+        replied = await assignment_for_message(tx, chat_id, reply_to)
+        if replied is not None:
+            return replied
+    assignment = await active_assignment_of(tx, worker_id)
+    if assignment is None:
+        return None
+    if reply_to is not None and (assignment.message_id is not None or assignment.shown_at is None):
+        return None  # the reply is to another message (or this task is not on screen yet)
+    batch = await get_batch(tx, assignment.batch_id)
     if batch is None or not task_type(batch.type).takes_text:
         return None
     return assignment
