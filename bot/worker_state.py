@@ -65,9 +65,17 @@ async def _answered_in(
     assignment = await active_assignment_of(tx, worker_id)
     if assignment is None:
         return None
-    if reply_to is not None and (assignment.message_id is not None or assignment.shown_at is None):
-        return None  # the reply is to another message (or this task is not on screen yet)
+    if reply_to is not None and not _may_reply_to(assignment, reply_to):
+        return None
     batch = await get_batch(tx, assignment.batch_id)
     if batch is None or not task_type(batch.type).takes_text:
         return None
     return assignment
+
+
+def _may_reply_to(assignment: Assignment, reply_to: int) -> bool:
+    """Whether a reply to message ``reply_to`` answers this active task: one of its messages,
+    or a message of a task on screen whose ids are not stored yet."""
+    if reply_to in (assignment.message_id, assignment.prompt_message_id):
+        return True
+    return assignment.message_id is None and assignment.shown_at is not None

@@ -245,12 +245,16 @@ def _write_here(conn: sqlite3.Connection, start: Start[T]) -> T:
 
 
 def _read_here(conn: sqlite3.Connection, start: Start[T]) -> T:
-    """On the reader's thread: the whole read (each statement sees what is committed)."""
+    """On the reader's thread: the whole read in one read transaction, so its statements see
+    one snapshot (a write committed between two of them is seen by neither)."""
+    conn.execute("BEGIN")
     tx = _ThreadTx(conn)
     try:
         return _drive(start(tx))
     finally:
         tx.end()
+        if conn.in_transaction:
+            conn.execute("COMMIT")
 
 
 class SqliteDatabase(Database):

@@ -66,6 +66,7 @@ class _Chat:
     queue: deque[_Entry] = field(default_factory=deque)
     busy: bool = False
     scheduled: bool = False
+    idle: asyncio.Event = field(default_factory=asyncio.Event)  # set when nothing is in flight
 
 
 class Outbox:
@@ -130,6 +131,15 @@ class Outbox:
         """Deliveries the overall budget can start within ``seconds`` beyond those queued: what
         a dispatcher pass may claim (issue 11; more would only wait here, holding slots)."""
         return max(0, int(self.limits.per_second * seconds) + self.limits.burst - self.waiting)
+
+    async def settled(self, chat_id: int, wait: float = 5.0) -> None:
+        """Wait (at most ``wait`` s) until no delivery to ``chat_id`` is in flight: what it
+        sent is then recorded (a reply typed the moment a task appears finds its task)."""
+        chat = self._chats.get(chat_id)
+        if chat is None or not chat.busy:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(chat.idle.wait(), wait)
 
     def charge(self, chat_id: int, cost: int = 1) -> None:
         """Count a call made outside the outbox (a direct reply): later deliveries wait for it."""
@@ -233,6 +243,7 @@ class Outbox:
         chat.queue.popleft()
         chat.scheduled = False
         chat.busy = True
+        chat.idle.clear()
         task = asyncio.create_task(self._deliver(chat_id, chat, head), name=f"outbox:{chat_id}")
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
@@ -264,6 +275,7 @@ class Outbox:
                     self.on_failure(f"outbox {entry.what}: {type(exc).__name__}", exc)
         finally:
             chat.busy = False
+            chat.idle.set()
             if chat.queue:
                 self._schedule(chat_id, chat)
             elif not chat.scheduled:

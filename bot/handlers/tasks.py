@@ -106,12 +106,16 @@ async def text_answer(update: Update, context: BotContext) -> None:
     if target is None and conversation_waiting(context, update):
         return
     services = context.services
+    reply_to = target.message_id if target is not None else None
     assignment = await worker_state.transcription_answered(
-        services.db,
-        sender.id,
-        message.chat_id,
-        target.message_id if target is not None else None,
+        services.db, sender.id, message.chat_id, reply_to
     )
+    if assignment is not None and assignment.message_id is None:
+        # Typed the moment the task appeared: its delivery is still recording the message.
+        await services.outbox.settled(message.chat_id)
+        assignment = await worker_state.transcription_answered(
+            services.db, sender.id, message.chat_id, reply_to
+        )
     if assignment is None:
         return
     actor = await context.actor(update)
