@@ -499,15 +499,23 @@ function sizeText(bytes) {
 // -- live updates --------------------------------------------------------------------------
 
 let refreshQueued = false;
+let refreshChats = new Set(); // chats changed since the refresh was queued; null: every chat
 
 function refreshSoon(chats) {
+  // Changes that arrive while a refresh is queued join it (a chat's change is never dropped).
+  if (!chats || refreshChats === null) refreshChats = null;
+  else chats.forEach((id) => refreshChats.add(id));
   if (refreshQueued) return;
   refreshQueued = true;
   setTimeout(async () => {
+    const changed = refreshChats;
     refreshQueued = false;
+    refreshChats = new Set();
     try {
       await loadUsers();
-      if (state.current !== null && (!chats || chats.includes(state.current))) await loadChat(false);
+      if (state.current !== null && (changed === null || changed.has(state.current))) {
+        await loadChat(false);
+      }
     } catch (error) {
       console.warn(error);
     }
