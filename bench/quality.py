@@ -32,7 +32,7 @@ from bench.quality_crowds import (
 from bot.aggregation import majority_vote, rover_transcript
 from bot.dawid_skene import DawidSkeneResult, dawid_skene
 from bot.model_choice import best_dawid_skene
-from bot.overlap import OVERLAP_RULE, OverlapRule, rank_workers, stopping_confidences
+from bot.overlap import OVERLAP_RULE, OverlapRule, batch_stopping, rank_workers
 from bot.quality import word_error_rate
 from bot.text_consensus import TextAnswer, weighted_rover_batch
 from bot.votes import Vote
@@ -191,8 +191,9 @@ def dynamic_overlap(
     crowd: LabelCrowd, seed: int, rule: OverlapRule = OVERLAP_RULE
 ) -> tuple[int, float]:
     """Answers bought and accuracy with dynamic overlap and routing (``bot/overlap.py``): each
-    round, every item still uncertain gets one answer from the best-ranked free worker; the
-    result is what ``/results`` would give (``best_dawid_skene``) on the answers bought."""
+    round, every item still uncertain (``batch_stopping``: the model choice on every answer so
+    far) gets one answer from the best-ranked free worker; the result is what ``/results`` would
+    give (``best_dawid_skene``) on the answers bought."""
     rng = random.Random(f"dynamic:{crowd.name}:{seed}")
     workers = sorted(crowd.confusions)
     capacity = -(-len(crowd.truth) * OVERLAP // len(workers))
@@ -209,12 +210,9 @@ def dynamic_overlap(
             load[worker] = load.get(worker, 0) + 1
             label = crowd.answer(worker, item, rng)
             answers[item].append(Vote(worker, frozenset({str(label)})))
-        confidences, estimated = stopping_confidences(answers)
-        pending = [
-            item
-            for item, confidence in confidences.items()
-            if rule.needs_more(confidence, len(answers[item]))
-        ]
+        stopping = batch_stopping(answers, rule)
+        estimated = stopping.accuracy
+        pending = stopping.pending({item: len(votes) for item, votes in answers.items()})
     fitted = best_dawid_skene(answers)
     return sum(map(len, answers.values())), accuracy(_classes(fitted), crowd.truth)
 

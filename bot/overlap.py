@@ -4,12 +4,15 @@
 and the item has fewer than ``most`` answers (always up to ``least``). In the worker loop it is
 the stopping rule of every item (``bot/aggregation.py``, through each task type's ``enough``:
 the posterior of the accuracy-weighted vote, ``most`` the batch's ``answers_per_item``). Over a
-whole batch (the benchmark, ``bench/quality.py``), the posterior is ``stopping_confidences``: an
-item is only as sure as the most doubtful of the full, one-coin and shrunk Dawid-Skene fits,
-and not sure at all when they disagree on its answer. One model fitted on few answers per
-item is overconfident (two agreeing answers in the biased crowd are often the shared mistake);
-asking all three is the stronger prior early on. ``OVERLAP_RULE`` is the rule tuned on the
-benchmark's crowds (README).
+whole batch (the benchmark, ``bench/quality.py``), ``batch_stopping`` first runs the model
+choice of ``/results`` (``bot/model_choice.py``) on the answers so far. When it keeps the pooled
+model (a preference the whole crowd shares, learnt from every answer), an item stops on the
+pooled posterior at ``POOLED_THRESHOLD``; otherwise on ``stopping_confidences``: an item is only
+as sure as the most doubtful of the full, one-coin and shrunk Dawid-Skene fits, and not sure at
+all when they disagree on its answer (one model fitted on few answers per item is
+overconfident; asking all three is the stronger prior early on). Routing uses the worker
+accuracies of the model kept. ``OVERLAP_RULE`` and ``POOLED_THRESHOLD`` are tuned on the
+benchmark's crowds, never per crowd (README).
 
 ``rank_workers`` orders the workers who may answer an item: highest estimated accuracy on the
 type first, a worker with no estimate at the prior, and a worker already at ``capacity``
@@ -22,9 +25,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.dawid_skene import Model, dawid_skene
+from bot.model_choice import best_dawid_skene
 from bot.votes import DEFAULT_ACCURACY, LabelResult, Vote
 
 
@@ -44,10 +48,13 @@ class OverlapRule:
 
 
 OVERLAP_RULE = OverlapRule()
-STOPPING_MODELS: tuple[Model, ...] = ("full", "one-coin", "shrunk")
-"""The fits whose most doubtful posterior stops an item (the pooled model is no better a stopping
-rule on the benchmark's crowds: README, quality section)."""
 """The rule tuned on the quality benchmark (``python -m bench.quality --part overlap``)."""
+STOPPING_MODELS: tuple[Model, ...] = ("full", "one-coin", "shrunk")
+"""The fits whose most doubtful posterior stops an item unless the model choice keeps the pooled
+model."""
+POOLED_THRESHOLD = 0.85
+"""The stopping threshold on the pooled posterior, when the model choice keeps the pooled model
+(0.9 buys too much on the biased crowd, 0.8 loses accuracy: README, quality section)."""
 ROUTING_BAND = 0.1
 """Accuracy estimates this close count as equal when the dispatcher routes."""
 
@@ -76,6 +83,39 @@ def stopping_confidences(
         item: agreed_confidence([fitted.items[item] for fitted in fits]) for item in fits[0].items
     }
     return confidences, dict(fits[-1].worker_accuracy)
+
+
+@dataclass(frozen=True)
+class Stopping:
+    """A batch's answers so far, read for dynamic overlap: each item's stopping posterior, the
+    rule to apply to it, each worker's estimated accuracy (for routing), the model kept."""
+
+    confidences: dict[int, float]
+    rule: OverlapRule
+    accuracy: dict[int, float]
+    model: str
+
+    def pending(self, answers: Mapping[int, int]) -> list[int]:
+        """The items (by their count of answers) that should get another answer, in order."""
+        return [
+            item
+            for item, confidence in sorted(self.confidences.items())
+            if self.rule.needs_more(confidence, answers[item])
+        ]
+
+
+def batch_stopping(
+    votes_by_item: Mapping[int, Sequence[Vote]], rule: OverlapRule = OVERLAP_RULE
+) -> Stopping:
+    """Model choice on the answers so far; the pooled posterior at ``POOLED_THRESHOLD`` when the
+    pooled model is kept, else ``stopping_confidences`` under ``rule``."""
+    chosen = best_dawid_skene(votes_by_item)
+    accuracy = dict(chosen.worker_accuracy)
+    if chosen.model == "pooled":
+        confidences = {item: found.confidence for item, found in chosen.items.items()}
+        return Stopping(confidences, replace(rule, threshold=POOLED_THRESHOLD), accuracy, "pooled")
+    confidences, _ = stopping_confidences(votes_by_item)
+    return Stopping(confidences, rule, accuracy, chosen.model)
 
 
 def rank_workers(
