@@ -217,15 +217,17 @@ def dynamic_overlap(
     return sum(map(len, answers.values())), accuracy(_classes(fitted), crowd.truth)
 
 
-def overlap_table(seeds: Sequence[int], items: int = ITEMS) -> list[str]:
+def overlap_table(
+    seeds: Sequence[int], items: int = ITEMS, crowds: Sequence[str] = LABEL_CROWDS
+) -> list[str]:
     """Answers bought and accuracy, fixed overlap 5 against dynamic overlap with routing, per
-    crowd (``items`` per crowd: fewer for a short run)."""
+    crowd (``items`` per crowd and fewer ``crowds`` for a short run)."""
     lines = [
         "| crowd | fixed overlap 5: answers, accuracy | dynamic + routing: answers, accuracy "
         f"| answers saved | met (>= {SAVING:.0%} saved, accuracy within {TOLERANCE:.2f}) |",
         "|---|---|---|---|---|",
     ]
-    for name in LABEL_CROWDS:
+    for name in crowds:
         fixed, dynamic, fixed_acc, dynamic_acc = [], [], [], []
         for seed in seeds:
             crowd = make_label_crowd(name, seed, items=items)

@@ -16,12 +16,14 @@ from bench.quality import (
     ours,
     overlap_table,
 )
-from bench.quality_crowds import LABEL_CROWDS, fixed_overlap, make_label_crowd
+from bench.quality_crowds import fixed_overlap, make_label_crowd
 
-SMALL = 120  # items: a few seconds per crowd
+SMALL = 120  # items: about half a second per crowd
 
 
-@pytest.mark.parametrize("name", ["good", "sparse", "colluders"])
+# Two crowds and a two-row table: each round of dynamic overlap runs the model choice (nine fits),
+# so the three crowds and the seven-row table of before would double this file's time.
+@pytest.mark.parametrize("name", ["good", "colluders"])
 def test_dynamic_overlap_buys_30_percent_fewer_answers_at_equal_accuracy(name: str) -> None:
     crowd = make_label_crowd(name, 0, items=SMALL)
     fixed, fixed_accuracy = fixed_answers(crowd, 0)
@@ -31,10 +33,11 @@ def test_dynamic_overlap_buys_30_percent_fewer_answers_at_equal_accuracy(name: s
 
 
 def test_the_overlap_table_has_a_row_per_crowd_with_its_verdict() -> None:
-    lines = overlap_table([0], items=30)
+    crowds = ("good", "biased")
+    lines = overlap_table([0], items=10, crowds=crowds)
     assert lines[0].startswith("| crowd | fixed overlap 5")
     rows = lines[2:]
-    assert [row.split(" | ")[0].removeprefix("| ") for row in rows] == list(LABEL_CROWDS)
+    assert [row.split(" | ")[0].removeprefix("| ") for row in rows] == list(crowds)
     assert all(row.rstrip(" |").split("| ")[-1].split(" ")[0] in {"yes", "no"} for row in rows)
 
 

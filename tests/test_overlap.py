@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
+from bench.quality_crowds import fixed_overlap, make_label_crowd
 from bot.aggregation import should_stop_text
 from bot.dispatch import dispatch_pass
 from bot.overlap import (
     OVERLAP_RULE,
+    POOLED_THRESHOLD,
     agreed_confidence,
+    batch_stopping,
     needs_more,
     route_order,
     stopping_confidences,
@@ -77,3 +83,21 @@ async def test_the_dispatcher_gives_a_scarce_slot_to_the_most_accurate_worker(
     await publish_batch(db, tmp_path, items=1, answers_per_item=1)
     offers = await dispatch_pass(db, POLICY, NOW)
     assert [offer.worker_id for offer in offers] == [502]
+
+
+@pytest.mark.parametrize(("items", "model"), [(100, "pooled"), (60, "one-coin")])
+def test_a_batch_stops_on_the_pooled_posterior_only_when_the_model_choice_keeps_it(
+    items: int, model: str
+) -> None:
+    crowd = make_label_crowd("biased", 0, items=items)  # workers share a preference for "0"
+    votes: dict[int, list[Vote]] = {}
+    for item, worker, label in fixed_overlap(crowd, 0, overlap=3):
+        votes.setdefault(item, []).append(Vote(worker, frozenset({str(label)})))
+    stopping = batch_stopping(votes)
+    assert stopping.model == model
+    assert stopping.rule == (
+        replace(OVERLAP_RULE, threshold=POOLED_THRESHOLD) if model == "pooled" else OVERLAP_RULE
+    )
+    assert set(stopping.confidences) == set(votes)
+    assert set(stopping.accuracy) == set(crowd.confusions)
+    assert stopping.pending({item: 1 for item in votes}) == sorted(votes)  # under ``least``
