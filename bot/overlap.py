@@ -52,9 +52,9 @@ OVERLAP_RULE = OverlapRule()
 STOPPING_MODELS: tuple[Model, ...] = ("full", "one-coin", "shrunk")
 """The fits whose most doubtful posterior stops an item unless the model choice keeps the pooled
 model."""
-POOLED_THRESHOLD = 0.85
+POOLED_THRESHOLD = 0.8
 """The stopping threshold on the pooled posterior, when the model choice keeps the pooled model
-(0.9 buys too much on the biased crowd, 0.8 loses accuracy: README, quality section)."""
+(0.85 and 0.9 buy too much on the biased crowd: README, quality section)."""
 ROUTING_BAND = 0.1
 """Accuracy estimates this close count as equal when the dispatcher routes."""
 
