@@ -4,14 +4,16 @@ In this process, through the bot's own use cases (no Telegram): choosing a worke
 (``/task``'s use case, ``offer_on_request``) for sampled workers, p50/p99; push passes
 (``dispatch_pass``) bounded as the bot bounds them, by what the outbox can send before the next
 pass (at the default 30 messages/s twice, then at 1,000/s), then unbounded (every available
-idle worker), then once more (nothing left to claim), each with what it read and claimed; the
-monthly close of the previous month; ``/results`` of the largest batch (aggregation
-in the compute pool, files written) with the event loop's longest stall meanwhile; the ledger
-invariants; the file's size per 10,000 answers. ``--bot-seconds`` then starts the real bot
-process on the same file against the sandbox, has ``--bot-workers`` workers answer, and reports
-its peak memory (VmHWM) and CPU (``bench/volume_bot.py``).
+idle worker), then once more (nothing left to claim), each with what it read and claimed, after
+working out every worker's stored availability span as the bot's first pass after a start does
+(migration 0017); the monthly close of the previous month; ``/results`` of the largest batch
+(aggregation in the compute pool, files written) with the event loop's longest stall meanwhile;
+the ledger invariants; the file's size per 10,000 answers. ``--bot-seconds`` then starts the
+real bot process on the same file against the sandbox, has ``--bot-workers`` workers answer, and
+reports its peak memory (VmHWM) and CPU (``bench/volume_bot.py``).
 
-``python -m bench.volume_figures --db /tmp/volume.db [--samples 300] [--bot-seconds 30]``
+``python -m bench.volume_figures --db /tmp/volume.db [--samples 300] [--bot-seconds 30]
+[--passes-only]`` (``--passes-only``: the next task and the passes, nothing after them)
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from zoneinfo import ZoneInfo
 from bench.volume_bot import bot_figures
 from bot.batches import Viewer
 from bot.compute import Compute, install, offload
-from bot.dispatch import PassTally, Policy, dispatch_pass, offer_on_request
+from bot.dispatch import PassTally, Policy, dispatch_pass, offer_on_request, refresh_spans
 from bot.engine.budget import Limits
 from bot.engine.jobs import DISPATCH_INTERVAL
 from bot.engine.outbox import Outbox
@@ -40,6 +42,7 @@ from bot.ledger import current_month, parse_month
 from bot.payouts import check_invariants, close_month
 from bot.results import BatchResults, batch_results, pseudonym_secret, result_files
 from storage import bulk
+from storage.availability import forget_spans
 from storage.db import Database
 
 T = TypeVar("T")
@@ -100,7 +103,7 @@ async def choose(db: Database, policy: Policy, workers: list[int], now: datetime
     return times
 
 
-async def figures(path: Path, samples: int) -> list[str]:
+async def figures(path: Path, samples: int, passes_only: bool = False) -> list[str]:
     """Every in-process figure, as report lines."""
     policy = Policy(monthly_cap=CAP, zone=ZoneInfo("Europe/Paris"))
     now = datetime.now(UTC)
@@ -121,9 +124,15 @@ async def figures(path: Path, samples: int) -> list[str]:
             f"choosing a worker's next task (/task use case), {len(times)} workers: p50 "
             f"{percentile(times, 0.5):.2f} ms, p99 {percentile(times, 0.99):.2f} ms",
         )
+        forgotten = await db.run_write(forget_spans)  # as the bot does at start
+        spans, spans_ms = await timed(refresh_spans(db, policy, now))
+        say(lines, f"stored availability: {spans} spans worked out in {spans_ms:.0f} ms "
+                     f"({forgotten} forgotten first, as at every start)")  # fmt: skip
         for rate in (30.0, 30.0, 1000.0, None):  # the bot's default budget (twice), 1,000/s, all
             say(lines, await _pass(db, policy, now, rate))
         say(lines, await _pass(db, policy, now, None, "once everyone available is served"))
+        if passes_only:
+            return lines
         month = _previous_month(now, policy)
         closed, close_ms = await timed(close_month(db, month, now=now, tz=policy.zone,
                                                    actor_id=None))  # fmt: skip
@@ -155,10 +164,10 @@ async def _pass(
     _, ms = await timed(dispatch_pass(db, policy, now, limit=limit, tally=tally))
     bound = f"{rate:.0f} messages/s: up to {limit} claims" if rate else "unbounded"
     return (
-        f"push pass{' ' + what if what else ''} ({bound}): {ms:.1f} ms; {tally.read} workers read"
-        f" from the queue, {tally.available} available, {tally.tried} tried, {tally.claims}"
-        f" claims in {tally.writes} write transactions"
-        + (f" ({ms / tally.claims:.2f} ms a claim)" if tally.claims else "")
+        f"push pass{' ' + what if what else ''} ({bound}): {ms:.1f} ms; {tally.spans} spans"
+        f" worked out again, {tally.read} workers read from the queue, {tally.available}"
+        f" available, {tally.tried} tried, {tally.claims} claims in {tally.writes} write"
+        " transactions" + (f" ({ms / tally.claims:.2f} ms a claim)" if tally.claims else "")
     )
 
 
@@ -196,9 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--bot-seconds", type=float, default=0.0, help="0: no bot step")
     parser.add_argument("--bot-workers", type=int, default=100)
+    parser.add_argument("--passes-only", action="store_true", help="stop after the push passes")
     args = parser.parse_args(argv)
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-    asyncio.run(figures(args.db, args.samples))
+    asyncio.run(figures(args.db, args.samples, args.passes_only))
     if args.bot_seconds > 0:
         print(asyncio.run(bot_figures(args.db, args.bot_seconds, args.bot_workers)), flush=True)
     return 0

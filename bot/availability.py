@@ -7,10 +7,13 @@ Friday 22:00 to Saturday 01:00).
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -43,6 +46,7 @@ _RANGE = re.compile(r"^(?P<start>[0-9h:.]+)-(?P<end>[0-9h:.]+)$")
 
 DEFAULT_READY_MINUTES = 30
 MAX_READY_MINUTES = 12 * 60
+SPAN_HORIZON = timedelta(days=8)  # ``Availability.span`` looks this far ahead (a week repeats)
 
 Status = Literal["available", "paused", "quiet", "off"]
 
@@ -269,6 +273,32 @@ class Availability:
         end = _at(local.date(), self.quiet.end, zone)
         return end if end > now else _at(local.date() + timedelta(days=1), self.quiet.end, zone)
 
+    def span(self, now: datetime, zone: ZoneInfo) -> tuple[bool, datetime]:
+        """Whether ``is_available`` holds at ``now``, and the first instant after ``now`` at
+        which that changes (``now + SPAN_HORIZON`` when it does not change before then).
+
+        The answer can only change where the wall clock in ``zone`` reaches the start or end of
+        a window or of quiet hours, where the zone's offset changes (daylight saving: a window
+        may open or close at the jump itself, or its start may happen twice), and where a /ready
+        period ends; those instants are tried in order.
+        """
+        available = self.is_available(now, zone)
+        for moment in self._turns(now, zone, now + SPAN_HORIZON):
+            if self.is_available(moment, zone) != available:
+                return available, moment
+        return available, now + SPAN_HORIZON
+
+    def _turns(self, now: datetime, zone: ZoneInfo, end: datetime) -> Iterator[datetime]:
+        """Every instant in (``now``, ``end``) where ``status`` may change, in order."""
+        minutes = {edge % MINUTES_PER_DAY for w in self.windows for edge in (w.start, w.end)}
+        if self.quiet is not None:
+            minutes |= {self.quiet.start, self.quiet.end % MINUTES_PER_DAY}
+        walls = _wall_turns(sorted(minutes), now.astimezone(UTC), zone, end.astimezone(UTC))
+        ready = self.ready_until
+        if ready is None or not now < ready < end:
+            return walls
+        return heapq.merge(walls, [ready.astimezone(UTC)])
+
     def next_window_start(self, now: datetime, zone: ZoneInfo) -> datetime | None:
         """The next moment a window opens (within eight days), or None without windows."""
         today = now.astimezone(zone).date()
@@ -284,3 +314,63 @@ class Availability:
 
 def _at(day: date, minute: int, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(minute // 60, minute % 60), tzinfo=zone)
+
+
+def _wall_turns(
+    minutes: Sequence[int], now: datetime, zone: ZoneInfo, end: datetime
+) -> Iterator[datetime]:
+    """In order, the instants in (``now``, ``end``) (UTC) where the wall clock in ``zone``
+    reaches one of ``minutes`` (of the day), and those where the zone's offset changes."""
+    for start, stop in _steady_spans(zone, now, end):
+        if start > now:
+            yield start  # the wall clock jumps
+        offset = start.astimezone(zone).utcoffset() or timedelta(0)
+        first = max(start, now)
+        day = (first + offset).date()
+        while minutes:
+            midnight = datetime.combine(day, time(), tzinfo=UTC) - offset
+            if midnight >= stop:
+                break
+            for minute in minutes:
+                moment = midnight + timedelta(minutes=minute)
+                if first < moment < stop:
+                    yield moment
+            day += timedelta(days=1)
+
+
+def _steady_spans(
+    zone: ZoneInfo, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """[``start``, ``end``) cut where ``zone``'s UTC offset changes: spans of one offset."""
+    cuts = [
+        moment
+        for offset in range((end.date() - start.date()).days + 1)
+        for moment in _offset_changes(zone, start.date() + timedelta(days=offset))
+        if start < moment < end
+    ]
+    edges = [start, *cuts, end]
+    return list(itertools.pairwise(edges))
+
+
+@lru_cache(maxsize=4096)
+def _offset_changes(zone: ZoneInfo, day: date) -> tuple[datetime, ...]:
+    """The instants of UTC day ``day`` at which ``zone``'s offset changes (found to the second
+    between samples six hours apart: no zone changes twice in six hours)."""
+    base = int(datetime.combine(day, time(), tzinfo=UTC).timestamp())
+    found: list[datetime] = []
+    for low in range(base, base + 86_400, 21_600):
+        high = low + 21_600
+        if _offset(zone, low) == _offset(zone, high):
+            continue
+        while high - low > 1:  # offset(low) is the old one, offset(high) the new
+            middle = (low + high) // 2
+            if _offset(zone, middle) == _offset(zone, low):
+                low = middle
+            else:
+                high = middle
+        found.append(datetime.fromtimestamp(high, UTC))
+    return tuple(found)
+
+
+def _offset(zone: ZoneInfo, timestamp: int) -> timedelta | None:
+    return datetime.fromtimestamp(timestamp, UTC).astimezone(zone).utcoffset()

@@ -1,15 +1,20 @@
 """Who gets what next: the push policy of DESIGN.md as plain rules over storage (no Telegram).
 
 A pass walks the workers who may get a push (registered, reachable, not blocked or paused,
-no active assignment) least recently served first, a page at a time from one index, keeps those
-whose time rules say "available" now (when slots are fewer than workers, the most accurate
-on the type first: ``routed``), and claims for each one answer slot whose reward fits
+no active assignment) and whose time rules say "available" now, least recently served first, a
+page at a time from one index (when slots are fewer than workers, the most accurate on the type
+first: ``routed``), and claims for each one answer slot whose reward fits
 under what is left of their monthly cap, until it has claimed what the outbox can send before
 the next pass (``limit``; issue 10: when demand exceeds the budget, the longest waiting go
 first) or the queue ends. The claim is one ``INSERT ... SELECT ... RETURNING`` inside a
 ``BEGIN IMMEDIATE`` transaction (``storage.assignments.claim_next``; a push pass makes several
 in one), so two passes can never hand out more slots than ``answers_per_item`` nor the same
 item twice to a worker.
+
+Whether a worker's time rules say "available" is kept in their row with the instant that
+answer next changes (``Availability.span``): a pass first works out again the spans that do not
+hold at its time (``refresh_spans``: those whose instant passed, edited rules, every row at
+start), then reads only the open ones, so the idle workers outside their windows are never read.
 """
 
 from __future__ import annotations
@@ -44,9 +49,12 @@ from storage.availability import (
     AvailabilityRecord,
     Candidate,
     QueuePlace,
+    Span,
     dispatch_candidates,
     get_availability,
     record_served_all,
+    stale_spans,
+    store_spans,
 )
 from storage.batches import Batch, Item, get_batch, get_item, items_by_id
 from storage.db import Database, Tx, WriteTx
@@ -59,6 +67,7 @@ log = logging.getLogger(__name__)
 
 CLAIMS_PER_WRITE = 32  # claims a push pass makes in one write transaction
 PAGE_MIN, PAGE_MAX = 64, 1_000  # candidates a pass reads at a time (a few per claim it wants)
+SPANS_PER_WRITE = 500  # stored spans worked out again in one write transaction
 
 
 @dataclass(frozen=True)
@@ -188,9 +197,11 @@ async def _offer(
 
 @dataclass
 class PassTally:
-    """What a push pass did: candidates read from the queue, those available now by their time
-    rules, claims tried (not busy) and made, write transactions (the volume bench prints it)."""
+    """What a push pass did: stored spans worked out again, candidates read from the queue,
+    those available now by their time rules, claims tried (not busy) and made, write
+    transactions (the volume bench prints it)."""
 
+    spans: int = 0
     read: int = 0
     available: int = 0
     tried: int = 0
@@ -221,6 +232,7 @@ async def dispatch_pass(
     async with db.read() as tx:
         if not await any_open_slot(tx):
             return []
+    tally.spans += await refresh_spans(db, policy, now)
     offers: list[Offer] = []
     after: QueuePlace | None = None
     reputations: dict[int, Figures] = {}  # cached figures, read once a pass
@@ -228,7 +240,10 @@ async def dispatch_pass(
         wanted = PAGE_MAX if limit is None else 3 * (limit - len(offers))
         page = min(PAGE_MAX, max(PAGE_MIN, wanted))
         async with db.read() as tx:
-            candidates = await dispatch_candidates(tx, after=after, limit=page, now=now)
+            candidates = await dispatch_candidates(
+                tx, after=after, limit=page, now=now, open_now=True
+            )
+            # The stored span said "available"; the rules say it again on the row as read now.
             available = [c for c in candidates if _available(c, policy, now)]
             if available and await open_slots_up_to(tx, len(available)) < len(available):
                 available = await routed(tx, available)
@@ -302,6 +317,49 @@ async def _push_claims(
         if offer is not None:
             offers.append(offer)
     return offers
+
+
+async def refresh_spans(db: Database, policy: Policy, now: datetime) -> int:
+    """Work out again, from their time rules and zone, the stored span of every unpaused worker
+    whose span does not hold at ``now``; returns how many. Nothing to do is one indexed read;
+    each write transaction reads what it works out itself, so an edit made meanwhile is never
+    overwritten with a span of the old rules."""
+    done = 0
+    known: dict[_Rules, tuple[bool, datetime]] = {}  # a crowd shares a few rules and zones
+    while True:
+        async with db.read() as tx:
+            if not await stale_spans(tx, now=now, limit=1):
+                return done
+        async with db.write() as tx:
+            stale = await stale_spans(tx, now=now, limit=SPANS_PER_WRITE)
+            if stale:  # another process may have worked them out meanwhile
+                await store_spans(tx, [span_of(c, policy, now, known) for c in stale])
+        done += len(stale)
+        if len(stale) < SPANS_PER_WRITE:
+            return done
+
+
+# windows, quiet hours, /ready end, paused, zone: what a span is worked out from
+_Rules = tuple[str, str, datetime | None, bool, ZoneInfo]
+
+
+def span_of(
+    candidate: Candidate,
+    policy: Policy,
+    now: datetime,
+    known: dict[_Rules, tuple[bool, datetime]] | None = None,
+) -> Span:
+    """What the worker's time rules say at ``now`` and until when, in their zone (``known``:
+    the answers already worked out at ``now``, by rules and zone)."""
+    record = candidate.availability
+    zone = policy.zone_of(candidate.timezone)
+    rules = (record.windows, record.quiet, record.ready_until, record.paused_at is not None, zone)
+    found = known.get(rules) if known is not None else None
+    if found is None:
+        found = availability_of(record).span(now, zone)
+        if known is not None:
+            known[rules] = found
+    return candidate.worker_id, found[0], now, found[1]
 
 
 def _available(candidate: Candidate, policy: Policy, now: datetime) -> bool:

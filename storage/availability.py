@@ -9,6 +9,7 @@ from storage.db import Row, Tx, WriteTx, maybe_time, to_db_time
 
 DEFAULT_QUIET = "22:00-08:00"
 EVERYONE = 2**31 - 1  # a LIMIT both backends take for "no limit"
+FORGOTTEN = ""  # push_until of a span to work out again (migration 0017); sorts before any time
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,13 @@ async def _ensure(tx: WriteTx, worker_id: int, stamp: str) -> None:
 
 
 async def _update(tx: WriteTx, worker_id: int, now: datetime, changes: str, *args: object) -> None:
-    """Apply ``SET changes`` (with ``args``) to a worker's row, creating it first if needed."""
+    """Apply ``SET changes`` (with ``args``) to a worker's row, creating it first if needed; the
+    stored span of their time rules is to be worked out again (``FORGOTTEN``)."""
     stamp = to_db_time(now)
     await _ensure(tx, worker_id, stamp)
     await tx.execute(
-        f"UPDATE worker_availability SET {changes}, updated_at = ? WHERE worker_id = ?",
+        f"UPDATE worker_availability SET {changes}, push_until = '', updated_at = ?"
+        " WHERE worker_id = ?",
         (*args, stamp, worker_id),
     )
 
@@ -103,7 +106,7 @@ async def set_paused(tx: WriteTx, worker_id: int, reason: str | None, now: datet
     if reason is None:
         cursor = await tx.execute(
             "UPDATE worker_availability SET paused_at = NULL, pause_reason = NULL,"
-            " missed_in_a_row = 0, updated_at = ?"
+            " missed_in_a_row = 0, push_until = '', updated_at = ?"
             " WHERE worker_id = ? AND paused_at IS NOT NULL",
             (stamp, worker_id),
         )
@@ -158,54 +161,119 @@ QueuePlace = tuple[str, int]
 """Where a worker stands in the push queue: when last served ('' for never), then their id."""
 
 
+_QUEUE = (
+    "SELECT u.id AS worker_id, u.language, u.timezone, w.*,"
+    " coalesce(w.last_served_at, '') AS queued"
+    " FROM worker_availability w{index}"
+    " JOIN users u ON u.id = w.worker_id"
+    " JOIN user_roles r ON r.user_id = w.worker_id AND r.role = 'worker'"
+    " WHERE w.paused_at IS NULL AND u.consented_at IS NOT NULL AND u.blocked_at IS NULL"
+    " AND u.unreachable_at IS NULL AND {when}"
+    " AND NOT EXISTS (SELECT 1 FROM assignments a"
+    "                 WHERE a.worker_id = w.worker_id AND a.state = 'active')"
+    " AND coalesce(w.last_served_at, '') >= :start"
+    " AND (coalesce(w.last_served_at, '') > :start OR w.worker_id > :worker)"
+    " ORDER BY coalesce(w.last_served_at, ''), w.worker_id LIMIT :limit"
+)
+_ANY_TIME = _QUEUE.format(index="", when="(w.windows != '' OR w.ready_until > :now)")
+_OPEN_NOW = _QUEUE.format(
+    index=" INDEXED BY worker_availability_open",
+    when="w.push_open = 1 AND w.push_from <= :now AND w.push_until > :now",
+)
+
+
 async def dispatch_candidates(
     tx: Tx,
     *,
     after: QueuePlace | None = None,
     limit: int | None = None,
     now: datetime | None = None,
+    open_now: bool = False,
 ) -> list[Candidate]:
-    """Workers who may get a push, before time rules and caps: registered, worker role, not
-    blocked, reachable, not paused, with a window or a /ready period, and no active assignment.
-    With ``now``, a /ready period must still run then (without windows, nothing else could
-    make the worker available: the time rules need not read them).
+    """Workers who may get a push, before caps: registered, worker role, not blocked, reachable,
+    not paused, and no active assignment; by default before time rules too, with a window or a
+    /ready period (that still runs at ``now``, when given: without windows nothing else could
+    make the worker available).
 
-    Least recently served first (never served first of all), then by id: the order of the
-    ``worker_availability_queue`` index (migration 0015), read as a range from ``after`` (a
-    page's last ``Candidate.place``), at most ``limit`` of them.
+    ``open_now``: only those whose stored span (``store_spans``) says their time rules let a push
+    come at ``now`` and holds then; the pass works out the spans that do not hold first
+    (``stale_spans``), so these are the workers available now, read from the
+    ``worker_availability_open`` index (migration 0017) and nobody else.
+
+    Least recently served first (never served first of all), then by id: the queue's order,
+    read as a range from ``after`` (a page's last ``Candidate.place``), at most ``limit``.
     """
+    if open_now and now is None:
+        raise ValueError("open_now needs the time it is asked for")
     start, worker = after if after is not None else ("", -1)
-    ready_after = "" if now is None else to_db_time(now)
     rows = await tx.fetch_all(
-        "SELECT u.id AS worker_id, u.language, u.timezone, w.*,"
-        " coalesce(w.last_served_at, '') AS queued"
-        " FROM worker_availability w INDEXED BY worker_availability_queue"
-        " JOIN users u ON u.id = w.worker_id"
-        " JOIN user_roles r ON r.user_id = w.worker_id AND r.role = 'worker'"
-        " WHERE w.paused_at IS NULL AND u.consented_at IS NOT NULL AND u.blocked_at IS NULL"
-        " AND u.unreachable_at IS NULL AND (w.windows != '' OR w.ready_until > :ready_after)"
-        " AND NOT EXISTS (SELECT 1 FROM assignments a"
-        "                 WHERE a.worker_id = w.worker_id AND a.state = 'active')"
-        " AND coalesce(w.last_served_at, '') >= :start"
-        " AND (coalesce(w.last_served_at, '') > :start OR w.worker_id > :worker)"
-        " ORDER BY coalesce(w.last_served_at, ''), w.worker_id LIMIT :limit",
+        _OPEN_NOW if open_now else _ANY_TIME,
         {
             "start": start,
             "worker": worker,
             "limit": EVERYONE if limit is None else limit,
-            "ready_after": ready_after,
+            "now": "" if now is None else to_db_time(now),
         },
     )
-    return [
-        Candidate(
-            worker_id=int(row["worker_id"]),
-            language=row["language"],
-            timezone=row["timezone"],
-            availability=_record(row, int(row["worker_id"])),
-            place=(str(row["queued"]), int(row["worker_id"])),
-        )
-        for row in rows
-    ]
+    return [_candidate(row) for row in rows]
+
+
+def _candidate(row: Row) -> Candidate:
+    worker_id = int(row["worker_id"])
+    return Candidate(
+        worker_id=worker_id,
+        language=row["language"],
+        timezone=row["timezone"],
+        availability=_record(row, worker_id),
+        place=(str(row["queued"]), worker_id),
+    )
+
+
+Span = tuple[int, bool, datetime, datetime]
+"""A worker's stored span: (worker, available, from, until): whether their time rules let a push
+come, from when (the time it was worked out) until the first instant that changes."""
+
+
+async def stale_spans(tx: Tx, *, now: datetime, limit: int) -> list[Candidate]:
+    """Unpaused workers whose stored span does not hold at ``now`` (it ended, starts later, or
+    was forgotten), with their rules and zone; at most ``limit``, in no order."""
+    rows = await tx.fetch_all(_STALE, {"now": to_db_time(now), "limit": limit})
+    return [_candidate(row) for row in rows]
+
+
+_SPAN_OF = (
+    "SELECT u.id AS worker_id, u.language, u.timezone, w.*, '' AS queued"
+    " FROM worker_availability w JOIN users u ON u.id = w.worker_id"
+    " WHERE w.paused_at IS NULL AND "
+)
+# Two ranges of two indexes (migration 0017), disjoint: a span ended (or forgotten: ''), or one
+# that starts after ``now`` (push_from never passes push_until). An OR made SQLite scan.
+_STALE = (
+    f"{_SPAN_OF} w.push_until <= :now UNION ALL"
+    f" {_SPAN_OF} w.push_from > :now AND w.push_until > :now LIMIT :limit"
+)
+
+
+async def store_spans(tx: WriteTx, spans: list[Span]) -> None:
+    """Keep what each worker's time rules say and until when (``stale_spans`` read them)."""
+    await tx.executemany(
+        "UPDATE worker_availability SET push_open = ?, push_from = ?, push_until = ?"
+        " WHERE worker_id = ?",
+        [
+            (int(available), to_db_time(since), to_db_time(until), worker_id)
+            for worker_id, available, since, until in spans
+        ],
+    )
+
+
+async def forget_spans(tx: WriteTx) -> int:
+    """Have every stored span worked out again (at start: TIMEZONE or the zone rules may have
+    changed since they were); returns how many."""
+    cursor = await tx.execute(
+        "UPDATE worker_availability SET push_until = ? WHERE push_until != ?",
+        (FORGOTTEN, FORGOTTEN),
+    )
+    return max(cursor.rowcount, 0)
 
 
 async def pause_type(

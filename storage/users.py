@@ -195,10 +195,14 @@ async def prune_processed_updates(tx: WriteTx, before: datetime) -> int:
 
 
 async def set_timezone(tx: WriteTx, user_id: int, timezone: str | None, now: datetime) -> None:
-    """Remember a user's IANA time zone (None: back to the configured TIMEZONE)."""
+    """Remember a user's IANA time zone (None: back to the configured TIMEZONE); the stored span
+    of their time rules is to be worked out again in it (migration 0017)."""
     await tx.execute(
         "UPDATE users SET timezone = ?, updated_at = ? WHERE id = ?",
         (timezone, to_db_time(now), user_id),
+    )
+    await tx.execute(
+        "UPDATE worker_availability SET push_until = '' WHERE worker_id = ?", (user_id,)
     )
 
 

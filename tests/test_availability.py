@@ -6,11 +6,12 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.availability import (
     DEFAULT_QUIET,
+    SPAN_HORIZON,
     Availability,
     QuietHours,
     Window,
@@ -192,6 +193,87 @@ def test_next_window_start() -> None:
     assert rules.next_window_start(paris("2026-01-16 09:30"), PARIS) == paris("2026-01-17 10:00")
     assert rules.next_window_start(paris("2026-01-17 12:30"), PARIS) == paris("2026-01-19 07:30")
     assert Availability().next_window_start(paris("2026-01-17 12:30"), PARIS) is None
+
+
+# -- spans: until when the answer holds (stored per worker, migration 0017) -------------------
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def test_a_span_ends_where_a_window_or_quiet_hours_or_a_ready_period_turn() -> None:
+    rules = Availability(windows=parse_windows("mon-fri 07:30-09:00, sat 10:00-12:00"))
+    assert rules.span(paris("2026-01-16 08:00"), PARIS) == (True, paris("2026-01-16 09:00"))
+    assert rules.span(paris("2026-01-16 09:00"), PARIS) == (False, paris("2026-01-17 10:00"))
+    monday = paris("2026-01-19 08:00")  # the window opens at 07:30, quiet hours end at 08:00
+    assert rules.span(paris("2026-01-17 12:30"), PARIS) == (False, monday)
+    late = Availability(windows=parse_windows("daily 20:00-24:00"))  # quiet from 22:00
+    assert late.span(paris("2026-01-16 21:00:30"), PARIS) == (True, paris("2026-01-16 22:00"))
+    assert late.span(paris("2026-01-16 22:00"), PARIS) == (False, paris("2026-01-17 20:00"))
+    ready = Availability(ready_until=paris("2026-01-16 14:30:15"))
+    assert ready.span(paris("2026-01-16 14:00"), PARIS) == (True, paris("2026-01-16 14:30:15"))
+    now = paris("2026-01-16 15:00")
+    assert Availability().span(now, PARIS) == (False, now + SPAN_HORIZON)  # nothing turns
+    always = Availability(windows=parse_windows("daily 00:00-24:00"), quiet=None)
+    assert always.span(now, PARIS) == (True, now + SPAN_HORIZON)
+
+
+def test_a_span_follows_the_zone_and_the_daylight_saving_jumps() -> None:
+    # Paris, Sunday 29 March 2026: 02:00 becomes 03:00 (01:00 UTC); 02:30 never happens, so a
+    # 02:30-04:00 window opens at the jump itself.
+    spring = Availability(windows=parse_windows("sun 02:30-04:00"), quiet=None)
+    assert spring.span(utc("2026-03-28 20:00"), PARIS) == (False, utc("2026-03-29 01:00"))
+    assert spring.span(utc("2026-03-29 01:00"), PARIS) == (True, utc("2026-03-29 02:00"))
+    # Sunday 25 October 2026: 03:00 becomes 02:00 (01:00 UTC); 02:30-02:45 happens twice.
+    autumn = Availability(windows=parse_windows("sun 02:30-02:45"), quiet=None)
+    assert autumn.span(utc("2026-10-24 20:00"), PARIS) == (False, utc("2026-10-25 00:30"))
+    assert autumn.span(utc("2026-10-25 00:30"), PARIS) == (True, utc("2026-10-25 00:45"))
+    assert autumn.span(utc("2026-10-25 00:45"), PARIS) == (False, utc("2026-10-25 01:30"))
+    assert autumn.span(utc("2026-10-25 01:30"), PARIS) == (True, utc("2026-10-25 01:45"))
+    # The same rules in another zone turn at other instants.
+    assert spring.span(utc("2026-03-28 20:00"), MONTREAL) == (False, utc("2026-03-29 06:30"))
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.frozensets(st.integers(0, 6), min_size=1),
+            st.integers(0, 1439),
+            st.integers(0, 1440),
+        ),
+        max_size=3,
+    ),
+    st.sampled_from(["22:00-08:00", "02:15-02:45", "off"]),
+    st.sampled_from(["Europe/Paris", "America/Montreal", "Australia/Lord_Howe", "Asia/Kolkata"]),
+    st.integers(0, 4 * 24 * 3600),
+    st.integers(-3600, 12 * 3600) | st.none(),
+)
+@settings(max_examples=50, deadline=None)  # a loaded machine must not fail it
+def test_a_span_holds_until_its_end_and_no_longer(
+    raw: list[tuple[frozenset[int], int, int]],
+    quiet: str,
+    zone_name: str,
+    seconds: int,
+    ready: int | None,
+) -> None:
+    """Against every minute of the wall clock (up to a day), around daylight saving jumps."""
+    now = utc("2026-03-27 00:00") + timedelta(seconds=seconds)
+    rules = Availability(
+        windows=tuple(Window(d, s, e) for d, s, e in raw if s != e % 1440),
+        quiet=parse_quiet(quiet),
+        ready_until=None if ready is None else now + timedelta(seconds=ready),
+    )
+    zone = ZoneInfo(zone_name)
+    available, until = rules.span(now, zone)
+    assert available == rules.is_available(now, zone)
+    moment = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    checked = [moment + timedelta(minutes=n) for n in range(24 * 60)]
+    if rules.ready_until is not None:
+        checked.append(rules.ready_until)
+    assert all(rules.is_available(m, zone) == available for m in checked if now < m < until)
+    if until < now + SPAN_HORIZON:
+        assert rules.is_available(until, zone) != available
 
 
 # -- small helpers ----------------------------------------------------------------------------

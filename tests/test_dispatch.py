@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.dispatch import Policy, dispatch_pass, next_for, offer_on_request
+from bot.dispatch import PassTally, Policy, dispatch_pass, next_for, offer_on_request, refresh_spans
 from bot.errors import CapExceeded, InvalidInput, NotFound, PermissionDenied
 from bot.ledger import credit_reward
 from storage.assignments import (
@@ -21,6 +21,7 @@ from storage.assignments import (
     claim_next,
 )
 from storage.availability import (
+    forget_spans,
     pause_type,
     record_served,
     set_paused,
@@ -28,7 +29,7 @@ from storage.availability import (
     set_windows,
 )
 from storage.db import Database
-from storage.users import mark_unreachable
+from storage.users import mark_unreachable, set_timezone
 from tests.builders import (
     NOW,
     PARIS,
@@ -38,6 +39,7 @@ from tests.builders import (
     register_worker,
     workers,
 )
+from tests.conftest import sql_rows
 
 # -- slots ----------------------------------------------------------------------------------
 
@@ -239,6 +241,70 @@ async def test_a_ready_period_ends(db: Database, tmp_path: Path) -> None:
     await make_ready(db, 641, minutes=30)
     assert await dispatch_pass(db, POLICY, NOW + timedelta(minutes=30)) == []
     assert len(await dispatch_pass(db, POLICY, NOW + timedelta(minutes=29))) == 1
+
+
+# -- who is available when, stored (migration 0017) -------------------------------------------
+
+
+async def _spans(db: Database) -> dict[int, tuple[int, str]]:
+    rows = await sql_rows(db, "SELECT worker_id, push_open, push_until FROM worker_availability")
+    return {int(row[0]): (int(row[1]), str(row[2])) for row in rows}
+
+
+async def test_a_pass_reads_only_who_is_available_and_works_out_ended_spans_first(
+    db: Database, tmp_path: Path
+) -> None:
+    await publish_batch(db, tmp_path, items=3, answers_per_item=1)
+    for worker_id, windows in ((651, "thu 12:30-13:30"), (652, "thu 12:30-14:00"), (653, "")):
+        await register_worker(db, worker_id)
+        await db.run_write(set_windows, worker_id, windows, NOW)  # NOW: Thursday 13:00 in Paris
+    assert await refresh_spans(db, POLICY, NOW) == 3
+    assert await _spans(db) == {
+        651: (1, "2026-01-15T12:30:00.000000Z"),
+        652: (1, "2026-01-15T13:00:00.000000Z"),
+        653: (0, "2026-01-23T12:00:00.000000Z"),  # nothing turns: looked at again in 8 days
+    }
+    # 13:45: the first window closed since its span was stored (between two passes, or while
+    # a pass ran): worked out again before the pass reads; only the open one is read.
+    tally = PassTally()
+    offers = await dispatch_pass(db, POLICY, NOW + timedelta(minutes=45), tally=tally)
+    assert [offer.worker_id for offer in offers] == [652]
+    assert (tally.spans, tally.read, tally.available) == (1, 1, 1)
+    assert (await _spans(db))[651] == (0, "2026-01-22T11:30:00.000000Z")  # next Thursday 12:30
+    # At start every span is worked out again (TIMEZONE or the zone rules may have changed).
+    assert await db.run_write(forget_spans) == 3
+    tally = PassTally()
+    assert await dispatch_pass(db, POLICY, NOW + timedelta(minutes=46), tally=tally) == []
+    assert (tally.spans, tally.read) == (3, 0)  # 652 has a task now
+
+
+async def test_a_new_zone_or_window_is_worked_out_again(db: Database, tmp_path: Path) -> None:
+    await publish_batch(db, tmp_path, items=2, answers_per_item=1)
+    await register_worker(db, 661)
+    await db.run_write(set_quiet, 661, "", NOW)
+    await db.run_write(set_windows, 661, "thu 06:30-07:30", NOW)  # 07:00 in Montreal at NOW
+    assert await dispatch_pass(db, POLICY, NOW) == []
+    assert (await _spans(db))[661][0] == 0
+    await db.run_write(set_timezone, 661, "America/Montreal", NOW)
+    offers = await dispatch_pass(db, POLICY, NOW)
+    assert [offer.worker_id for offer in offers] == [661]
+    assert (await _spans(db))[661] == (1, "2026-01-15T12:30:00.000000Z")  # 07:30 in Montreal
+
+
+async def test_a_stored_span_turns_at_the_daylight_saving_jump(
+    db: Database, tmp_path: Path
+) -> None:
+    saturday = datetime(2026, 3, 28, 20, 0, tzinfo=UTC)  # Paris: 02:00 becomes 03:00 on Sunday
+    jump = datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
+    await publish_batch(db, tmp_path, saturday, items=1, answers_per_item=1)
+    await register_worker(db, 671, saturday)
+    await db.run_write(set_quiet, 671, "", saturday)
+    await db.run_write(set_windows, 671, "sun 02:30-04:00", saturday)  # 02:30 never happens
+    assert await dispatch_pass(db, POLICY, saturday) == []
+    assert (await _spans(db))[671] == (0, "2026-03-29T01:00:00.000000Z")
+    assert await dispatch_pass(db, POLICY, jump - timedelta(seconds=1)) == []
+    assert [offer.worker_id for offer in await dispatch_pass(db, POLICY, jump)] == [671]
+    assert (await _spans(db))[671] == (1, "2026-03-29T02:00:00.000000Z")  # 04:00 summer time
 
 
 # -- /task and who may work -------------------------------------------------------------------

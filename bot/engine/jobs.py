@@ -46,6 +46,7 @@ from storage.assignments import (
     stale_offer_ids,
     start_timer,
 )
+from storage.availability import forget_spans
 from storage.batches import get_batch, get_item
 from storage.users import mark_unreachable
 
@@ -457,6 +458,9 @@ async def start_task_loop(application: BotApplication) -> None:
         armed += 1
     if armed:
         log.info("re-armed %s task timers", armed)
+    # Who is available when is stored per worker (migration 0017): worked out again by the first
+    # pass, since TIMEZONE or the zone rules (tzdata) may have changed while the bot was down.
+    await services.db.run_write(forget_spans)
     queue = job_queue(application)
     queue.run_repeating(dispatch_job, interval=DISPATCH_INTERVAL, first=1.0, name="dispatch")
     queue.run_repeating(timer_job, interval=TIMER_TICK, first=TIMER_TICK, name="timer-refresh")
