@@ -24,7 +24,11 @@ async def on_error(update: object, context: BotContext) -> None:
     """Render a ``UserError`` for the user; log anything else with a reference and keep running."""
     error = context.error
     if not isinstance(update, Update):
-        log.error("error outside an update", exc_info=error)
+        if error is not None and unreachable(error):
+            # A poll or a job that found Telegram out of reach: PTB tries again by itself.
+            log.warning("Telegram was not reachable outside an update: %s", error)
+        else:
+            log.error("error outside an update", exc_info=error)
         return
     if isinstance(error, UserError):
         t = await _translator(update, context)

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from telegram import Update
+from telegram.error import NetworkError
 from telegram.ext import CommandHandler
 
 from bot.app import BotApplication
@@ -40,3 +41,17 @@ async def test_an_unexpected_error_is_reported_and_the_bot_keeps_running(
     )
     await bob.send_command("/help")
     assert (await bob.next_message()).text is not None
+
+
+async def test_telegram_out_of_reach_outside_an_update_is_a_warning(
+    bot: BotApplication, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A poll or a job that met a network error: PTB tries again; nobody is paged.
+    with caplog.at_level(logging.WARNING, logger="bot.handlers.errors"):
+        await bot.process_error(None, NetworkError("Server disconnected"))
+        await bot.process_error(None, RuntimeError("a bug in a job"))
+    levels = [(record.levelname, record.getMessage()) for record in caplog.records]
+    assert levels == [
+        ("WARNING", "Telegram was not reachable outside an update: Server disconnected"),
+        ("ERROR", "error outside an update"),
+    ]
