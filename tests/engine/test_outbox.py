@@ -90,24 +90,26 @@ async def test_a_429_rests_the_whole_outbox_and_the_delivery_is_tried_again() ->
     outbox = Outbox(Limits(per_second=1000, per_chat_per_second=1000, burst=10, chat_burst=10))
     log: list[tuple[str, float]] = []
     tries = 0
+    refused_at = 0.0
 
     async def refused_once() -> None:
-        nonlocal tries
+        nonlocal tries, refused_at
         tries += 1
         if tries == 1:
+            refused_at = time.monotonic()
             raise RetryAfter(1)
         log.append(("retried", time.monotonic()))
 
     outbox.submit(1, refused_once, Priority.NEXT_TASK)
     outbox.start()
     await asyncio.sleep(0.1)
-    refused_at = time.monotonic()
     outbox.submit(2, _recorder(log, "other chat"), Priority.NEXT_TASK)
     await _drained(outbox, log, 2)
     await outbox.stop()
     assert tries == 2
     assert outbox.retries == 1
-    assert all(at >= refused_at + 0.8 for _, at in log)  # nothing went out while it rested
+    # Nothing went out while it rested (a lower bound: a loaded machine only makes it later).
+    assert all(at >= refused_at + 0.95 for _, at in log)
 
 
 async def test_a_direct_reply_is_charged_to_the_budget() -> None:
