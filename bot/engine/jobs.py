@@ -268,7 +268,11 @@ def _wake_for_earliest(application: BotApplication) -> None:
         with contextlib.suppress(LookupError):  # it is running: the scheduler let it go
             wheel.unschedule()
     delay = max(0.0, (earliest - services_of(application).clock.now()).total_seconds())
-    job = job_queue(application).run_once(deadlines_job, delay, name=DEADLINES_JOB)
+    # However late the loop gets to it (APScheduler drops a run over a second late by default,
+    # and this one run stands for every deadline armed after it).
+    job = job_queue(application).run_once(
+        deadlines_job, delay, name=DEADLINES_JOB, job_kwargs={"misfire_grace_time": None}
+    )
     wheel.wake_at, wheel.unschedule = earliest, job.schedule_removal
 
 
