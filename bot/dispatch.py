@@ -224,9 +224,11 @@ async def dispatch_pass(
     Candidates come a page at a time in queue order (a range of one index, never every worker
     sorted); a claimed worker leaves the queue's head (served now), so the next pass starts with
     the next longest waiting. ``busy`` holds workers whose own answer is being handled right now
-    (their next task comes from that flow); it is read just before each claim, with no await in
-    between. Claims go ``CLAIMS_PER_WRITE`` to a write transaction (each with the cap check that
-    bounds it): one commit for several claims, and the writer is never held for long.
+    (their next task comes from that flow); it is read just before each claim (on the writer's
+    thread, where the transaction runs whole; one claimed meanwhile by their own flow is refused
+    by the claim itself). Claims go ``CLAIMS_PER_WRITE`` to a write transaction (each with the
+    cap check that bounds it): one commit for several claims, and the writer is never held for
+    long.
     """
     tally = tally if tally is not None else PassTally()
     async with db.read() as tx:
@@ -253,11 +255,11 @@ async def dispatch_pass(
             room = None if limit is None else limit - len(offers)
             if room is not None and room <= 0:
                 break
-            async with db.write() as tx:
-                tally.writes += 1
-                seen = _Seen(reputations=reputations)
-                chunk = available[start : start + CLAIMS_PER_WRITE]
-                offers += await _push_claims(tx, policy, chunk, now, busy, room, seen, tally)
+            tally.writes += 1
+            seen = _Seen(reputations=reputations)
+            chunk = available[start : start + CLAIMS_PER_WRITE]
+            # One trip to the writer's thread (the whole transaction there), not one a statement.
+            offers += await db.run_write(_push_claims, policy, chunk, now, busy, room, seen, tally)
         if len(candidates) < page:
             break  # the end of the queue
         after = candidates[-1].place

@@ -1,8 +1,10 @@
 """Engine room, jobs: showing a claimed task, its deadline job, the dispatcher and the timer
 refresh (PTB's JobQueue, STYLE.md 5).
 
-Timers live in the database; the JobQueue job ``deadline:ID`` fires at each deadline and is
-re-armed at start. The dispatcher runs every few seconds and once right after each event.
+Timers live in the database and are re-armed at start; in memory each armed deadline is an
+entry of one wheel (``TaskRuntime.deadlines``), and the one JobQueue job ``deadlines`` wakes for
+the earliest and expires what is due, each in a task named ``deadline:ID``. The dispatcher
+runs every few seconds and once right after each event.
 A claimed task is queued in the outbox (``bot/engine/outbox.py``); its timer starts (the
 deadline is stored) only when its turn comes and it is sent, and a task that waited in the queue
 longer than ``MAX_QUEUE_WAIT`` goes back to the pool.
@@ -64,6 +66,7 @@ SWEEP_INTERVAL = 5.0  # seconds between looks for deadlines no live process has 
 SWEEP_GRACE = timedelta(seconds=2)  # the process that armed a deadline goes first
 SWEEP_BATCH = 50
 STALE_OFFER = timedelta(seconds=30)  # a claim not shown by then: its process stopped mid-send
+DEADLINES_JOB = "deadlines"  # the one job that wakes for the earliest armed deadline
 
 
 def job_queue(application: BotApplication) -> JobQueue[Any]:
@@ -242,34 +245,50 @@ async def dispatch_job(context: BotContext) -> None:
 
 
 def arm_deadline(application: BotApplication, assignment_id: int, deadline: datetime) -> None:
-    """Schedule ``deadline:ID`` at the deadline (at once if past), replacing any twin."""
+    """Arm the deadline of ``assignment_id`` (expired at once if past), replacing any twin."""
     cancel_deadline(application, assignment_id)
-    clock = services_of(application).clock
-    delay = max(0.0, (deadline - clock.now()).total_seconds())
-    job = job_queue(application).run_once(
-        deadline_job, delay, name=f"deadline:{assignment_id}", data=assignment_id
-    )
-    services_of(application).runtime.deadlines[assignment_id] = job.schedule_removal
+    wheel = services_of(application).runtime.deadlines
+    wheel.arm(assignment_id, deadline)
+    _wake_for_earliest(application)
 
 
 def cancel_deadline(application: BotApplication, assignment_id: int) -> None:
-    """Remove the deadline job of an assignment that ended (and forget its timer refresh); the
-    job is found by its assignment, never by scanning every job."""
+    """Disarm the deadline of an assignment that ended (and forget its timer refresh)."""
     runtime = services_of(application).runtime
     runtime.refreshed.pop(assignment_id, None)
-    remove = runtime.deadlines.pop(assignment_id, None)
-    if remove is not None:
-        with contextlib.suppress(LookupError):  # it fired meanwhile: the scheduler has let it go
-            remove()
+    runtime.deadlines.cancel(assignment_id)  # the job, when it wakes, finds it gone
 
 
-async def deadline_job(context: BotContext) -> None:
-    """Expire an assignment at its deadline: edit its message, give the slot back."""
-    job = context.job
-    assert job is not None
-    assignment_id = job.data
-    assert isinstance(assignment_id, int)
-    await expire_assignment(context.application, assignment_id)
+def _wake_for_earliest(application: BotApplication) -> None:
+    """(Re)schedule the ``deadlines`` job for the earliest deadline unless it wakes before."""
+    wheel = services_of(application).runtime.deadlines
+    earliest = wheel.earliest()
+    if earliest is None or (wheel.wake_at is not None and wheel.wake_at <= earliest):
+        return
+    if wheel.unschedule is not None:
+        with contextlib.suppress(LookupError):  # it is running: the scheduler let it go
+            wheel.unschedule()
+    delay = max(0.0, (earliest - services_of(application).clock.now()).total_seconds())
+    # However late the loop gets to it (APScheduler drops a run over a second late by default,
+    # and this one run stands for every deadline armed after it).
+    job = job_queue(application).run_once(
+        deadlines_job, delay, name=DEADLINES_JOB, job_kwargs={"misfire_grace_time": None}
+    )
+    wheel.wake_at, wheel.unschedule = earliest, job.schedule_removal
+
+
+async def deadlines_job(context: BotContext) -> None:
+    """Expire every assignment whose deadline came, each in a task of its own (as one job per
+    deadline did), then sleep until the next deadline."""
+    application = context.application
+    services = services_of(application)
+    wheel = services.runtime.deadlines
+    wheel.wake_at = wheel.unschedule = None
+    for assignment_id in wheel.pop_due(services.clock.now()):
+        application.create_task(
+            expire_assignment(application, assignment_id), name=f"deadline:{assignment_id}"
+        )
+    _wake_for_earliest(application)
 
 
 async def deadline_sweep(context: BotContext) -> None:
@@ -297,7 +316,7 @@ async def release_stale_offers(application: BotApplication) -> None:
 async def expire_assignment(application: BotApplication, assignment_id: int) -> None:
     """Expire an assignment whose deadline came (nothing when it already ended)."""
     services = services_of(application)
-    services.runtime.deadlines.pop(assignment_id, None)  # fired: nothing left to remove
+    services.runtime.deadlines.cancel(assignment_id)  # fired, or the sweep found it first
     now = services.clock.now()
     expired = await answers.expire(services.db, assignment_id, now)
     if expired is None:
