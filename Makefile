@@ -46,11 +46,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Each pass on PYTEST_WORKERS processes (pytest-xdist; 0: one): most of the suite waits on the
+# bot, the sandbox or the database rather than using the CPU, and every test has its own files,
+# ports and PostgreSQL schema. worksteal: a worker done early takes tests queued for the other.
+PYTEST_WORKERS ?= 2
+PYTEST_ARGS := -n $(PYTEST_WORKERS) --dist worksteal
+
 # The whole suite on SQLite, then again on a throwaway PostgreSQL cluster (installed with apt-get
 # when missing and root; skipped with the reason outside CI when it cannot be had, never in CI).
 pytest: $(STAMP) system-deps
-	$(BIN)/pytest
-	bash scripts/postgres-cluster.sh run $(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
+	bash scripts/postgres-cluster.sh run $(BIN)/pytest $(PYTEST_ARGS)
 
 # /usr/bin/chromium for tests/browser/ (apt-get, only when missing and only as root).
 system-deps:

@@ -46,6 +46,13 @@ ADMIN_ID = 9001
 REQUESTER_ID = 7001
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``long`` first, the order otherwise kept: with the workers of ``make test``
+    one starts each long test early while the others work through the rest, so none of them is
+    left to run alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     """Settings for a test, pointing at a database in ``tmp_path``; override any variable."""

@@ -9,6 +9,8 @@ import pytest
 from bench.crowd import run
 from tests.conftest import database_url
 
+pytestmark = pytest.mark.long  # tens of seconds: collected first (tests/conftest.py)
+
 
 # aiohttp (inside the sandbox) reads some large multipart uploads through a deprecated call.
 @pytest.mark.filterwarnings("ignore:unread_data\\(\\) is deprecated:DeprecationWarning")

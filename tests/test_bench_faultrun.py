@@ -19,6 +19,8 @@ import pytest
 from bench import faultrun
 from tests.conftest import BACKEND, database_url
 
+pytestmark = pytest.mark.long  # tens of seconds: collected first (tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -45,6 +46,8 @@ from bot.payouts import approve, check_invariants, close_month, hold, mark_paid
 from storage.db import Database
 from tests.conftest import sql_rows
 from tests.conftest_ledger import PARIS, paris
+
+pytestmark = pytest.mark.long  # tens of seconds: collected first (tests/conftest.py)
 
 T = TypeVar("T")
 CAP = 1_000  # small, so that random rewards reach it often

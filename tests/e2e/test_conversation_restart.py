@@ -14,6 +14,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.ledger import credit_reward, hold_for_batch, top_up
 from bot.payouts import close_month, statements_for_month
 from sandbox import SandboxServer
@@ -23,6 +25,8 @@ from tests.conftest import ADMIN_ID, REQUESTER_ID
 from tests.e2e.harness import said
 from tests.e2e.processes import bot_process, kill, process_environment
 from tests.intake.media import image_bytes
+
+pytestmark = pytest.mark.long  # tens of seconds: collected first (tests/conftest.py)
 
 WORKER = 1201
 

@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bot.config import Settings, TryIt
 from bot.demo import ADMIN, ALICE, BOB, BUDGET, REQUESTER
@@ -19,6 +20,8 @@ from bot.payouts import check_invariants
 from storage.batches import batches_of
 from storage.sqlite import SqliteDatabase
 from storage.users import get_user, roles_of
+
+pytestmark = pytest.mark.long  # tens of seconds: collected first (tests/conftest.py)
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 

@@ -10,6 +10,8 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from bot.ledger import balance, worker_account
 from bot.payouts import check_invariants
 from sandbox import SandboxServer
@@ -18,6 +20,8 @@ from storage.db import Database
 from storage.ledger import transfer_by_key
 from tests.builders import PARIS, publish_batch, register_worker
 from tests.e2e.processes import bot_process, process_environment
+
+pytestmark = pytest.mark.long  # tens of seconds: collected first (tests/conftest.py)
 
 WORKER = 1101
 
