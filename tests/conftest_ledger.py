@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.ledger import hold_for_batch, top_up
 from bot.payouts import check_invariants
 from storage.db import Database
+from tests.conftest import migrated_file
 
 PARIS = ZoneInfo("Europe/Paris")
 CAP = 25_000
@@ -27,7 +28,7 @@ def paris(text: str) -> datetime:
 @asynccontextmanager
 async def checked_database(path: Path) -> AsyncIterator[Database]:
     """A migrated database that must pass ``check_invariants`` when the scenario ends."""
-    database = await Database.open(path)
+    database = await Database.open(migrated_file(path))
     try:
         await database.migrate()
         yield database

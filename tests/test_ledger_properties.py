@@ -44,7 +44,7 @@ from bot.ledger import (
 )
 from bot.payouts import approve, check_invariants, close_month, hold, mark_paid
 from storage.db import Database
-from tests.conftest import sql_rows
+from tests.conftest import migrated_file, sql_rows
 from tests.conftest_ledger import PARIS, paris
 
 pytestmark = pytest.mark.long  # tens of seconds: collected first (tests/conftest.py)
@@ -149,7 +149,7 @@ class LedgerMachine(RuleBasedStateMachine):
         super().__init__()
         self.directory = tempfile.TemporaryDirectory()
         self.loop = asyncio.new_event_loop()
-        self.db = self.run(Database.open(Path(self.directory.name) / "ledger.db"))
+        self.db = self.run(Database.open(migrated_file(Path(self.directory.name) / "ledger.db")))
         self.run(self.db.migrate())
         self.model = Model()
 
