@@ -37,7 +37,13 @@ lock: $(UV)
 run: $(STAMP_RUN)
 	$(BIN)/python -m bot
 
-test: $(STAMP) lint typecheck pytest
+# mypy (one core for tens of seconds from a cold cache) runs beside the tests, which mostly wait:
+# its report is printed after theirs, and either failing fails `make test`.
+test: $(STAMP) lint system-deps
+	@$(BIN)/mypy >$(VENV)/typecheck.log 2>&1 & typecheck=$$!; \
+	$(MAKE) --no-print-directory pytest; tests=$$?; \
+	wait $$typecheck; typed=$$?; echo "$(BIN)/mypy"; cat $(VENV)/typecheck.log; \
+	[ $$tests = 0 ] && [ $$typed = 0 ]
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
