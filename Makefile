@@ -54,9 +54,10 @@ typecheck: $(STAMP)
 
 # Each pass on PYTEST_WORKERS processes (pytest-xdist; 0: one): most of the suite waits on the
 # bot, the sandbox or the database rather than using the CPU, and every test has its own files,
-# ports and PostgreSQL schema. The first tests (the long ones) are handed out in turn.
+# ports and PostgreSQL schema. worksteal: the first worker starts on the long tests (collected
+# first) while the other works through the rest, and a worker done early takes queued tests.
 PYTEST_WORKERS ?= 2
-PYTEST_ARGS := -n $(PYTEST_WORKERS) --dist load
+PYTEST_ARGS := -n $(PYTEST_WORKERS) --dist worksteal
 
 # The whole suite on SQLite, then again on a throwaway PostgreSQL cluster (installed with apt-get
 # when missing and root; skipped with the reason outside CI when it cannot be had, never in CI).
