@@ -37,9 +37,9 @@ if [ -z "$BIN" ]; then
     [ -n "$BIN" ] || unavailable "apt-get installed postgresql but no initdb was found"
 fi
 
-# In memory when /dev/shm has room (4 GiB free; a whole run fills about 1 GiB): nothing of a throwaway cluster needs a disk, and
-# the suite leaves tens of thousands of files in it (a schema per test), which took a minute to
-# remove from /tmp at the end of each run.
+# In memory when /dev/shm has room (4 GiB free; a whole run of the suite fills about 1 GiB):
+# nothing of a throwaway cluster needs a disk, and the suite leaves tens of thousands of files in
+# it (a schema per test), which took a minute to remove from /tmp at the end of each run.
 BASE=/tmp
 if [ -d /dev/shm ] && [ -w /dev/shm ] \
     && [ "$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 {print $4}')" -gt 4194304 ] 2>/dev/null; then
