@@ -29,7 +29,7 @@ from bot.gold import QualityRules
 from bot.ledger import month_of, worker_account
 from bot.overlap import route_order
 from bot.quality import estimate_accuracy
-from bot.reputation import Figures, reputation_for
+from bot.reputation import Figures
 from bot.training import examples_due, is_training
 from storage.assignments import (
     GOLD_SEED_NAME,
@@ -52,6 +52,7 @@ from storage.batches import Batch, Item, get_batch, get_item, items_by_id
 from storage.db import Database, Tx, WriteTx
 from storage.ledger import earned_in_month, earned_in_month_by
 from storage.quality import batches_with_open_gold, gold_scores_of_workers, server_secret
+from storage.reputation import cached_figures
 from storage.routing import next_open_type
 from storage.users import User, get_user, roles_of
 
@@ -149,7 +150,7 @@ class _Seen:
     """What one write transaction of a push pass reads once for all its claims."""
 
     batches: dict[int, Batch] = field(default_factory=dict)
-    reputations: dict[int, Figures] = field(default_factory=dict)
+    reputations: dict[int, Figures | None] = field(default_factory=dict)
     items: dict[int, Item] = field(default_factory=dict)
 
 
@@ -168,9 +169,10 @@ async def _offer(
         log.error("assignment %s points at a missing batch or item", assignment.id)
         return None
     seen.batches[batch.id] = batch
-    reputation = seen.reputations.get(batch.requester_id)
-    if reputation is None:
-        reputation = await reputation_for(tx, batch.requester_id, now)
+    if batch.requester_id in seen.reputations:
+        reputation = seen.reputations[batch.requester_id]
+    else:  # as cached, never computed here (bot/reputation.py); none yet: no line
+        reputation = await cached_figures(tx, batch.requester_id)
         seen.reputations[batch.requester_id] = reputation
     worker_id = assignment.worker_id
     return Offer(
@@ -223,7 +225,7 @@ async def dispatch_pass(
             return []
     offers: list[Offer] = []
     after: QueuePlace | None = None
-    reputations: dict[int, Figures] = {}  # cached figures, read once a pass
+    reputations: dict[int, Figures | None] = {}  # cached figures, read once a pass
     while limit is None or len(offers) < limit:
         wanted = PAGE_MAX if limit is None else 3 * (limit - len(offers))
         page = min(PAGE_MAX, max(PAGE_MIN, wanted))

@@ -33,7 +33,7 @@ from bot.engine.delivery import (
 from bot.engine.examples import show_examples, training_header
 from bot.engine.outbox import Priority
 from bot.engine.render import task_buttons, task_caption
-from bot.reputation import cached
+from bot.reputation import cached, refresh_due
 from bot.tasks import task_type
 from bot.telegram_ui import translator_for
 from storage.assignments import (
@@ -63,6 +63,8 @@ SWEEP_INTERVAL = 5.0  # seconds between looks for deadlines no live process has 
 SWEEP_GRACE = timedelta(seconds=2)  # the process that armed a deadline goes first
 SWEEP_BATCH = 50
 STALE_OFFER = timedelta(seconds=30)  # a claim not shown by then: its process stopped mid-send
+REPUTATION_INTERVAL = 60.0  # seconds between refreshes of requesters' reputation lines...
+REPUTATION_FIRST = 10.0  # ...the first once the bot serves (a restart serves first)
 
 
 def job_queue(application: BotApplication) -> JobQueue[Any]:
@@ -235,6 +237,15 @@ async def dispatch_job(context: BotContext) -> None:
                 queue_task(application, offer, Priority.PUSH)
             if not runtime.dispatch_again:
                 break
+
+
+async def reputation_job(context: BotContext) -> None:
+    """Refresh the reputation lines older than ``MAX_AGE`` of requesters with open batches (a
+    claim only reads them: ``bot/reputation.py``)."""
+    services = context.services
+    refreshed = await refresh_due(services.db, services.clock.now())
+    if refreshed:
+        log.debug("refreshed the reputation of %s requesters", refreshed)
 
 
 # -- deadlines -----------------------------------------------------------------------------------
@@ -462,4 +473,7 @@ async def start_task_loop(application: BotApplication) -> None:
     queue.run_repeating(timer_job, interval=TIMER_TICK, first=TIMER_TICK, name="timer-refresh")
     queue.run_repeating(
         deadline_sweep, interval=SWEEP_INTERVAL, first=SWEEP_INTERVAL, name="deadline-sweep"
+    )
+    queue.run_repeating(
+        reputation_job, interval=REPUTATION_INTERVAL, first=REPUTATION_FIRST, name="reputation"
     )
