@@ -25,6 +25,7 @@ from storage.assignments import (
     record_answer,
     set_draft,
 )
+from storage.assignments import release_never_shown as release_never_shown_in
 from storage.availability import record_missed, reset_missed, set_paused
 from storage.batches import Batch, get_batch, get_item
 from storage.db import Database, Tx, WriteTx
@@ -310,6 +311,18 @@ async def _release_in(
     tx: WriteTx, assignment_id: int, reason: str, now: datetime
 ) -> Assignment | None:
     return await end_active(tx, assignment_id, state="released", reason=reason, now=now)
+
+
+async def release_never_shown(db: Database, offered_before: datetime | None, now: datetime) -> int:
+    """Give back, in one write, every slot claimed before ``offered_before`` (None: all) and
+    never shown, as ``release`` would one by one (reason ``not_shown``); how many."""
+    released = await db.run_write(
+        release_never_shown_in,
+        offered_before=offered_before,
+        reason="not_shown",
+        now=now,
+    )
+    return len(released)
 
 
 async def expire(db: Database, assignment_id: int, now: datetime) -> Expired | None:

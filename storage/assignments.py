@@ -249,15 +249,24 @@ async def due_assignment_ids(tx: Tx, *, before: datetime, limit: int) -> list[in
     return [int(row[0]) for row in rows]
 
 
-async def stale_offer_ids(tx: Tx, *, offered_before: datetime) -> list[int]:
-    """Active assignments claimed before ``offered_before`` and never shown (their process
-    stopped between the claim and the send)."""
+async def release_never_shown(
+    tx: WriteTx, *, offered_before: datetime | None, reason: str, now: datetime
+) -> list[int]:
+    """Release in one statement the active assignments never shown (no deadline stored)
+    claimed before ``offered_before`` (None: all of them; their process stopped between the
+    claim and the send); the ids released. Guarded as ``end_active``: only an active one
+    changes, so each is released once (the slot triggers give each slot back once)."""
+    before = "" if offered_before is None else " AND offered_at < :before"
     rows = await tx.fetch_all(
-        "SELECT id FROM assignments WHERE state = 'active' AND deadline IS NULL"
-        " AND offered_at < ? ORDER BY id",
-        (to_db_time(offered_before),),
+        "UPDATE assignments SET state = 'released', end_reason = :reason, ended_at = :now"
+        f" WHERE state = 'active' AND deadline IS NULL{before} RETURNING id",
+        {
+            "reason": reason,
+            "now": to_db_time(now),
+            "before": None if offered_before is None else to_db_time(offered_before),
+        },
     )
-    return [int(row[0]) for row in rows]
+    return sorted(int(row[0]) for row in rows)
 
 
 async def start_timer(

@@ -43,7 +43,6 @@ from storage.assignments import (
     get_assignment,
     record_messages,
     refreshable,
-    stale_offer_ids,
     start_timer,
 )
 from storage.batches import get_batch, get_item
@@ -296,12 +295,13 @@ async def deadline_sweep(context: BotContext) -> None:
 
 async def release_stale_offers(application: BotApplication) -> None:
     """Give back slots claimed but never shown by a process that stopped mid-send (a live
-    process shows a claimed task within seconds, so only offers older than that are taken)."""
+    process shows a claimed task within seconds, so only offers older than that are taken), all
+    in one write."""
     services = services_of(application)
     now = services.clock.now()
-    stale = await services.db.run_read(stale_offer_ids, offered_before=now - STALE_OFFER)
-    for assignment_id in stale:
-        await answers.release(services.db, assignment_id, "not_shown", now)
+    released = await answers.release_never_shown(services.db, now - STALE_OFFER, now)
+    if released:
+        log.info("gave back %s tasks claimed and never shown", released)
 
 
 async def expire_assignment(application: BotApplication, assignment_id: int) -> None:
@@ -451,21 +451,23 @@ async def _refresh_timer(application: BotApplication, assignment_id: int) -> boo
 async def start_task_loop(application: BotApplication) -> None:
     """At start: re-arm every active assignment from the database and start the jobs.
 
-    One already past its deadline expires at once; one never shown (the bot stopped between
-    claiming and sending) goes back to the pool, at once when this is the only process (polling),
-    once it is stale when other processes may be showing theirs (webhook mode).
+    One already past its deadline expires at once; those never shown (the bot stopped between
+    claiming and sending) go back to the pool in one write, at once when this is the only
+    process (polling), once stale when other processes may be showing theirs (webhook mode).
     """
     services = services_of(application)
     now = services.clock.now()
     alone = services.settings.webhook is None
+    released = await answers.release_never_shown(
+        services.db, None if alone else now - STALE_OFFER, now
+    )
+    if released:
+        log.info("gave back %s tasks claimed and never shown", released)
     armed = 0
     for assignment in await services.db.run_read(active_assignments):
-        if assignment.deadline is None:
-            if alone or assignment.offered_at < now - STALE_OFFER:
-                await answers.release(services.db, assignment.id, "not_shown", now)
-            continue
-        arm_deadline(application, assignment.id, assignment.deadline)
-        armed += 1
+        if assignment.deadline is not None:  # else claimed just now by another process
+            arm_deadline(application, assignment.id, assignment.deadline)
+            armed += 1
     if armed:
         log.info("re-armed %s task timers", armed)
     queue = job_queue(application)
