@@ -15,7 +15,7 @@ item twice to a worker.
 from __future__ import annotations
 
 import logging
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -208,15 +208,19 @@ async def dispatch_pass(
     busy: Container[int] = frozenset(),
     limit: int | None = None,
     tally: PassTally | None = None,
+    claimed: Callable[[list[Offer]], None] | None = None,
 ) -> list[Offer]:
     """Claim one slot for available workers who have none, least recently served first, until
     ``limit`` claims (what the outbox can send before the next pass; None: everyone).
+    ``claimed`` is given each write transaction's offers once committed, so the first are
+    shown while the pass goes on (a pass of thousands of claims takes seconds).
 
     Candidates come a page at a time in queue order (a range of one index, never every worker
     sorted); a claimed worker leaves the queue's head (served now), so the next pass starts with
     the next longest waiting. ``busy`` holds workers whose own answer is being handled right now
     (their next task comes from that flow); it is read just before each claim, with no await in
-    between. Claims go ``CLAIMS_PER_WRITE`` to a write transaction (each with the cap check that
+    between (on SQLite the transaction runs whole on the writer's thread, where the set is only
+    read). Claims go ``CLAIMS_PER_WRITE`` to a write transaction (each with the cap check that
     bounds it): one commit for several claims, and the writer is never held for long.
     """
     tally = tally if tally is not None else PassTally()
@@ -240,11 +244,13 @@ async def dispatch_pass(
             room = None if limit is None else limit - len(offers)
             if room is not None and room <= 0:
                 break
-            async with db.write() as tx:
-                tally.writes += 1
-                seen = _Seen(reputations=reputations)
-                chunk = available[start : start + CLAIMS_PER_WRITE]
-                offers += await _push_claims(tx, policy, chunk, now, busy, room, seen, tally)
+            tally.writes += 1
+            seen = _Seen(reputations=reputations)
+            chunk = available[start : start + CLAIMS_PER_WRITE]
+            made = await db.run_write(_push_claims, policy, chunk, now, busy, room, seen, tally)
+            offers += made
+            if claimed is not None and made:
+                claimed(made)
         if len(candidates) < page:
             break  # the end of the queue
         after = candidates[-1].place
@@ -413,35 +419,39 @@ async def offer_on_request(db: Database, policy: Policy, worker_id: int, now: da
     Refused with the reason (a ``UserError``) during a pause, a block, before registration, when
     a task is already active, when the cap is reached, or when there is nothing to do.
     """
-    async with db.write() as tx:
-        user = await get_user(tx, worker_id)
-        if user is None or not user.registered:
-            raise PermissionDenied("tasks.refused.not_registered")
-        if user.blocked_at is not None:
-            raise PermissionDenied("tasks.refused.blocked")
-        if (await get_availability(tx, worker_id)).paused_at is not None:
-            raise PermissionDenied("tasks.refused.paused")
-        if await active_assignment_of(tx, worker_id) is not None:
-            raise InvalidInput("tasks.refused.already_active")
-        left = await cap_left(tx, policy, worker_id, now)
-        if left <= 0:
-            raise CapExceeded("tasks.refused.cap", reset=policy.next_month_start(now))
-        assignment = await claim_next(
-            tx,
-            worker_id=worker_id,
-            now=now,
-            max_reward=left,
-            forced=True,
-            pick_gold=policy.quality.gold_picker(),
-        )
-        if assignment is None:
-            if await claim_possible_above(tx, worker_id, left):
-                raise CapExceeded("tasks.refused.cap", reset=policy.next_month_start(now))
-            raise NotFound("tasks.none_available")
-        offer = await _offer(tx, assignment, user, policy, now)
+    offer = await db.run_write(_offer_in, policy, worker_id, now)
     if offer is None:
         raise UserError("error.generic")
     return offer
+
+
+async def _offer_in(tx: WriteTx, policy: Policy, worker_id: int, now: datetime) -> Offer | None:
+    """``offer_on_request``'s transaction (one trip to the writer's thread on SQLite)."""
+    user = await get_user(tx, worker_id)
+    if user is None or not user.registered:
+        raise PermissionDenied("tasks.refused.not_registered")
+    if user.blocked_at is not None:
+        raise PermissionDenied("tasks.refused.blocked")
+    if (await get_availability(tx, worker_id)).paused_at is not None:
+        raise PermissionDenied("tasks.refused.paused")
+    if await active_assignment_of(tx, worker_id) is not None:
+        raise InvalidInput("tasks.refused.already_active")
+    left = await cap_left(tx, policy, worker_id, now)
+    if left <= 0:
+        raise CapExceeded("tasks.refused.cap", reset=policy.next_month_start(now))
+    assignment = await claim_next(
+        tx,
+        worker_id=worker_id,
+        now=now,
+        max_reward=left,
+        forced=True,
+        pick_gold=policy.quality.gold_picker(),
+    )
+    if assignment is None:
+        if await claim_possible_above(tx, worker_id, left):
+            raise CapExceeded("tasks.refused.cap", reset=policy.next_month_start(now))
+        raise NotFound("tasks.none_available")
+    return await _offer(tx, assignment, user, policy, now)
 
 
 async def claim_possible_above(tx: Tx, worker_id: int, left: int) -> bool:

@@ -225,15 +225,14 @@ async def dispatch_job(context: BotContext) -> None:
             runtime.dispatch_again = False
             # Only what the outbox can send before the next pass: the longest waiting first.
             room = services.outbox.room(DISPATCH_INTERVAL)
-            offers = await dispatch_pass(
+            await dispatch_pass(
                 services.db,
                 policy_of(services),
                 services.clock.now(),
                 busy=runtime.busy,
                 limit=room,
+                claimed=lambda offers: _queue_pushed(application, offers),
             )
-            for offer in offers:  # the longest waiting first; each timer starts when sent
-                queue_task(application, offer, Priority.PUSH)
             if not runtime.dispatch_again:
                 break
 
@@ -245,6 +244,13 @@ async def reputation_job(context: BotContext) -> None:
     refreshed = await refresh_due(services.db, services.clock.now())
     if refreshed:
         log.debug("refreshed the reputation of %s requesters", refreshed)
+
+
+def _queue_pushed(application: BotApplication, offers: list[Offer]) -> None:
+    """A write's claims, queued as the pass goes: the longest waiting first; each timer starts
+    when its task is sent."""
+    for offer in offers:
+        queue_task(application, offer, Priority.PUSH)
 
 
 # -- deadlines -----------------------------------------------------------------------------------
