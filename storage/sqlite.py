@@ -12,13 +12,15 @@ Checkpoints never run inside a commit (issue 11: SQLite's automatic checkpoint, 
 whichever commit crossed 1,000 pages of WAL, made the slowest claims 10 to 54 ms): the writer
 has ``wal_autocheckpoint=0``, and a connection of its own, on its own thread, copies the WAL
 back into the file with passive checkpoints (which never wait for nor block the writer or
-readers) after every ``CHECKPOINT_COMMITS`` commits or ``CHECKPOINT_SECONDS`` after the last one,
-whichever comes first. A WAL still over ``WAL_LIMIT_PAGES`` after one (readers kept it from
-being restarted) gets a truncating checkpoint, which waits at most ``CHECKPOINT_WAIT_MS`` for
-readers and holds writers meanwhile: the WAL cannot grow without bound. ``close()`` checkpoints
-everything. ``synchronous=NORMAL``: in WAL mode a commit survives the process's crash (it is in
-the operating system's cache); only a power cut may lose the last commits, never corrupt the
-file (decision record 0012).
+readers) after every ``CHECKPOINT_COMMITS`` commits (fewer when commits are large: about
+``WAL_TARGET_PAGES`` of WAL) or at the first commit ``CHECKPOINT_SECONDS`` after the last one.
+(The commit that starts the WAL again after a complete checkpoint still syncs the WAL's
+header: one commit in a few hundred.) A WAL still over ``WAL_LIMIT_PAGES`` after one (readers
+kept it from being restarted) gets a truncating checkpoint, which waits at most
+``CHECKPOINT_WAIT_MS`` for readers and holds writers meanwhile: the WAL cannot grow without
+bound. ``close()`` checkpoints everything. ``synchronous=NORMAL``: in WAL mode a commit
+survives the process's crash (it is in the operating system's cache); only a power cut may
+lose the last commits, never corrupt the file (decision record 0012).
 """
 
 from __future__ import annotations
@@ -43,8 +45,15 @@ from storage.migrate import Migration
 from storage.seam import Done, Params, Row, Tx, WriteTx
 
 BUSY_TIMEOUT_MS = 5_000
-CHECKPOINT_COMMITS = 100  # a passive checkpoint after this many commits...
-CHECKPOINT_SECONDS = 1.0  # ...or at the first commit this long after the last checkpoint
+# A passive checkpoint after this many commits, or at the first commit this long after the
+# last one. Not more often: the first commit after a complete checkpoint starts the WAL again
+# and syncs its header (about 5 ms here, whatever ``synchronous``), once per checkpoint.
+CHECKPOINT_COMMITS = 500
+CHECKPOINT_SECONDS = 60.0
+# Fewer commits when they are large: about this many WAL pages between checkpoints (the pages a
+# commit writes are measured at each checkpoint), but at least CHECKPOINT_MIN_COMMITS.
+WAL_TARGET_PAGES = 8_192
+CHECKPOINT_MIN_COMMITS = 10
 WAL_LIMIT_PAGES = 16_384  # 64 MiB of 4 KiB pages: past it, a truncating checkpoint
 CHECKPOINT_WAIT_MS = 1_000  # how long a truncating checkpoint waits for readers (writers wait)
 JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes a restarted WAL file is cut back to
@@ -298,6 +307,7 @@ class SqliteDatabase(Database):
         self._reader = reader
         self._checkpointer = checkpointer
         self._commits = 0  # since the last checkpoint began
+        self._due_after = CHECKPOINT_COMMITS  # commits between checkpoints, as measured
         self._checkpointed_at = 0.0  # the event loop's clock
         self._checkpoint: asyncio.Task[None] | None = None
         self._closing = False
@@ -344,17 +354,21 @@ class SqliteDatabase(Database):
         if self._checkpoint is not None or self._closing:
             return
         now = asyncio.get_running_loop().time()
-        if self._commits >= CHECKPOINT_COMMITS or now - self._checkpointed_at >= CHECKPOINT_SECONDS:
-            self._commits = 0
+        if self._commits >= self._due_after or now - self._checkpointed_at >= CHECKPOINT_SECONDS:
+            commits, self._commits = self._commits, 0
             self._checkpointed_at = now
-            self._checkpoint = asyncio.create_task(self._checkpoint_wal())
+            self._checkpoint = asyncio.create_task(self._checkpoint_wal(commits))
 
-    async def _checkpoint_wal(self) -> None:
-        """A passive checkpoint on the checkpointer's thread; a truncating one when the WAL is
-        still over ``WAL_LIMIT_PAGES``. Failures are logged: the next commit tries again."""
+    async def _checkpoint_wal(self, commits: int = 0) -> None:
+        """A passive checkpoint on the checkpointer's thread (``commits`` since the last one);
+        a truncating one when the WAL is still over ``WAL_LIMIT_PAGES``. Failures are logged:
+        the next commit tries again."""
         try:
             frames = await self._run_checkpoint("PASSIVE")
             self.checkpoints += 1
+            if commits and frames:  # pages a commit wrote, about: when the next one is due
+                wanted = WAL_TARGET_PAGES * commits // frames
+                self._due_after = max(CHECKPOINT_MIN_COMMITS, min(CHECKPOINT_COMMITS, wanted))
             if frames > WAL_LIMIT_PAGES:
                 log.info("WAL of %s at %s pages: truncating checkpoint", self.path, frames)
                 await self._run_checkpoint("TRUNCATE")
