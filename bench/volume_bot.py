@@ -79,6 +79,16 @@ async def _answer(user: SandboxUser, stop_at: float, answered: list[float]) -> N
             pass
 
 
+async def _first_task(sandbox: SandboxServer, stop_at: float) -> float | None:
+    """When the bot sent its first task to anyone (looked at every 0.1 s), None before
+    ``stop_at``."""
+    while time.monotonic() < stop_at:
+        if any(name in ("sendPhoto", "editMessageMedia") for name, _ in sandbox.calls):
+            return time.monotonic()
+        await asyncio.sleep(0.1)
+    return None
+
+
 async def bot_figures(path: Path, seconds: float, workers: int) -> str:
     """Run the bot on ``path`` for ``seconds`` with ``workers`` answering; one report line."""
     db = await Database.open(path)
@@ -110,8 +120,10 @@ async def bot_figures(path: Path, seconds: float, workers: int) -> str:
         try:
             started = time.monotonic()
             stop_at = started + seconds
+            first_sent = asyncio.create_task(_first_task(sandbox, stop_at))
             users = [sandbox.user(worker_id) for worker_id in ids[:workers]]
             await asyncio.gather(*(_answer(user, stop_at, answered) for user in users))
+            sent_at = await first_sent
             if process.returncode is not None:
                 raise RuntimeError(f"the bot exited ({process.returncode}); see {log}")
             peak, now = peak_memory_mb(process.pid), resident_memory_mb(process.pid)
@@ -127,9 +139,10 @@ async def bot_figures(path: Path, seconds: float, workers: int) -> str:
     stop = "stopped" if process.returncode == 0 else f"killed after {STOP_WAIT:.0f} s of SIGINT"
     sent = sum(1 for name, _ in sandbox.calls if name in ("sendPhoto", "editMessageMedia"))
     first = f"{min(answered) - started:.1f} s" if answered else "never"
+    first_task = "never" if sent_at is None else f"{sent_at - started:.1f} s"
     return (
         f"bot on this database for {seconds:.0f} s ({len(users)} workers /ready and pressing):"
         f" {len(answered)} presses answered (label or skip; the first {first} after the bot's"
-        f" start), {sent} tasks sent; peak memory (VmHWM) {peak:.0f} MB, at the end (VmRSS)"
-        f" {now:.0f} MB; bot CPU {cpu:.1f} s; {stop}"
+        f" start), {sent} tasks sent (the first {first_task} after the start); peak memory"
+        f" (VmHWM) {peak:.0f} MB, at the end (VmRSS) {now:.0f} MB; bot CPU {cpu:.1f} s; {stop}"
     )
