@@ -15,7 +15,7 @@ slowest choices, the time of each statement (from SQLite's trace: a statement's 
 next one's start, the last one's to the call's end, so a commit's includes what it waited for).
 
 ``python -m bench.volume_figures --db /tmp/volume.db [--samples 300] [--bot-seconds 30]
-[--skip passes,close,results,invariants] [--trace 5]``
+[--skip choose,passes,close,results,invariants] [--trace 5]``
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class Stalls:
         self._task.cancel()
 
 
-PARTS = ("passes", "close", "results", "invariants")
+PARTS = ("choose", "passes", "close", "results", "invariants")
 Statements = list[tuple[float, str]]  # (start, SQL) as SQLite's trace saw them
 
 
@@ -149,15 +149,16 @@ async def figures(
             sample = await bulk.sample_workers(tx, samples)
             batch_id, requester, batch_items = await bulk.largest_batch(tx)
         say(lines, f"rows: {counts}; migrations on open {migrate_ms:.0f} ms")
-        times, calls = await choose(db, policy, sample, now)
-        say(
-            lines,
-            f"choosing a worker's next task (/task use case), {len(times)} workers: p50 "
-            f"{percentile(times, 0.5):.2f} ms, p99 {percentile(times, 0.99):.2f} ms, "
-            f"max {max(times, default=0):.2f} ms",
-        )
-        for line in slowest(calls, trace):
-            say(lines, line)
+        if "choose" not in skip:
+            times, calls = await choose(db, policy, sample, now)
+            say(
+                lines,
+                f"choosing a worker's next task (/task use case), {len(times)} workers: p50 "
+                f"{percentile(times, 0.5):.2f} ms, p99 {percentile(times, 0.99):.2f} ms, "
+                f"max {max(times, default=0):.2f} ms",
+            )
+            for line in slowest(calls, trace):
+                say(lines, line)
         if "passes" not in skip:
             for rate in (30.0, 30.0, 1000.0, None):  # the bot's budget (twice), 1,000/s, all
                 say(lines, await _pass(db, policy, now, rate))

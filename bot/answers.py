@@ -21,6 +21,7 @@ from bot.tasks import task_type
 from storage.assignments import (
     Assignment,
     end_active,
+    end_due,
     get_assignment,
     record_answer,
     set_draft,
@@ -337,8 +338,22 @@ async def _expire_in(tx: WriteTx, assignment_id: int, now: datetime) -> Expired 
     ended = await end_active(
         tx, assignment_id, state="expired", reason="timeout", now=now, due_only=True
     )
-    if ended is None:
-        return None
+    return None if ended is None else await _missed(tx, ended, now)
+
+
+async def expire_due(db: Database, before: datetime, now: datetime, limit: int) -> list[Expired]:
+    """End, in one write, up to ``limit`` assignments whose deadline is before ``before``
+    (soonest first), each as ``expire`` would (a restarted bot finds thousands at once)."""
+    return await db.run_write(_expire_due_in, before, now, limit)
+
+
+async def _expire_due_in(tx: WriteTx, before: datetime, now: datetime, limit: int) -> list[Expired]:
+    ended = await end_due(tx, before=before, now=now, limit=limit)
+    return [await _missed(tx, assignment, now) for assignment in ended]
+
+
+async def _missed(tx: WriteTx, ended: Assignment, now: datetime) -> Expired:
+    """Count a task run out; ``MISSED_IN_A_ROW_PAUSE`` pushed ones in a row pause the worker."""
     paused = False
     missed = await record_missed(tx, ended.worker_id, now)
     if missed >= MISSED_IN_A_ROW_PAUSE and not ended.forced:

@@ -239,16 +239,6 @@ async def active_assignments(tx: Tx) -> list[Assignment]:
     return [_assignment(row) for row in rows]
 
 
-async def due_assignment_ids(tx: Tx, *, before: datetime, limit: int) -> list[int]:
-    """Active assignments whose deadline is before ``before``, soonest first."""
-    rows = await tx.fetch_all(
-        "SELECT id FROM assignments WHERE state = 'active' AND deadline < ?"
-        " ORDER BY deadline, id LIMIT ?",
-        (to_db_time(before), limit),
-    )
-    return [int(row[0]) for row in rows]
-
-
 async def release_never_shown(
     tx: WriteTx, *, offered_before: datetime | None, reason: str, now: datetime
 ) -> list[int]:
@@ -370,6 +360,20 @@ async def end_active(
         {"state": state, "reason": reason, "now": stamp, "id": assignment_id},
     )
     return None if row is None else _assignment(row)
+
+
+async def end_due(tx: WriteTx, *, before: datetime, now: datetime, limit: int) -> list[Assignment]:
+    """Expire in one statement the active assignments whose deadline is before ``before`` (at
+    most ``limit``, soonest first); the ended ones. Guarded as ``end_active(due_only=True)``:
+    only an active one past its deadline changes, so each expires once."""
+    rows = await tx.fetch_all(
+        "UPDATE assignments SET state = 'expired', end_reason = 'timeout', ended_at = :now"
+        " WHERE id IN (SELECT id FROM assignments WHERE state = 'active' AND deadline < :before"
+        " ORDER BY deadline, id LIMIT :limit)"
+        " AND state = 'active' AND deadline IS NOT NULL AND deadline <= :now RETURNING *",
+        {"now": to_db_time(now), "before": to_db_time(before), "limit": limit},
+    )
+    return sorted((_assignment(row) for row in rows), key=lambda a: (a.deadline, a.id))
 
 
 async def answers_of_item(tx: Tx, item_id: int) -> list[Assignment]:

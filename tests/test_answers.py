@@ -344,17 +344,23 @@ async def test_two_tasks_in_a_row_running_out_pause_the_worker(
     db: Database, tmp_path: Path
 ) -> None:
     await publish_batch(db, tmp_path, items=3, answers_per_item=1, time_limit=3)
-    await workers(db, [221])
+    await workers(db, [221, 222])
     late = NOW + timedelta(seconds=3)
     first = await offered(db, 221)
     expired = await answers.expire(db, first.id, late)
     assert expired is not None
     assert not expired.paused
     second = await offered(db, 221, late)
-    expired = await answers.expire(db, second.id, late + timedelta(seconds=3))
-    assert expired is not None
+    on_time = await offered(db, 222, late + timedelta(seconds=2))
+    later = late + timedelta(seconds=3)  # a restarted bot: every one past its time, in one write
+    assert await answers.expire_due(db, later, later, limit=1) == []  # not before its deadline
+    [expired] = await answers.expire_due(db, later + timedelta(seconds=1), later, limit=10)
+    assert expired.assignment.id == second.id
     assert expired.paused
     assert (await db.run_read(get_availability, 221)).pause_reason == "timeouts"
+    assert await answers.expire_due(db, later + timedelta(seconds=1), later, limit=10) == []
+    assert await answers.expire(db, second.id, later) is None  # once only, either way
+    assert (await db.run_read(get_assignment, on_time.id)) == on_time  # its time not up
 
 
 async def test_an_answer_resets_the_count_of_missed_tasks(db: Database, tmp_path: Path) -> None:

@@ -39,13 +39,12 @@ from bot.telegram_ui import translator_for
 from storage.assignments import (
     active_assignment_of,
     active_assignments,
-    due_assignment_ids,
     get_assignment,
     record_messages,
     refreshable,
     start_timer,
 )
-from storage.batches import get_batch, get_item
+from storage.batches import Batch, get_batch, get_item
 from storage.users import mark_unreachable
 
 log = logging.getLogger(__name__)
@@ -61,6 +60,7 @@ MAX_QUEUE_WAIT = timedelta(seconds=25)
 SWEEP_INTERVAL = 5.0  # seconds between looks for deadlines no live process has armed
 SWEEP_GRACE = timedelta(seconds=2)  # the process that armed a deadline goes first
 SWEEP_BATCH = 50
+EXPIRE_CHUNK = 500  # expiries in one write transaction (at start: every one past its time)
 STALE_OFFER = timedelta(seconds=30)  # a claim not shown by then: its process stopped mid-send
 REPUTATION_INTERVAL = 60.0  # seconds between refreshes of requesters' reputation lines...
 REPUTATION_FIRST = 10.0  # ...the first once the bot serves (a restart serves first)
@@ -291,12 +291,31 @@ async def deadline_sweep(context: BotContext) -> None:
     """Expire what is past its deadline and armed nowhere alive (its process died, or another
     process showed it): the database's state change makes each expiry happen once."""
     services = context.services
-    due = await services.db.run_read(
-        due_assignment_ids, before=services.clock.now() - SWEEP_GRACE, limit=SWEEP_BATCH
-    )
-    for assignment_id in due:
-        await expire_assignment(context.application, assignment_id)
+    now = services.clock.now()
+    await expire_past(context.application, before=now - SWEEP_GRACE, now=now, most=SWEEP_BATCH)
     await release_stale_offers(context.application)
+
+
+async def expire_past(
+    application: BotApplication, *, before: datetime, now: datetime, most: int | None = None
+) -> int:
+    """Expire what is past its deadline (before ``before``), ``EXPIRE_CHUNK`` to a write, at
+    most ``most`` (None: all): each task's message says so, once; one dispatcher pass follows."""
+    services = services_of(application)
+    done = 0
+    batches: dict[int, Batch | None] = {}
+    while most is None or done < most:
+        chunk = EXPIRE_CHUNK if most is None else min(EXPIRE_CHUNK, most - done)
+        expired = await answers.expire_due(services.db, before, now, chunk)
+        for one in expired:
+            cancel_deadline(application, one.assignment.id)
+            await _tell_expired(application, one, batches)
+        done += len(expired)
+        if len(expired) < chunk:
+            break
+    if done:
+        request_dispatch(application)
+    return done
 
 
 async def release_stale_offers(application: BotApplication) -> None:
@@ -321,10 +340,22 @@ async def expire_assignment(application: BotApplication, assignment_id: int) -> 
         if current is not None and current.open_at(now) and current.deadline is not None:
             arm_deadline(application, assignment_id, current.deadline)  # fired a bit early
         return
-    assignment = expired.assignment
     services.runtime.refreshed.pop(assignment_id, None)
+    await _tell_expired(application, expired, {})
+    request_dispatch(application)
+
+
+async def _tell_expired(
+    application: BotApplication, expired: answers.Expired, batches: dict[int, Batch | None]
+) -> None:
+    """The task's message says its time is up (and the worker that they are paused, after
+    tasks run out in a row); ``batches`` keeps those already read."""
+    services = services_of(application)
+    assignment = expired.assignment
     t = await translator_for(services, assignment.worker_id)
-    batch = await services.db.run_read(get_batch, assignment.batch_id)
+    if assignment.batch_id not in batches:
+        batches[assignment.batch_id] = await services.db.run_read(get_batch, assignment.batch_id)
+    batch = batches[assignment.batch_id]
     if assignment.chat_id is not None and assignment.message_id is not None and batch:
         queue_edit(
             application,
@@ -334,7 +365,6 @@ async def expire_assignment(application: BotApplication, assignment_id: int) -> 
         )
     if expired.paused:
         queue_text(application, assignment.worker_id, t("tasks.paused_after_timeouts"))
-    request_dispatch(application)
 
 
 # -- edits and notices through the outbox ------------------------------------------------------
@@ -457,9 +487,11 @@ async def _refresh_timer(application: BotApplication, assignment_id: int) -> boo
 async def start_task_loop(application: BotApplication) -> None:
     """At start: re-arm every active assignment from the database and start the jobs.
 
-    One already past its deadline expires at once; those never shown (the bot stopped between
-    claiming and sending) go back to the pool in one write, at once when this is the only
-    process (polling), once stale when other processes may be showing theirs (webhook mode).
+    Those already past their deadline expire at once, a few hundred to a write (a bot
+    restarted after thousands of tasks were on screen serves within seconds); those never
+    shown (the bot stopped between claiming and sending) go back to the pool in one write, at
+    once when this is the only process (polling), once stale when other processes may be
+    showing theirs (webhook mode).
     """
     services = services_of(application)
     now = services.clock.now()
@@ -469,6 +501,9 @@ async def start_task_loop(application: BotApplication) -> None:
     )
     if released:
         log.info("gave back %s tasks claimed and never shown", released)
+    expired = await expire_past(application, before=now, now=now)
+    if expired:
+        log.info("expired %s tasks whose time ran out while the bot was down", expired)
     armed = 0
     for assignment in await services.db.run_read(active_assignments):
         if assignment.deadline is not None:  # else claimed just now by another process
