@@ -1,4 +1,4 @@
-"""Bench room: what ``/proc`` says of a process (Linux): its CPU seconds and its peak memory.
+"""Bench room: what ``/proc`` says of a process (Linux): its CPU seconds and its memory.
 
 CPU seconds are robust to other load on the machine (wall-clock latency is not), so the benches
 report a process's cost from here.
@@ -25,7 +25,16 @@ def cpu_seconds(pid: int) -> float:
 
 def peak_memory_mb(pid: int) -> float:
     """The process's peak resident set (``VmHWM`` of ``/proc/PID/status``) in MB."""
+    return _status_mb(pid, "VmHWM")
+
+
+def resident_memory_mb(pid: int) -> float:
+    """The process's resident set now (``VmRSS`` of ``/proc/PID/status``) in MB."""
+    return _status_mb(pid, "VmRSS")
+
+
+def _status_mb(pid: int, field: str) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
-    raise LookupError(f"no VmHWM for process {pid}")
+    raise LookupError(f"no {field} for process {pid}")

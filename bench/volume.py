@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from bot.ledger import month_of
 from storage import bulk
+from storage.batches import NewMedia
 from storage.db import Database, to_db_time
 from tests.builders import png_bytes, store_media
 
@@ -116,6 +117,12 @@ def _stamp(moment: datetime) -> str:
     return to_db_time(moment)
 
 
+def media_files(data_dir: Path) -> list[NewMedia]:
+    """The 40 images the items show, written under ``data_dir`` (the same each time: a copy of
+    the database finds them again in its own data directory)."""
+    return [store_media(data_dir, png_bytes(n), "image") for n in range(40)]
+
+
 async def generate(path: Path, data_dir: Path, scale: float, *, seed: int = 11) -> Volume:
     """Build the database at ``path`` (which must not exist) for ``scale``."""
     volume = Volume.at(scale)
@@ -129,7 +136,7 @@ async def generate(path: Path, data_dir: Path, scale: float, *, seed: int = 11) 
         past = -(-(volume.answers // ANSWERS_PER_ITEM) // volume.past_batch_items)
         # transfer ids 1..REQUESTERS are the top-ups, then one hold per batch, then rewards
         ids = _Ids(transfer=REQUESTERS + volume.open_batches + past)
-        media = [store_media(data_dir, png_bytes(n), "image") for n in range(40)]
+        media = media_files(data_dir)
         for m in media:
             await loader.add("media", (m.sha256, m.kind, m.path, m.size_bytes, _stamp(now)))
         await _people(loader, volume, rng, now)

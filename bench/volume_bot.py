@@ -1,12 +1,14 @@
-"""Bench room: the real bot on a ``bench.volume`` database, for its peak memory (issue 11).
+"""Bench room: the real bot serving on a ``bench.volume`` database, for its memory (issue 11).
 
 The bot process (``bench.crowd``'s child, ``python -m bot``'s application) starts on the volume
 database against the sandbox Bot API (no flood control; the bot's own budget at
-``MESSAGES_PER_SECOND``). At start it releases the claims never shown and its dispatcher pushes
-a task to every available worker; ``workers`` of the ``/ready`` workers answer the first label
-of each task they get (skip a multi-label one) for ``seconds``. Then its peak resident memory
-(``VmHWM`` of ``/proc/PID/status``) and its CPU seconds (``/proc/PID/stat``) are read, and it
-is stopped (killed if it has not stopped ``STOP_WAIT`` seconds after SIGINT).
+``MESSAGES_PER_SECOND``), its media in the data directory next to the file. At start it gives
+back the claims never shown and its dispatcher pushes tasks to the available workers; ``workers``
+of them send ``/ready`` and answer the first label of each task they get (skip a multi-label
+one) for ``seconds``, counted from the process's start (a restarted bot must serve quickly).
+Then its peak and current resident memory (``VmHWM``, ``VmRSS`` of ``/proc/PID/status``), its
+CPU seconds (``/proc/PID/stat``), the presses answered and when the first task came are read,
+and it is stopped (killed if it has not stopped ``STOP_WAIT`` seconds after SIGINT).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.procfs import cpu_seconds, peak_memory_mb
+from bench.procfs import cpu_seconds, peak_memory_mb, resident_memory_mb
+from bench.volume import media_files
 from bot.engine.render import ANSWER, SKIP
 from sandbox import SandboxServer, SandboxUser
 from sandbox.models import BotMessage
@@ -35,32 +38,55 @@ STOP_WAIT = 60.0  # seconds the bot gets to stop after SIGINT before it is kille
 
 
 def _button(message: BotMessage) -> str | None:
-    """A task's first single-label answer, else its skip (a multi-label task), else None."""
+    """A task's first single-label answer, else its skip (a multi-label task), else None: its
+    callback data (which names the assignment)."""
     buttons = [b for row in (message.reply_markup or {}).get("inline_keyboard", []) for b in row]
     for prefix in (f"{ANSWER} ", f"{SKIP} "):
         for button in buttons:
             if str(button.get("callback_data", "")).startswith(prefix):
-                return str(button["text"])
+                return str(button["callback_data"])
     return None
 
 
-async def _answer(user: SandboxUser, stop_at: float, answered: list[int]) -> None:
-    """Press the first label (or skip) of each task that arrives, until time is up."""
+def _unpressed(user: SandboxUser, pressed: set[str]) -> BotMessage | None:
+    """The latest task message whose button has not been pressed yet."""
+    for message in reversed(user.messages):
+        data = _button(message)
+        if data is not None and data not in pressed:
+            return message
+    return None
+
+
+async def _answer(user: SandboxUser, stop_at: float, answered: list[float]) -> None:
+    """Say ``/ready``, then press the first label (or skip) of each task that arrives, until
+    time is up; ``answered`` gets the time of each press answered."""
+    with contextlib.suppress(TimeoutError):
+        await user.send_command("/ready")
+    pressed: set[str] = set()  # the buttons pressed: each task once
     while time.monotonic() < stop_at:
-        task = next((m for m in reversed(user.messages) if _button(m)), None)
+        task = _unpressed(user, pressed)
         if task is None:
             with contextlib.suppress(TimeoutError):
-                await user.next_message(timeout=2)
+                await user.next_message(timeout=min(2.0, max(stop_at - time.monotonic(), 0.1)))
             continue
-        label = _button(task)
-        assert label is not None
+        data = _button(task)
+        assert data is not None
+        pressed.add(data)
         try:
-            await user.press(label, message=task, timeout=15)
-            answered.append(1)
+            await user.press_data(data, message=task, timeout=15)
+            answered.append(time.monotonic())
         except (TimeoutError, LookupError):
             pass
-        with contextlib.suppress(TimeoutError):
-            await user.next_message(timeout=5)
+
+
+async def _first_task(sandbox: SandboxServer, stop_at: float) -> float | None:
+    """When the bot sent its first task to anyone (looked at every 0.1 s), None before
+    ``stop_at``."""
+    while time.monotonic() < stop_at:
+        if any(name in ("sendPhoto", "editMessageMedia") for name, _ in sandbox.calls):
+            return time.monotonic()
+        await asyncio.sleep(0.1)
+    return None
 
 
 async def bot_figures(path: Path, seconds: float, workers: int) -> str:
@@ -72,6 +98,7 @@ async def bot_figures(path: Path, seconds: float, workers: int) -> str:
             everyone = await bulk.sample_workers(tx, 100_000)
     finally:
         await db.close()
+    media_files(path.parent / "data")  # a copy of the database finds its images
     async with SandboxServer(token=TOKEN) as sandbox:
         for worker_id in everyone:  # every chat exists: a push to anyone is delivered
             sandbox.user(worker_id, first_name="W")
@@ -89,14 +116,18 @@ async def bot_figures(path: Path, seconds: float, workers: int) -> str:
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bench.crowd", "--child", cwd=ROOT, env=env, stderr=sink,
             )  # fmt: skip
-        answered: list[int] = []
+        answered: list[float] = []
         try:
-            stop_at = time.monotonic() + seconds
+            started = time.monotonic()
+            stop_at = started + seconds
+            first_sent = asyncio.create_task(_first_task(sandbox, stop_at))
             users = [sandbox.user(worker_id) for worker_id in ids[:workers]]
             await asyncio.gather(*(_answer(user, stop_at, answered) for user in users))
+            sent_at = await first_sent
             if process.returncode is not None:
                 raise RuntimeError(f"the bot exited ({process.returncode}); see {log}")
-            peak, cpu = peak_memory_mb(process.pid), cpu_seconds(process.pid)
+            peak, now = peak_memory_mb(process.pid), resident_memory_mb(process.pid)
+            cpu = cpu_seconds(process.pid)
         finally:
             if process.returncode is None:
                 process.send_signal(signal.SIGINT)
@@ -107,8 +138,11 @@ async def bot_figures(path: Path, seconds: float, workers: int) -> str:
                 await process.wait()
     stop = "stopped" if process.returncode == 0 else f"killed after {STOP_WAIT:.0f} s of SIGINT"
     sent = sum(1 for name, _ in sandbox.calls if name in ("sendPhoto", "editMessageMedia"))
+    first = f"{min(answered) - started:.1f} s" if answered else "never"
+    first_task = "never" if sent_at is None else f"{sent_at - started:.1f} s"
     return (
-        f"bot on this database for {seconds:.0f} s ({len(users)} workers pressing): peak memory"
-        f" (VmHWM) {peak:.0f} MB; {len(answered)} presses answered (label or skip), {sent} tasks"
-        f" sent; bot CPU {cpu:.1f} s; {stop}"
+        f"bot on this database for {seconds:.0f} s ({len(users)} workers /ready and pressing):"
+        f" {len(answered)} presses answered (label or skip; the first {first} after the bot's"
+        f" start), {sent} tasks sent (the first {first_task} after the start); peak memory"
+        f" (VmHWM) {peak:.0f} MB, at the end (VmRSS) {now:.0f} MB; bot CPU {cpu:.1f} s; {stop}"
     )

@@ -3,17 +3,20 @@
 In this process, through the bot's own use cases (no Telegram): choosing a worker's next task
 (``/task``'s use case, ``offer_on_request``) for sampled workers, p50/p99; push passes
 (``dispatch_pass``) bounded as the bot bounds them, by what the outbox can send before the next
-pass (at the default 30 messages/s twice, then at 1,000/s), then unbounded (every available
-idle worker), then once more (nothing left to claim), each with what it read and claimed, after
-working out every worker's stored availability span as the bot's first pass after a start does
-(migration 0017); the monthly close of the previous month; ``/results`` of the largest batch
-(aggregation in the compute pool, files written) with the event loop's longest stall meanwhile;
-the ledger invariants; the file's size per 10,000 answers. ``--bot-seconds`` then starts the
-real bot process on the same file against the sandbox, has ``--bot-workers`` workers answer, and
-reports its peak memory (VmHWM) and CPU (``bench/volume_bot.py``).
+pass (at the default 30 messages/s twice, then at 1,000/s), then unbounded (every available idle
+worker), then once more (nothing left to claim), each with what it read and claimed, after working
+out every worker's stored availability span as the bot's first pass after a start does (migration
+0017); the monthly close of the previous month; ``/results`` of the largest batch (aggregation in
+the compute pool, files written) with the event loop's longest stall meanwhile; the ledger
+invariants; the file's size per 10,000 answers. ``--bot-seconds`` then starts the real bot process
+on the same file against the sandbox, has ``--bot-workers`` workers answer, and reports its peak
+memory (VmHWM) and CPU (``bench/volume_bot.py``). ``--skip`` leaves parts out (the invariants check
+alone takes over 15 minutes at full scale); ``--trace N`` prints, for the N slowest choices, the
+time of each statement (from SQLite's trace: a statement's time runs to the next one's start, the
+last one's to the call's end, so a commit's includes what it waited for).
 
 ``python -m bench.volume_figures --db /tmp/volume.db [--samples 300] [--bot-seconds 30]
-[--passes-only]`` (``--passes-only``: the next task and the passes, nothing after them)
+[--skip choose,passes,close,results,invariants] [--trace 5]``
 """
 
 from __future__ import annotations
@@ -92,19 +95,49 @@ class Stalls:
         self._task.cancel()
 
 
-async def choose(db: Database, policy: Policy, workers: list[int], now: datetime) -> list[float]:
-    """Milliseconds ``offer_on_request`` takes for each worker (refusals count too)."""
-    times = []
-    for worker in workers:
-        start = time.perf_counter()
-        with contextlib.suppress(UserError):
-            await offer_on_request(db, policy, worker, now)
-        times.append((time.perf_counter() - start) * 1000)
-    return times
+PARTS = ("choose", "passes", "close", "results", "invariants")
+Statements = list[tuple[float, str]]  # (start, SQL) as SQLite's trace saw them
 
 
-async def figures(path: Path, samples: int, passes_only: bool = False) -> list[str]:
-    """Every in-process figure, as report lines."""
+async def choose(
+    db: Database, policy: Policy, workers: list[int], now: datetime
+) -> tuple[list[float], list[tuple[float, Statements]]]:
+    """Milliseconds ``offer_on_request`` takes for each worker (refusals count too), and each
+    call's statements with the time each took (ms; the last one's runs to the call's end)."""
+    times: list[float] = []
+    calls: list[tuple[float, Statements]] = []
+    seen: Statements = []
+    await db.set_trace(lambda sql: seen.append((time.perf_counter(), sql)))
+    try:
+        for worker in workers:
+            seen.clear()
+            start = time.perf_counter()
+            with contextlib.suppress(UserError):
+                await offer_on_request(db, policy, worker, now)
+            end = time.perf_counter()
+            times.append((end - start) * 1000)
+            starts = [at for at, _ in seen] + [end]
+            spans = [((starts[i + 1] - at) * 1000, sql) for i, (at, sql) in enumerate(seen)]
+            calls.append((times[-1], spans))
+    finally:
+        await db.set_trace(lambda _: None)
+    return times, calls
+
+
+def slowest(calls: list[tuple[float, Statements]], count: int) -> list[str]:
+    """Report lines: the ``count`` slowest calls, each with its three slowest statements."""
+    lines = []
+    for total, spans in sorted(calls, key=lambda call: -call[0])[:count]:
+        worst = sorted(spans, key=lambda span: -span[0])[:3]
+        parts = "; ".join(f"{ms:.2f} ms {' '.join(sql.split())[:60]!r}" for ms, sql in worst)
+        lines.append(f"  {total:.2f} ms, {len(spans)} statements: {parts}")
+    return lines
+
+
+async def figures(
+    path: Path, samples: int, skip: frozenset[str] = frozenset(), trace: int = 0
+) -> list[str]:
+    """Every in-process figure (but the ``skip`` parts), as report lines."""
     policy = Policy(monthly_cap=CAP, zone=ZoneInfo("Europe/Paris"))
     now = datetime.now(UTC)
     db = await Database.open(path)
@@ -118,30 +151,36 @@ async def figures(path: Path, samples: int, passes_only: bool = False) -> list[s
             sample = await bulk.sample_workers(tx, samples)
             batch_id, requester, batch_items = await bulk.largest_batch(tx)
         say(lines, f"rows: {counts}; migrations on open {migrate_ms:.0f} ms")
-        times = await choose(db, policy, sample, now)
-        say(
-            lines,
-            f"choosing a worker's next task (/task use case), {len(times)} workers: p50 "
-            f"{percentile(times, 0.5):.2f} ms, p99 {percentile(times, 0.99):.2f} ms",
-        )
-        forgotten = await db.run_write(forget_spans)  # as the bot does at start
-        spans, spans_ms = await timed(refresh_spans(db, policy, now))
-        say(lines, f"stored availability: {spans} spans worked out in {spans_ms:.0f} ms "
-                     f"({forgotten} forgotten first, as at every start)")  # fmt: skip
-        for rate in (30.0, 30.0, 1000.0, None):  # the bot's default budget (twice), 1,000/s, all
-            say(lines, await _pass(db, policy, now, rate))
-        say(lines, await _pass(db, policy, now, None, "once everyone available is served"))
-        if passes_only:
-            return lines
-        month = _previous_month(now, policy)
-        closed, close_ms = await timed(close_month(db, month, now=now, tz=policy.zone,
-                                                   actor_id=None))  # fmt: skip
-        say(lines, f"monthly close of {month}: {len(closed.created)} statements in "
-                     f"{close_ms / 1000:.2f} s")  # fmt: skip
-        say(lines, await _results(db, batch_id, requester, batch_items, now))
-        problems, check_ms = await timed(check_invariants(db, tz=policy.zone, cap=CAP))
-        say(lines, f"ledger invariants: {len(problems)} problems, checked in "
-                     f"{check_ms / 1000:.2f} s {problems[:3]}")  # fmt: skip
+        if "choose" not in skip:
+            times, calls = await choose(db, policy, sample, now)
+            say(
+                lines,
+                f"choosing a worker's next task (/task use case), {len(times)} workers: p50 "
+                f"{percentile(times, 0.5):.2f} ms, p99 {percentile(times, 0.99):.2f} ms, "
+                f"max {max(times, default=0):.2f} ms",
+            )
+            for line in slowest(calls, trace):
+                say(lines, line)
+        if "passes" not in skip:
+            forgotten = await db.run_write(forget_spans)  # as the bot does at start
+            spans, spans_ms = await timed(refresh_spans(db, policy, now))
+            say(lines, f"stored availability: {spans} spans worked out in {spans_ms:.0f} ms "
+                         f"({forgotten} forgotten first, as at every start)")  # fmt: skip
+            for rate in (30.0, 30.0, 1000.0, None):  # the bot's budget (twice), 1,000/s, all
+                say(lines, await _pass(db, policy, now, rate))
+            say(lines, await _pass(db, policy, now, None, "once everyone available is served"))
+        if "close" not in skip:
+            month = _previous_month(now, policy)
+            closed, close_ms = await timed(close_month(db, month, now=now, tz=policy.zone,
+                                                       actor_id=None))  # fmt: skip
+            say(lines, f"monthly close of {month}: {len(closed.created)} statements in "
+                         f"{close_ms / 1000:.2f} s")  # fmt: skip
+        if "results" not in skip:
+            say(lines, await _results(db, batch_id, requester, batch_items, now))
+        if "invariants" not in skip:
+            problems, check_ms = await timed(check_invariants(db, tz=policy.zone, cap=CAP))
+            say(lines, f"ledger invariants: {len(problems)} problems, checked in "
+                         f"{check_ms / 1000:.2f} s {problems[:3]}")  # fmt: skip
         answers = counts["assignments"]
         size = await asyncio.to_thread(_size, path)
         per = size / answers * 10_000 / 1e6
@@ -205,10 +244,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--bot-seconds", type=float, default=0.0, help="0: no bot step")
     parser.add_argument("--bot-workers", type=int, default=100)
-    parser.add_argument("--passes-only", action="store_true", help="stop after the push passes")
+    parser.add_argument(
+        "--skip", default="", help=f"parts to leave out, comma-separated: {', '.join(PARTS)}"
+    )
+    parser.add_argument("--trace", type=int, default=0, help="slowest choices to print")
     args = parser.parse_args(argv)
+    skip = frozenset(part for part in args.skip.split(",") if part)
+    if unknown := skip - set(PARTS):
+        parser.error(f"unknown parts to skip: {', '.join(sorted(unknown))}")
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-    asyncio.run(figures(args.db, args.samples, args.passes_only))
+    asyncio.run(figures(args.db, args.samples, skip, args.trace))
     if args.bot_seconds > 0:
         print(asyncio.run(bot_figures(args.db, args.bot_seconds, args.bot_workers)), flush=True)
     return 0

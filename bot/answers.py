@@ -21,10 +21,12 @@ from bot.tasks import task_type
 from storage.assignments import (
     Assignment,
     end_active,
+    end_due,
     get_assignment,
     record_answer,
     set_draft,
 )
+from storage.assignments import release_never_shown as release_never_shown_in
 from storage.availability import record_missed, reset_missed, set_paused
 from storage.batches import Batch, get_batch, get_item
 from storage.db import Database, Tx, WriteTx
@@ -312,6 +314,18 @@ async def _release_in(
     return await end_active(tx, assignment_id, state="released", reason=reason, now=now)
 
 
+async def release_never_shown(db: Database, offered_before: datetime | None, now: datetime) -> int:
+    """Give back, in one write, every slot claimed before ``offered_before`` (None: all) and
+    never shown, as ``release`` would one by one (reason ``not_shown``); how many."""
+    released = await db.run_write(
+        release_never_shown_in,
+        offered_before=offered_before,
+        reason="not_shown",
+        now=now,
+    )
+    return len(released)
+
+
 async def expire(db: Database, assignment_id: int, now: datetime) -> Expired | None:
     """End an assignment whose deadline has passed; None when it is not active or not yet due.
 
@@ -324,8 +338,22 @@ async def _expire_in(tx: WriteTx, assignment_id: int, now: datetime) -> Expired 
     ended = await end_active(
         tx, assignment_id, state="expired", reason="timeout", now=now, due_only=True
     )
-    if ended is None:
-        return None
+    return None if ended is None else await _missed(tx, ended, now)
+
+
+async def expire_due(db: Database, before: datetime, now: datetime, limit: int) -> list[Expired]:
+    """End, in one write, up to ``limit`` assignments whose deadline is before ``before``
+    (soonest first), each as ``expire`` would (a restarted bot finds thousands at once)."""
+    return await db.run_write(_expire_due_in, before, now, limit)
+
+
+async def _expire_due_in(tx: WriteTx, before: datetime, now: datetime, limit: int) -> list[Expired]:
+    ended = await end_due(tx, before=before, now=now, limit=limit)
+    return [await _missed(tx, assignment, now) for assignment in ended]
+
+
+async def _missed(tx: WriteTx, ended: Assignment, now: datetime) -> Expired:
+    """Count a task run out; ``MISSED_IN_A_ROW_PAUSE`` pushed ones in a row pause the worker."""
     paused = False
     missed = await record_missed(tx, ended.worker_id, now)
     if missed >= MISSED_IN_A_ROW_PAUSE and not ended.forced:

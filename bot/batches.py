@@ -21,6 +21,7 @@ from bot.estimate import WINDOW, Estimate, Pace, estimate_end
 from bot.intake.prepare import PreparedBatch
 from bot.intake.pricing import default_reward
 from bot.ledger import escrow_account, hold_for_batch, release_remainder, requester_account
+from bot.reputation import refresh
 from bot.review import hold_needed, start_review
 from storage import ledger as ledger_sql
 from storage.assignments import end_active
@@ -195,15 +196,26 @@ async def publish(
 
     Only the requester who owns the draft may publish it (it spends their budget). A balance too
     small raises ``InsufficientFunds`` (``batches.publish_short``, with the shortfall) and
-    writes nothing; publishing a batch already published holds nothing more.
+    writes nothing; publishing a batch already published holds nothing more. The requester's
+    reputation line is refreshed once it is open (tasks are claimed with it as cached).
     """
+    published, requester_id = await _publish(db, batch_id, viewer, now=now, tz=tz)
+    if published.created:
+        await refresh(db, requester_id, now)
+    return published
+
+
+async def _publish(
+    db: Database, batch_id: int, viewer: Viewer, *, now: datetime, tz: ZoneInfo
+) -> tuple[Published, int]:
+    """``publish``'s transaction: what it did, and the batch's requester."""
     async with db.write() as tx:
         batch = await visible_batch(tx, batch_id, viewer, owner_only=True)
         account = requester_account(batch.requester_id)
         cost = hold_needed((await count_items(tx, batch_id))[0], batch, batch.review_reward)
         balance = await ledger_sql.account_balance(tx, account)
         if batch.state in ("open", "paused", "done"):
-            return Published(batch_id, cost, balance, created=False)
+            return Published(batch_id, cost, balance, created=False), batch.requester_id
         if batch.state != "draft":
             raise InvalidInput("batches.not_a_draft", id=batch_id, state=batch.state)
         if balance < cost:
@@ -224,7 +236,7 @@ async def publish(
             now=now,
             tz=tz,
         )
-        return Published(batch_id, cost, balance - cost, created=True)
+        return Published(batch_id, cost, balance - cost, created=True), batch.requester_id
 
 
 # Pause, resume, cancel -------------------------------------------------------------------------

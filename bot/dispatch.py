@@ -20,7 +20,7 @@ start), then reads only the open ones, so the idle workers outside their windows
 from __future__ import annotations
 
 import logging
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -34,7 +34,7 @@ from bot.gold import QualityRules
 from bot.ledger import month_of, worker_account
 from bot.overlap import route_order
 from bot.quality import estimate_accuracy
-from bot.reputation import Figures, reputation_for
+from bot.reputation import Figures
 from bot.training import examples_due, is_training
 from storage.assignments import (
     GOLD_SEED_NAME,
@@ -60,6 +60,7 @@ from storage.batches import Batch, Item, get_batch, get_item, items_by_id
 from storage.db import Database, Tx, WriteTx
 from storage.ledger import earned_in_month, earned_in_month_by
 from storage.quality import batches_with_open_gold, gold_scores_of_workers, server_secret
+from storage.reputation import cached_figures
 from storage.routing import next_open_type
 from storage.users import User, get_user, roles_of
 
@@ -158,7 +159,7 @@ class _Seen:
     """What one write transaction of a push pass reads once for all its claims."""
 
     batches: dict[int, Batch] = field(default_factory=dict)
-    reputations: dict[int, Figures] = field(default_factory=dict)
+    reputations: dict[int, Figures | None] = field(default_factory=dict)
     items: dict[int, Item] = field(default_factory=dict)
 
 
@@ -177,9 +178,10 @@ async def _offer(
         log.error("assignment %s points at a missing batch or item", assignment.id)
         return None
     seen.batches[batch.id] = batch
-    reputation = seen.reputations.get(batch.requester_id)
-    if reputation is None:
-        reputation = await reputation_for(tx, batch.requester_id, now)
+    if batch.requester_id in seen.reputations:
+        reputation = seen.reputations[batch.requester_id]
+    else:  # as cached, never computed here (bot/reputation.py); none yet: no line
+        reputation = await cached_figures(tx, batch.requester_id)
         seen.reputations[batch.requester_id] = reputation
     worker_id = assignment.worker_id
     return Offer(
@@ -217,18 +219,20 @@ async def dispatch_pass(
     busy: Container[int] = frozenset(),
     limit: int | None = None,
     tally: PassTally | None = None,
+    claimed: Callable[[list[Offer]], None] | None = None,
 ) -> list[Offer]:
     """Claim one slot for available workers who have none, least recently served first, until
     ``limit`` claims (what the outbox can send before the next pass; None: everyone).
+    ``claimed`` is given each write transaction's offers once committed, so the first are
+    shown while the pass goes on (a pass of thousands of claims takes seconds).
 
     Candidates come a page at a time in queue order (a range of one index, never every worker
     sorted); a claimed worker leaves the queue's head (served now), so the next pass starts with
     the next longest waiting. ``busy`` holds workers whose own answer is being handled right now
-    (their next task comes from that flow); it is read just before each claim (on the writer's
-    thread, where the transaction runs whole; one claimed meanwhile by their own flow is refused
-    by the claim itself). Claims go ``CLAIMS_PER_WRITE`` to a write transaction (each with the
-    cap check that bounds it): one commit for several claims, and the writer is never held for
-    long.
+    (their next task comes from that flow); it is read just before each claim, with no await in
+    between (on SQLite the transaction runs whole on the writer's thread, where the set is only
+    read). Claims go ``CLAIMS_PER_WRITE`` to a write transaction (each with the cap check that
+    bounds it): one commit for several claims, and the writer is never held for long.
     """
     tally = tally if tally is not None else PassTally()
     async with db.read() as tx:
@@ -237,7 +241,7 @@ async def dispatch_pass(
     tally.spans += await refresh_spans(db, policy, now)
     offers: list[Offer] = []
     after: QueuePlace | None = None
-    reputations: dict[int, Figures] = {}  # cached figures, read once a pass
+    reputations: dict[int, Figures | None] = {}  # cached figures, read once a pass
     while limit is None or len(offers) < limit:
         wanted = PAGE_MAX if limit is None else 3 * (limit - len(offers))
         page = min(PAGE_MAX, max(PAGE_MIN, wanted))
@@ -258,8 +262,10 @@ async def dispatch_pass(
             tally.writes += 1
             seen = _Seen(reputations=reputations)
             chunk = available[start : start + CLAIMS_PER_WRITE]
-            # One trip to the writer's thread (the whole transaction there), not one a statement.
-            offers += await db.run_write(_push_claims, policy, chunk, now, busy, room, seen, tally)
+            made = await db.run_write(_push_claims, policy, chunk, now, busy, room, seen, tally)
+            offers += made
+            if claimed is not None and made:
+                claimed(made)
         if len(candidates) < page:
             break  # the end of the queue
         after = candidates[-1].place
@@ -471,35 +477,39 @@ async def offer_on_request(db: Database, policy: Policy, worker_id: int, now: da
     Refused with the reason (a ``UserError``) during a pause, a block, before registration, when
     a task is already active, when the cap is reached, or when there is nothing to do.
     """
-    async with db.write() as tx:
-        user = await get_user(tx, worker_id)
-        if user is None or not user.registered:
-            raise PermissionDenied("tasks.refused.not_registered")
-        if user.blocked_at is not None:
-            raise PermissionDenied("tasks.refused.blocked")
-        if (await get_availability(tx, worker_id)).paused_at is not None:
-            raise PermissionDenied("tasks.refused.paused")
-        if await active_assignment_of(tx, worker_id) is not None:
-            raise InvalidInput("tasks.refused.already_active")
-        left = await cap_left(tx, policy, worker_id, now)
-        if left <= 0:
-            raise CapExceeded("tasks.refused.cap", reset=policy.next_month_start(now))
-        assignment = await claim_next(
-            tx,
-            worker_id=worker_id,
-            now=now,
-            max_reward=left,
-            forced=True,
-            pick_gold=policy.quality.gold_picker(),
-        )
-        if assignment is None:
-            if await claim_possible_above(tx, worker_id, left):
-                raise CapExceeded("tasks.refused.cap", reset=policy.next_month_start(now))
-            raise NotFound("tasks.none_available")
-        offer = await _offer(tx, assignment, user, policy, now)
+    offer = await db.run_write(_offer_in, policy, worker_id, now)
     if offer is None:
         raise UserError("error.generic")
     return offer
+
+
+async def _offer_in(tx: WriteTx, policy: Policy, worker_id: int, now: datetime) -> Offer | None:
+    """``offer_on_request``'s transaction (one trip to the writer's thread on SQLite)."""
+    user = await get_user(tx, worker_id)
+    if user is None or not user.registered:
+        raise PermissionDenied("tasks.refused.not_registered")
+    if user.blocked_at is not None:
+        raise PermissionDenied("tasks.refused.blocked")
+    if (await get_availability(tx, worker_id)).paused_at is not None:
+        raise PermissionDenied("tasks.refused.paused")
+    if await active_assignment_of(tx, worker_id) is not None:
+        raise InvalidInput("tasks.refused.already_active")
+    left = await cap_left(tx, policy, worker_id, now)
+    if left <= 0:
+        raise CapExceeded("tasks.refused.cap", reset=policy.next_month_start(now))
+    assignment = await claim_next(
+        tx,
+        worker_id=worker_id,
+        now=now,
+        max_reward=left,
+        forced=True,
+        pick_gold=policy.quality.gold_picker(),
+    )
+    if assignment is None:
+        if await claim_possible_above(tx, worker_id, left):
+            raise CapExceeded("tasks.refused.cap", reset=policy.next_month_start(now))
+        raise NotFound("tasks.none_available")
+    return await _offer(tx, assignment, user, policy, now)
 
 
 async def claim_possible_above(tx: Tx, worker_id: int, left: int) -> bool:

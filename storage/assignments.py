@@ -239,25 +239,24 @@ async def active_assignments(tx: Tx) -> list[Assignment]:
     return [_assignment(row) for row in rows]
 
 
-async def due_assignment_ids(tx: Tx, *, before: datetime, limit: int) -> list[int]:
-    """Active assignments whose deadline is before ``before``, soonest first."""
+async def release_never_shown(
+    tx: WriteTx, *, offered_before: datetime | None, reason: str, now: datetime
+) -> list[int]:
+    """Release in one statement the active assignments never shown (no deadline stored)
+    claimed before ``offered_before`` (None: all of them; their process stopped between the
+    claim and the send); the ids released. Guarded as ``end_active``: only an active one
+    changes, so each is released once (the slot triggers give each slot back once)."""
+    before = "" if offered_before is None else " AND offered_at < :before"
     rows = await tx.fetch_all(
-        "SELECT id FROM assignments WHERE state = 'active' AND deadline < ?"
-        " ORDER BY deadline, id LIMIT ?",
-        (to_db_time(before), limit),
+        "UPDATE assignments SET state = 'released', end_reason = :reason, ended_at = :now"
+        f" WHERE state = 'active' AND deadline IS NULL{before} RETURNING id",
+        {
+            "reason": reason,
+            "now": to_db_time(now),
+            "before": None if offered_before is None else to_db_time(offered_before),
+        },
     )
-    return [int(row[0]) for row in rows]
-
-
-async def stale_offer_ids(tx: Tx, *, offered_before: datetime) -> list[int]:
-    """Active assignments claimed before ``offered_before`` and never shown (their process
-    stopped between the claim and the send)."""
-    rows = await tx.fetch_all(
-        "SELECT id FROM assignments WHERE state = 'active' AND deadline IS NULL"
-        " AND offered_at < ? ORDER BY id",
-        (to_db_time(offered_before),),
-    )
-    return [int(row[0]) for row in rows]
+    return sorted(int(row[0]) for row in rows)
 
 
 async def start_timer(
@@ -361,6 +360,20 @@ async def end_active(
         {"state": state, "reason": reason, "now": stamp, "id": assignment_id},
     )
     return None if row is None else _assignment(row)
+
+
+async def end_due(tx: WriteTx, *, before: datetime, now: datetime, limit: int) -> list[Assignment]:
+    """Expire in one statement the active assignments whose deadline is before ``before`` (at
+    most ``limit``, soonest first); the ended ones. Guarded as ``end_active(due_only=True)``:
+    only an active one past its deadline changes, so each expires once."""
+    rows = await tx.fetch_all(
+        "UPDATE assignments SET state = 'expired', end_reason = 'timeout', ended_at = :now"
+        " WHERE id IN (SELECT id FROM assignments WHERE state = 'active' AND deadline < :before"
+        " ORDER BY deadline, id LIMIT :limit)"
+        " AND state = 'active' AND deadline IS NOT NULL AND deadline <= :now RETURNING *",
+        {"now": to_db_time(now), "before": to_db_time(before), "limit": limit},
+    )
+    return sorted((_assignment(row) for row in rows), key=lambda a: (a.deadline, a.id))
 
 
 async def answers_of_item(tx: Tx, item_id: int) -> list[Assignment]:

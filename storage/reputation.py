@@ -1,8 +1,8 @@
 """Storage room of requesters' reputation (issue 14): what a requester's batches paid, to how
 many workers, the reports upheld against them, and the cached line shown on their tasks.
 
-The figures are read by ``requester_figures`` in a handful of indexed queries over one
-requester's batches; the result is cached in ``requester_reputation`` and read by primary key.
+The figures are read in a handful of indexed queries over one requester's batches; the result
+is cached in ``requester_reputation`` and read by primary key.
 """
 
 from __future__ import annotations
@@ -89,6 +89,19 @@ async def cached_figures(tx: Tx, requester_id: int) -> Figures | None:
         reports_upheld=int(row["reports_upheld"]),
         updated_at=maybe_time(row["updated_at"]) or datetime.min,
     )
+
+
+async def requesters_due(tx: Tx, updated_before: datetime) -> list[int]:
+    """Requesters with an open batch whose cached figures are missing or older than
+    ``updated_before``."""
+    rows = await tx.fetch_all(
+        "SELECT DISTINCT b.requester_id FROM batches b"
+        " LEFT JOIN requester_reputation r ON r.requester_id = b.requester_id"
+        " WHERE b.state = 'open' AND (r.updated_at IS NULL OR r.updated_at < ?)"
+        " ORDER BY b.requester_id",
+        (to_db_time(updated_before),),
+    )
+    return [int(row[0]) for row in rows]
 
 
 async def store_figures(tx: WriteTx, figures: Figures) -> None:

@@ -7,6 +7,20 @@ SQLite works, never for turns of a busy event loop between statements (issue 10:
 five write transactions of three to twenty trips each had kept the lock busy and presses
 waiting). A use case that does suspend (it awaits something else) is rolled back and run again
 the ordinary way, one trip per statement.
+
+Checkpoints never run inside a commit (issue 11: SQLite's automatic checkpoint, run by
+whichever commit crossed 1,000 pages of WAL, made the slowest claims 10 to 54 ms): the writer
+has ``wal_autocheckpoint=0``, and a connection of its own, on its own thread, copies the WAL
+back into the file with passive checkpoints (which never wait for nor block the writer or
+readers) after every ``CHECKPOINT_COMMITS`` commits (fewer when commits are large: about
+``WAL_TARGET_PAGES`` of WAL) or at the first commit ``CHECKPOINT_SECONDS`` after the last one.
+(The commit that starts the WAL again after a complete checkpoint still syncs the WAL's
+header: one commit in a few hundred.) A WAL still over ``WAL_LIMIT_PAGES`` after one (readers
+kept it from being restarted) gets a truncating checkpoint, which waits at most
+``CHECKPOINT_WAIT_MS`` for readers and holds writers meanwhile: the WAL cannot grow without
+bound. ``close()`` checkpoints everything. ``synchronous=NORMAL``: in WAL mode a commit
+survives the process's crash (it is in the operating system's cache); only a power cut may
+lose the last commits, never corrupt the file (decision record 0012).
 """
 
 from __future__ import annotations
@@ -31,6 +45,18 @@ from storage.migrate import Migration
 from storage.seam import Done, Params, Row, Tx, WriteTx
 
 BUSY_TIMEOUT_MS = 5_000
+# A passive checkpoint after this many commits, or at the first commit this long after the
+# last one. Not more often: the first commit after a complete checkpoint starts the WAL again
+# and syncs its header (about 5 ms here, whatever ``synchronous``), once per checkpoint.
+CHECKPOINT_COMMITS = 500
+CHECKPOINT_SECONDS = 60.0
+# Fewer commits when they are large: about this many WAL pages between checkpoints (the pages a
+# commit writes are measured at each checkpoint), but at least CHECKPOINT_MIN_COMMITS.
+WAL_TARGET_PAGES = 8_192
+CHECKPOINT_MIN_COMMITS = 10
+WAL_LIMIT_PAGES = 16_384  # 64 MiB of 4 KiB pages: past it, a truncating checkpoint
+CHECKPOINT_WAIT_MS = 1_000  # how long a truncating checkpoint waits for readers (writers wait)
+JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes a restarted WAL file is cut back to
 # Prepared statements kept per connection (sqlite3 keeps 128): the bot runs a few hundred
 # distinct statements, and one compiled again costs more than running it.
 STATEMENT_CACHE = 1024
@@ -268,11 +294,24 @@ class SqliteDatabase(Database):
 
     dialect = "sqlite"
 
-    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+    def __init__(
+        self,
+        path: Path,
+        writer: aiosqlite.Connection,
+        reader: aiosqlite.Connection,
+        checkpointer: aiosqlite.Connection,
+    ):
         super().__init__(path)
         self.path = path
         self._writer = writer
         self._reader = reader
+        self._checkpointer = checkpointer
+        self._commits = 0  # since the last checkpoint began
+        self._due_after = CHECKPOINT_COMMITS  # commits between checkpoints, as measured
+        self._checkpointed_at = 0.0  # the event loop's clock
+        self._checkpoint: asyncio.Task[None] | None = None
+        self._closing = False
+        self.checkpoints = 0  # passive checkpoints run (tests and benches read it)
         self._write_lock = asyncio.Lock()
         # Use cases seen to await more than SQLite (they cannot run whole on the thread).
         self._suspending: set[Callable[..., object]] = set()
@@ -285,12 +324,64 @@ class SqliteDatabase(Database):
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = await _connect(path)
         await _pragma(writer, "journal_mode=WAL")
+        await _pragma(writer, f"journal_size_limit={JOURNAL_SIZE_LIMIT}")
         reader = await _connect(path)
-        return cls(path, writer, reader)
+        checkpointer = await _connect(path, busy_timeout_ms=CHECKPOINT_WAIT_MS)
+        return cls(path, writer, reader, checkpointer)
 
     async def close(self) -> None:
+        """Finish the checkpoint under way, checkpoint everything, close every connection."""
+        self._closing = True
+        if self._checkpoint is not None:
+            await asyncio.gather(self._checkpoint, return_exceptions=True)
+        try:
+            await self._run_checkpoint("TRUNCATE")
+        except sqlite3.Error as exc:  # another process reading: the next opening finishes it
+            log.warning("checkpoint at close of %s failed: %s", self.path, exc)
+        await self._checkpointer.close()
         await self._reader.close()
         await self._writer.close()
+
+    async def checkpoint(self) -> None:
+        """Wait for the checkpoint under way, else run one now (tests, benches)."""
+        if self._checkpoint is None:
+            self._checkpoint = asyncio.create_task(self._checkpoint_wal())
+        await self._checkpoint
+
+    def _committed(self) -> None:
+        """After each commit: start a passive checkpoint when one is due and none is running."""
+        self._commits += 1
+        if self._checkpoint is not None or self._closing:
+            return
+        now = asyncio.get_running_loop().time()
+        if self._commits >= self._due_after or now - self._checkpointed_at >= CHECKPOINT_SECONDS:
+            commits, self._commits = self._commits, 0
+            self._checkpointed_at = now
+            self._checkpoint = asyncio.create_task(self._checkpoint_wal(commits))
+
+    async def _checkpoint_wal(self, commits: int = 0) -> None:
+        """A passive checkpoint on the checkpointer's thread (``commits`` since the last one);
+        a truncating one when the WAL is still over ``WAL_LIMIT_PAGES``. Failures are logged:
+        the next commit tries again."""
+        try:
+            frames = await self._run_checkpoint("PASSIVE")
+            self.checkpoints += 1
+            if commits and frames:  # pages a commit wrote, about: when the next one is due
+                wanted = WAL_TARGET_PAGES * commits // frames
+                self._due_after = max(CHECKPOINT_MIN_COMMITS, min(CHECKPOINT_COMMITS, wanted))
+            if frames > WAL_LIMIT_PAGES:
+                log.info("WAL of %s at %s pages: truncating checkpoint", self.path, frames)
+                await self._run_checkpoint("TRUNCATE")
+        except sqlite3.Error as exc:
+            log.warning("checkpoint of %s failed: %s", self.path, exc)
+        finally:
+            self._checkpoint = None
+
+    async def _run_checkpoint(self, mode: str) -> int:
+        """``PRAGMA wal_checkpoint(mode)``; the frames in the WAL before it ran."""
+        async with self._checkpointer.execute(f"PRAGMA wal_checkpoint({mode})") as cursor:
+            row = await cursor.fetchone()
+        return 0 if row is None else max(int(row[1]), 0)
 
     async def set_trace(self, callback: Callable[[str], object]) -> None:
         await self._writer.set_trace_callback(callback)
@@ -312,6 +403,7 @@ class SqliteDatabase(Database):
                 raise
             else:
                 await self._writer.commit()
+                self._committed()
             finally:
                 tx.end()
 
@@ -341,9 +433,12 @@ class SqliteDatabase(Database):
             async with self._write_lock:
                 queued = self._on_thread(self._writer, _write_here, step, args, kwargs)
             try:
-                return await queued
+                result = await queued
             except _Suspended:
                 self._remember_suspending(step)
+            else:
+                self._committed()
+                return result
         async with self._write_lock:
             return await self._write_by_trips(step, args, kwargs)
 
@@ -391,6 +486,7 @@ class SqliteDatabase(Database):
             raise
         else:
             await self._writer.commit()
+            self._committed()
             return result
         finally:
             tx.end()
@@ -404,18 +500,24 @@ class SqliteDatabase(Database):
             await tx.execute(statement)
 
 
-async def _connect(path: Path) -> aiosqlite.Connection:
+async def _connect(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> aiosqlite.Connection:
     try:
         conn = await aiosqlite.connect(
             path,
             isolation_level=None,
-            timeout=BUSY_TIMEOUT_MS / 1000,
+            timeout=busy_timeout_ms / 1000,
             cached_statements=STATEMENT_CACHE,
         )
     except sqlite3.Error as exc:
         raise StorageError(f"cannot open database {path}: {exc}") from exc
     conn.row_factory = aiosqlite.Row
-    for setting in ("foreign_keys=ON", f"busy_timeout={BUSY_TIMEOUT_MS}", "synchronous=NORMAL"):
+    settings = (
+        "foreign_keys=ON",
+        f"busy_timeout={busy_timeout_ms}",
+        "synchronous=NORMAL",
+        "wal_autocheckpoint=0",  # checkpoints run on their own connection (module docstring)
+    )
+    for setting in settings:
         await _pragma(conn, setting)
     return conn
 

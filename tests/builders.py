@@ -24,6 +24,7 @@ from bot.batch_settings import Example, Level
 from bot.dispatch import Policy
 from bot.gold import QualityRules
 from bot.ledger import hold_for_batch, top_up
+from bot.reputation import refresh
 from storage.assignments import Assignment, active_assignment_of, claim_next, mark_shown
 from storage.availability import set_ready
 from storage.batches import (
@@ -201,7 +202,8 @@ async def open_funded_batch(
     topup_key: str,
     now: datetime,
 ) -> int:
-    """Top the requester up by ``budget``, store the batch, open it and hold ``cost`` in escrow."""
+    """Top the requester up by ``budget``, store the batch, open it and hold ``cost`` in escrow
+    (and refresh the requester's reputation line, as publishing does)."""
     await top_up(
         db,
         requester_id=batch.requester_id,
@@ -223,6 +225,7 @@ async def open_funded_batch(
             now=now,
             tz=PARIS,
         )
+    await refresh(db, batch.requester_id, now)  # as publishing does: the reputation line
     return batch_id
 
 

@@ -29,6 +29,7 @@ from storage.batches import get_batch, get_item
 from storage.db import Database
 from storage.ledger import transfer_by_key
 from tests.builders import NOW, PARIS, POLICY, publish_batch, shown, workers
+from tests.conftest import sql_rows
 
 
 async def offered(db: Database, worker_id: int, now=NOW) -> Assignment:
@@ -297,6 +298,35 @@ async def test_skip_gives_the_slot_back_without_pay_or_penalty(
     assert (await db.run_read(get_availability, 201)).paused_at is None
 
 
+async def test_claims_never_shown_go_back_in_one_write_once(db: Database, tmp_path: Path) -> None:
+    batch_id = await publish_batch(db, tmp_path, items=2, answers_per_item=1)
+    await workers(db, [211, 212, 213])
+    old = await db.run_write(claim_next, worker_id=211, now=NOW, max_reward=10_000)
+    on_screen = await offered(db, 212)  # shown: its deadline job ends it, not this
+    later = NOW + timedelta(seconds=40)
+    new = await db.run_write(claim_next, worker_id=213, now=later, max_reward=10_000)
+    assert old is not None
+    assert new is None  # two items: 213 finds nothing left
+    assert await answers.release_never_shown(db, later - timedelta(seconds=30), later) == 1
+    assert await answers.release_never_shown(db, None, later) == 0  # once only
+    released = await db.run_read(get_assignment, old.id)
+    assert released is not None
+    assert (released.state, released.end_reason, released.ended_at) == (
+        "released",
+        "not_shown",
+        later,
+    )
+    assert (await db.run_read(get_assignment, on_screen.id)) == on_screen
+    again = await next_for(db, POLICY, 213, later)  # its slot is back, counted back once
+    assert again is not None
+    assert again.item.id == old.item_id
+    assert await answers.release_never_shown(db, None, later) == 1  # None: every one
+    stats = await sql_rows(
+        db, "SELECT taken FROM items WHERE batch_id = ? ORDER BY id", (batch_id,)
+    )
+    assert sorted(row[0] for row in stats) == [0, 1]
+
+
 async def test_the_pause_button_releases_the_task_and_pauses(db: Database, tmp_path: Path) -> None:
     await publish_batch(db, tmp_path, items=2, answers_per_item=1)
     await workers(db, [211])
@@ -314,17 +344,23 @@ async def test_two_tasks_in_a_row_running_out_pause_the_worker(
     db: Database, tmp_path: Path
 ) -> None:
     await publish_batch(db, tmp_path, items=3, answers_per_item=1, time_limit=3)
-    await workers(db, [221])
+    await workers(db, [221, 222])
     late = NOW + timedelta(seconds=3)
     first = await offered(db, 221)
     expired = await answers.expire(db, first.id, late)
     assert expired is not None
     assert not expired.paused
     second = await offered(db, 221, late)
-    expired = await answers.expire(db, second.id, late + timedelta(seconds=3))
-    assert expired is not None
+    on_time = await offered(db, 222, late + timedelta(seconds=2))
+    later = late + timedelta(seconds=3)  # a restarted bot: every one past its time, in one write
+    assert await answers.expire_due(db, later, later, limit=1) == []  # not before its deadline
+    [expired] = await answers.expire_due(db, later + timedelta(seconds=1), later, limit=10)
+    assert expired.assignment.id == second.id
     assert expired.paused
     assert (await db.run_read(get_availability, 221)).pause_reason == "timeouts"
+    assert await answers.expire_due(db, later + timedelta(seconds=1), later, limit=10) == []
+    assert await answers.expire(db, second.id, later) is None  # once only, either way
+    assert (await db.run_read(get_assignment, on_time.id)) == on_time  # its time not up
 
 
 async def test_an_answer_resets_the_count_of_missed_tasks(db: Database, tmp_path: Path) -> None:

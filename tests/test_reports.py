@@ -1,26 +1,30 @@
 """Reports, reviews, mutes, levels and reputation as plain rules on a real SQLite file (issue 14):
 a report releases the task without penalty and counts distinct workers; an admin's Resume
 dismisses the reports and opens the batch again; a decided review cannot be decided twice; a
-muted requester's batches and a gated batch are not claimed; the reputation's median."""
+muted requester's batches and a gated batch are not claimed; the reputation's median, read as
+cached by a claim and refreshed by the job."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.dispatch import dispatch_pass, offer_on_request
 from bot.errors import InvalidInput, PermissionDenied
 from bot.mutes import mute_from_task, muted, unmute_requester
 from bot.reports import decide_review, reason_named, report_task
-from bot.reputation import median_rate
+from bot.reputation import MAX_AGE, Figures, median_rate, refresh_due
 from storage.assignments import Assignment, claim_next, get_assignment
 from storage.availability import get_availability
 from storage.batches import get_batch
 from storage.db import Database
 from storage.levels import store_level
-from tests.builders import NOW, OTHER_REQUESTER, publish_batch, shown, workers
-from tests.conftest import ADMIN_ID, sql_rows
+from storage.reputation import cached_figures, store_figures
+from tests.builders import NOW, OTHER_REQUESTER, POLICY, publish_batch, shown, workers
+from tests.conftest import ADMIN_ID, REQUESTER_ID, sql_rows
 
 
 async def offered(db: Database, worker_id: int) -> Assignment | None:
@@ -133,3 +137,31 @@ def test_the_reputation_is_the_median_of_the_batches_rates() -> None:
     # 4 cents in 20 s (720/h), 10 in 10 s (3600/h), 1 in an hour (1/h): the median is 720.
     assert median_rate([(4, 20_000), (10, 10_000), (1, 3_600_000)]) == 720
     assert median_rate([(4, 20_000), (10, 10_000)]) == 2160
+
+
+async def test_a_claim_reads_the_reputation_as_cached_and_the_job_refreshes_it(
+    db: Database, tmp_path: Path
+) -> None:
+    await publish_batch(db, tmp_path, items=3, answers_per_item=1)  # publishing computed it
+    await publish_batch(db, tmp_path, items=1, answers_per_item=1, requester_id=OTHER_REQUESTER)
+    await db.run_write(store_figures, replace(await figures_of(db), name="Stale"))
+    async with db.write() as tx:  # Otto's line is not there yet: his task shows none
+        await tx.execute("DELETE FROM requester_reputation WHERE requester_id = ?",
+                         (OTHER_REQUESTER,))  # fmt: skip
+    await workers(db, [101, 102])
+    later = NOW + MAX_AGE + timedelta(minutes=1)
+    first = await offer_on_request(db, POLICY, 101, later)
+    assert first.reputation is not None
+    assert (first.reputation.name, first.reputation.updated_at) == ("Stale", NOW)  # not computed
+    assert await refresh_due(db, later) == 2  # the old line and the missing one
+    assert (await figures_of(db)).updated_at == later
+    assert await refresh_due(db, later) == 0
+    [offer] = await dispatch_pass(db, POLICY, later)
+    assert offer.reputation is not None
+    assert offer.reputation.updated_at == later
+
+
+async def figures_of(db: Database) -> Figures:
+    found = await db.run_read(cached_figures, REQUESTER_ID)
+    assert found is not None
+    return found

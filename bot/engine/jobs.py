@@ -35,21 +35,19 @@ from bot.engine.delivery import (
 from bot.engine.examples import show_examples, training_header
 from bot.engine.outbox import Priority
 from bot.engine.render import task_buttons, task_caption
-from bot.reputation import cached
+from bot.reputation import cached, refresh_due
 from bot.tasks import task_type
 from bot.telegram_ui import translator_for
 from storage.assignments import (
     active_assignment_of,
     active_assignments,
-    due_assignment_ids,
     get_assignment,
     record_messages,
     refreshable,
-    stale_offer_ids,
     start_timer,
 )
 from storage.availability import forget_spans
-from storage.batches import get_batch, get_item
+from storage.batches import Batch, get_batch, get_item
 from storage.users import mark_unreachable
 
 log = logging.getLogger(__name__)
@@ -65,8 +63,11 @@ MAX_QUEUE_WAIT = timedelta(seconds=25)
 SWEEP_INTERVAL = 5.0  # seconds between looks for deadlines no live process has armed
 SWEEP_GRACE = timedelta(seconds=2)  # the process that armed a deadline goes first
 SWEEP_BATCH = 50
+EXPIRE_CHUNK = 500  # expiries in one write transaction (at start: every one past its time)
 STALE_OFFER = timedelta(seconds=30)  # a claim not shown by then: its process stopped mid-send
 DEADLINES_JOB = "deadlines"  # the one job that wakes for the earliest armed deadline
+REPUTATION_INTERVAL = 60.0  # seconds between refreshes of requesters' reputation lines...
+REPUTATION_FIRST = 10.0  # ...the first once the bot serves (a restart serves first)
 
 
 def job_queue(application: BotApplication) -> JobQueue[Any]:
@@ -228,17 +229,32 @@ async def dispatch_job(context: BotContext) -> None:
             runtime.dispatch_again = False
             # Only what the outbox can send before the next pass: the longest waiting first.
             room = services.outbox.room(DISPATCH_INTERVAL)
-            offers = await dispatch_pass(
+            await dispatch_pass(
                 services.db,
                 policy_of(services),
                 services.clock.now(),
                 busy=runtime.busy,
                 limit=room,
+                claimed=lambda offers: _queue_pushed(application, offers),
             )
-            for offer in offers:  # the longest waiting first; each timer starts when sent
-                queue_task(application, offer, Priority.PUSH)
             if not runtime.dispatch_again:
                 break
+
+
+async def reputation_job(context: BotContext) -> None:
+    """Refresh the reputation lines older than ``MAX_AGE`` of requesters with open batches (a
+    claim only reads them: ``bot/reputation.py``)."""
+    services = context.services
+    refreshed = await refresh_due(services.db, services.clock.now())
+    if refreshed:
+        log.debug("refreshed the reputation of %s requesters", refreshed)
+
+
+def _queue_pushed(application: BotApplication, offers: list[Offer]) -> None:
+    """A write's claims, queued as the pass goes: the longest waiting first; each timer starts
+    when its task is sent."""
+    for offer in offers:
+        queue_task(application, offer, Priority.PUSH)
 
 
 # -- deadlines -----------------------------------------------------------------------------------
@@ -295,22 +311,42 @@ async def deadline_sweep(context: BotContext) -> None:
     """Expire what is past its deadline and armed nowhere alive (its process died, or another
     process showed it): the database's state change makes each expiry happen once."""
     services = context.services
-    due = await services.db.run_read(
-        due_assignment_ids, before=services.clock.now() - SWEEP_GRACE, limit=SWEEP_BATCH
-    )
-    for assignment_id in due:
-        await expire_assignment(context.application, assignment_id)
+    now = services.clock.now()
+    await expire_past(context.application, before=now - SWEEP_GRACE, now=now, most=SWEEP_BATCH)
     await release_stale_offers(context.application)
+
+
+async def expire_past(
+    application: BotApplication, *, before: datetime, now: datetime, most: int | None = None
+) -> int:
+    """Expire what is past its deadline (before ``before``), ``EXPIRE_CHUNK`` to a write, at
+    most ``most`` (None: all): each task's message says so, once; one dispatcher pass follows."""
+    services = services_of(application)
+    done = 0
+    batches: dict[int, Batch | None] = {}
+    while most is None or done < most:
+        chunk = EXPIRE_CHUNK if most is None else min(EXPIRE_CHUNK, most - done)
+        expired = await answers.expire_due(services.db, before, now, chunk)
+        for one in expired:
+            cancel_deadline(application, one.assignment.id)
+            await _tell_expired(application, one, batches)
+        done += len(expired)
+        if len(expired) < chunk:
+            break
+    if done:
+        request_dispatch(application)
+    return done
 
 
 async def release_stale_offers(application: BotApplication) -> None:
     """Give back slots claimed but never shown by a process that stopped mid-send (a live
-    process shows a claimed task within seconds, so only offers older than that are taken)."""
+    process shows a claimed task within seconds, so only offers older than that are taken), all
+    in one write."""
     services = services_of(application)
     now = services.clock.now()
-    stale = await services.db.run_read(stale_offer_ids, offered_before=now - STALE_OFFER)
-    for assignment_id in stale:
-        await answers.release(services.db, assignment_id, "not_shown", now)
+    released = await answers.release_never_shown(services.db, now - STALE_OFFER, now)
+    if released:
+        log.info("gave back %s tasks claimed and never shown", released)
 
 
 async def expire_assignment(application: BotApplication, assignment_id: int) -> None:
@@ -324,10 +360,22 @@ async def expire_assignment(application: BotApplication, assignment_id: int) -> 
         if current is not None and current.open_at(now) and current.deadline is not None:
             arm_deadline(application, assignment_id, current.deadline)  # fired a bit early
         return
-    assignment = expired.assignment
     services.runtime.refreshed.pop(assignment_id, None)
+    await _tell_expired(application, expired, {})
+    request_dispatch(application)
+
+
+async def _tell_expired(
+    application: BotApplication, expired: answers.Expired, batches: dict[int, Batch | None]
+) -> None:
+    """The task's message says its time is up (and the worker that they are paused, after
+    tasks run out in a row); ``batches`` keeps those already read."""
+    services = services_of(application)
+    assignment = expired.assignment
     t = await translator_for(services, assignment.worker_id)
-    batch = await services.db.run_read(get_batch, assignment.batch_id)
+    if assignment.batch_id not in batches:
+        batches[assignment.batch_id] = await services.db.run_read(get_batch, assignment.batch_id)
+    batch = batches[assignment.batch_id]
     if assignment.chat_id is not None and assignment.message_id is not None and batch:
         queue_edit(
             application,
@@ -337,7 +385,6 @@ async def expire_assignment(application: BotApplication, assignment_id: int) -> 
         )
     if expired.paused:
         queue_text(application, assignment.worker_id, t("tasks.paused_after_timeouts"))
-    request_dispatch(application)
 
 
 # -- edits and notices through the outbox ------------------------------------------------------
@@ -460,21 +507,28 @@ async def _refresh_timer(application: BotApplication, assignment_id: int) -> boo
 async def start_task_loop(application: BotApplication) -> None:
     """At start: re-arm every active assignment from the database and start the jobs.
 
-    One already past its deadline expires at once; one never shown (the bot stopped between
-    claiming and sending) goes back to the pool, at once when this is the only process (polling),
-    once it is stale when other processes may be showing theirs (webhook mode).
+    Those already past their deadline expire at once, a few hundred to a write (a bot
+    restarted after thousands of tasks were on screen serves within seconds); those never
+    shown (the bot stopped between claiming and sending) go back to the pool in one write, at
+    once when this is the only process (polling), once stale when other processes may be
+    showing theirs (webhook mode).
     """
     services = services_of(application)
     now = services.clock.now()
     alone = services.settings.webhook is None
+    released = await answers.release_never_shown(
+        services.db, None if alone else now - STALE_OFFER, now
+    )
+    if released:
+        log.info("gave back %s tasks claimed and never shown", released)
+    expired = await expire_past(application, before=now, now=now)
+    if expired:
+        log.info("expired %s tasks whose time ran out while the bot was down", expired)
     armed = 0
     for assignment in await services.db.run_read(active_assignments):
-        if assignment.deadline is None:
-            if alone or assignment.offered_at < now - STALE_OFFER:
-                await answers.release(services.db, assignment.id, "not_shown", now)
-            continue
-        arm_deadline(application, assignment.id, assignment.deadline)
-        armed += 1
+        if assignment.deadline is not None:  # else claimed just now by another process
+            arm_deadline(application, assignment.id, assignment.deadline)
+            armed += 1
     if armed:
         log.info("re-armed %s task timers", armed)
     # Who is available when is stored per worker (migration 0017): worked out again by the first
@@ -485,4 +539,7 @@ async def start_task_loop(application: BotApplication) -> None:
     queue.run_repeating(timer_job, interval=TIMER_TICK, first=TIMER_TICK, name="timer-refresh")
     queue.run_repeating(
         deadline_sweep, interval=SWEEP_INTERVAL, first=SWEEP_INTERVAL, name="deadline-sweep"
+    )
+    queue.run_repeating(
+        reputation_job, interval=REPUTATION_INTERVAL, first=REPUTATION_FIRST, name="reputation"
     )

@@ -57,7 +57,8 @@ _REST = (
     " created_at) SELECT min(id), 1, 7001, 501, 'unclear', ? FROM assignments",
     "INSERT INTO batch_reviews (batch_id, reporters, opened_at) VALUES (1, 1, ?)",
     "INSERT INTO requester_reputation (requester_id, name, median_rate, workers_paid,"
-    " reports_upheld, updated_at) VALUES (7001, 'Rita', 1200, 1, 0, ?)",
+    " reports_upheld, updated_at) VALUES (7001, 'Rita', 1200, 1, 0, ?)"
+    " ON CONFLICT (requester_id) DO UPDATE SET name = excluded.name",  # publishing made one
     "INSERT INTO worker_mutes (worker_id, requester_id, muted_at) VALUES (501, 7001, ?)",
     # Both ids must be users (foreign keys); the one registered user stands for both here.
     "INSERT INTO requester_exclusions (requester_id, worker_id, excluded_at) VALUES (501, 501, ?)",

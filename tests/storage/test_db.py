@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from bot.errors import MigrationError
+from storage import sqlite as sqlite_module
 from storage.audit import audit_entries
 from storage.batches import has_table
 from storage.db import Database, Migration, bundled_migrations, from_db_time, to_db_time
+from storage.sqlite import SqliteDatabase
 from storage.users import (
     get_user,
     grant_role,
@@ -32,6 +34,36 @@ async def test_pragmas_are_set(db: Database) -> None:
     assert await sql_value(db, "PRAGMA journal_mode") == "wal"
     assert await sql_value(db, "PRAGMA foreign_keys") == 1
     assert await sql_value(db, "PRAGMA busy_timeout") == 5000
+    assert await sql_value(db, "PRAGMA synchronous") == 1  # NORMAL
+    async with db.write() as tx:  # no commit ever runs a checkpoint: they have a connection
+        assert await tx.fetch_value("PRAGMA wal_autocheckpoint") == 0
+
+
+@sqlite_only
+async def test_the_wal_is_checkpointed_off_the_writer_bounded_and_at_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = await Database.open(tmp_path / "wal.db")
+    assert isinstance(database, SqliteDatabase)
+    wal = tmp_path / "wal.db-wal"
+    try:
+        await database.migrate()  # its first commit started a passive checkpoint
+        await database.checkpoint()
+        assert database.checkpoints >= 1
+        assert wal.stat().st_size > 0  # passive: the WAL is copied back, not cut
+        monkeypatch.setattr(sqlite_module, "WAL_LIMIT_PAGES", 0)  # any WAL is too large now
+        await database.run_write(
+            touch_user, user_id=1, first_name="Ana", username=None, language="en", now=NOW
+        )
+        await database.checkpoint()
+        assert wal.stat().st_size == 0  # truncated, readers or not
+        await database.run_write(
+            touch_user, user_id=2, first_name="Bob", username=None, language="en", now=NOW
+        )
+        assert wal.stat().st_size > 0
+    finally:
+        await database.close()
+    assert not wal.exists() or wal.stat().st_size == 0  # close() checkpointed everything
 
 
 async def test_migrations_are_recorded_and_safe_to_run_twice(tmp_path: Path) -> None:
