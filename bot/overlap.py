@@ -7,11 +7,11 @@ the posterior of the accuracy-weighted vote, ``most`` the batch's ``answers_per_
 whole batch (the benchmark, ``bench/quality.py``), ``batch_stopping`` first runs the model
 choice of ``/results`` (``bot/model_choice.py``) on the answers so far. When it keeps the pooled
 model (a preference the whole crowd shares, learnt from every answer), an item stops on the
-pooled posterior under ``POOLED_RULE``; otherwise on ``stopping_confidences``: an item is only
+pooled posterior at ``POOLED_THRESHOLD``; otherwise on ``stopping_confidences``: an item is only
 as sure as the most doubtful of the full, one-coin and shrunk Dawid-Skene fits, and not sure at
 all when they disagree on its answer (one model fitted on few answers per item is
 overconfident; asking all three is the stronger prior early on). Routing uses the worker
-accuracies of the model kept. ``OVERLAP_RULE`` and ``POOLED_RULE`` are tuned on the
+accuracies of the model kept. ``OVERLAP_RULE`` and ``POOLED_THRESHOLD`` are tuned on the
 benchmark's crowds, never per crowd (README).
 
 ``rank_workers`` orders the workers who may answer an item: highest estimated accuracy on the
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.dawid_skene import Model, dawid_skene
 from bot.model_choice import best_dawid_skene
@@ -47,16 +47,14 @@ class OverlapRule:
         )
 
 
-OVERLAP_RULE = OverlapRule(most=5)
-"""The rule tuned on the quality benchmark (``python -m bench.quality --part overlap``, seeds
-100-139): a sixth answer rarely settles an item that five left in doubt."""
+OVERLAP_RULE = OverlapRule()
+"""The rule tuned on the quality benchmark (``python -m bench.quality --part overlap``)."""
 STOPPING_MODELS: tuple[Model, ...] = ("full", "one-coin", "shrunk")
 """The fits whose most doubtful posterior stops an item unless the model choice keeps the pooled
 model."""
-POOLED_RULE = OverlapRule(threshold=0.8, most=6)
-"""The rule on the pooled posterior, when the model choice keeps the pooled model (0.85 and 0.9
-buy too much on the biased crowd; at most 5 answers loses it accuracy: README, quality
-section)."""
+POOLED_THRESHOLD = 0.8
+"""The stopping threshold on the pooled posterior, when the model choice keeps the pooled model
+(0.85 and 0.9 buy too much on the biased crowd: README, quality section)."""
 ROUTING_BAND = 0.1
 """Accuracy estimates this close count as equal when the dispatcher routes."""
 
@@ -109,13 +107,13 @@ class Stopping:
 def batch_stopping(
     votes_by_item: Mapping[int, Sequence[Vote]], rule: OverlapRule = OVERLAP_RULE
 ) -> Stopping:
-    """Model choice on the answers so far; the pooled posterior under ``POOLED_RULE`` when the
+    """Model choice on the answers so far; the pooled posterior at ``POOLED_THRESHOLD`` when the
     pooled model is kept, else ``stopping_confidences`` under ``rule``."""
     chosen = best_dawid_skene(votes_by_item)
     accuracy = dict(chosen.worker_accuracy)
     if chosen.model == "pooled":
         confidences = {item: found.confidence for item, found in chosen.items.items()}
-        return Stopping(confidences, POOLED_RULE, accuracy, "pooled")
+        return Stopping(confidences, replace(rule, threshold=POOLED_THRESHOLD), accuracy, "pooled")
     confidences, _ = stopping_confidences(votes_by_item)
     return Stopping(confidences, rule, accuracy, chosen.model)
 

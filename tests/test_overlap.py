@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from bot.aggregation import should_stop_text
 from bot.dispatch import dispatch_pass
 from bot.overlap import (
     OVERLAP_RULE,
-    POOLED_RULE,
+    POOLED_THRESHOLD,
     agreed_confidence,
     batch_stopping,
     needs_more,
@@ -94,7 +95,9 @@ def test_a_batch_stops_on_the_pooled_posterior_only_when_the_model_choice_keeps_
         votes.setdefault(item, []).append(Vote(worker, frozenset({str(label)})))
     stopping = batch_stopping(votes)
     assert stopping.model == model
-    assert stopping.rule == (POOLED_RULE if model == "pooled" else OVERLAP_RULE)
+    assert stopping.rule == (
+        replace(OVERLAP_RULE, threshold=POOLED_THRESHOLD) if model == "pooled" else OVERLAP_RULE
+    )
     assert set(stopping.confidences) == set(votes)
     assert set(stopping.accuracy) == set(crowd.confusions)
     assert stopping.pending({item: 1 for item in votes}) == sorted(votes)  # under ``least``
