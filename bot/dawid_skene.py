@@ -35,7 +35,6 @@ Model = Literal["full", "one-coin", "shrunk", "pooled"]
 MODELS: tuple[Model, ...] = ("full", "one-coin", "shrunk", "pooled")
 SHRINK_ANSWERS = 10.0  # the shrunk model's imaginary answers per row, spread as its one coin
 POOL_ANSWERS = 10.0  # the pooled model's imaginary answers per row, spread as the crowd's row
-BALANCE_ITEMS = 0.25  # the class prior's imaginary items, per item of the batch, as the vote shares
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.intp]
 
@@ -199,16 +198,15 @@ def fit(problem: Problem, model: Model, settings: Settings) -> Fit:
     """EM from the soft majority until no posterior moves by ``tolerance``."""
     answers = _arrays(problem)
     posteriors = _initial_posteriors(answers)
-    balance = _balance_prior(answers)
     iterations, converged = 0, False
     while iterations < settings.max_iterations and not converged:
         iterations += 1
-        priors = _class_priors(posteriors, balance)
+        priors = _class_priors(posteriors)
         confusions = _confusions(answers, posteriors, model, settings)
         updated = _expected_classes(answers, priors, confusions)
         converged = _largest_change(posteriors, updated) < settings.tolerance
         posteriors = updated
-    priors = _class_priors(posteriors, balance)
+    priors = _class_priors(posteriors)
     confusions = _confusions(answers, posteriors, model, settings)
     return Fit(posteriors, priors, confusions, iterations, converged)
 
@@ -253,15 +251,8 @@ def _clamp(posteriors: Floats, answers: _Answers) -> Floats:
     return posteriors
 
 
-def _balance_prior(answers: _Answers) -> Floats:
-    """The class prior's imaginary items: ``BALANCE_ITEMS`` per item, spread as the shares of
-    the answers (so EM cannot explain a common answer away as a rare class), and one per class."""
-    shares = np.bincount(answers.answer, minlength=answers.classes) / max(1, answers.answer.size)
-    return 1.0 + BALANCE_ITEMS * answers.items * shares
-
-
-def _class_priors(posteriors: Floats, balance: Floats) -> Floats:
-    totals: Floats = posteriors.sum(axis=0) + balance  # along axis 0 numpy adds row after row
+def _class_priors(posteriors: Floats) -> Floats:
+    totals: Floats = posteriors.sum(axis=0) + 1.0  # along axis 0 numpy adds row after row
     return totals / ordered_sum(totals)
 
 

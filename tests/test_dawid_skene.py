@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from bench.quality_crowds import LABEL_CROWDS, fixed_overlap, make_label_crowd
-from bot.dawid_skene import BALANCE_ITEMS, MODELS, Model, Problem, Settings, fit, index
+from bot.dawid_skene import MODELS, Model, Problem, Settings, fit, index
 from bot.multilabel import dawid_skene_per_label
 from bot.votes import Vote
 
@@ -25,15 +25,8 @@ def reference_fit(problem: Problem, model: Model, s: Settings) -> tuple[Matrix, 
     """The pure-Python EM: posteriors and iterations."""
     size = len(problem.classes)
 
-    answered = [answer for observed in problem.observations for _, answer in observed]
-    items = len(problem.observations)
-    balance = [
-        1.0 + BALANCE_ITEMS * items * (answered.count(c) / max(1, len(answered)))
-        for c in range(size)
-    ]
-
     def priors_of(posteriors: Matrix) -> list[float]:
-        totals = [sum(row[c] for row in posteriors) + balance[c] for c in range(size)]
+        totals = [sum(row[c] for row in posteriors) + 1.0 for c in range(size)]
         return [total / sum(totals) for total in totals]
 
     def one_coin(matrix: Matrix) -> Matrix:
