@@ -302,13 +302,18 @@ async def statements_unlike_earnings(tx: Tx) -> list[tuple[int, int, int]]:
     return [(int(row[0]), int(row[1]), int(row[2])) for row in found]
 
 
+# As ``storage.ledger.UNSTATED_MONTHS``: the pairs first, then a probe of the unique index each.
+CLOSED_MISSING_STATEMENTS = (
+    "SELECT earned.month, earned.worker_id FROM (SELECT DISTINCT t.month AS month,"
+    "  CAST(substr(t.credit_account, 8) AS INTEGER) AS worker_id FROM transfers t"
+    "  JOIN month_closes c ON c.month = t.month"
+    "  WHERE t.kind IN ('reward', 'bonus') AND t.credit_account GLOB 'worker:*') AS earned"
+    " WHERE NOT EXISTS (SELECT 1 FROM statements s"
+    "  WHERE s.worker_id = earned.worker_id AND s.month = earned.month) ORDER BY 1, 2"
+)
+
+
 async def closed_months_missing_statements(tx: Tx) -> list[tuple[str, int]]:
     """(month, worker id) where a closed month has earnings but the worker has no statement."""
-    found = await tx.fetch_all(
-        "SELECT DISTINCT t.month, CAST(substr(t.credit_account, 8) AS INTEGER) FROM transfers t"
-        " JOIN month_closes c ON c.month = t.month"
-        " WHERE t.kind IN ('reward', 'bonus') AND t.credit_account GLOB 'worker:*'"
-        " AND NOT EXISTS (SELECT 1 FROM statements s WHERE s.month = t.month"
-        "  AND 'worker:' || s.worker_id = t.credit_account) ORDER BY 1, 2",
-    )
+    found = await tx.fetch_all(CLOSED_MISSING_STATEMENTS)
     return [(str(row[0]), int(row[1])) for row in found]
