@@ -63,7 +63,7 @@ from bot.handlers.errors import on_error
 from bot.heartbeat import Heartbeat
 from bot.i18n import Catalogue
 from bot.moderation import follow_configuration
-from bot.persistence import DatabasePersistence
+from bot.persistence import DatabasePersistence, PersistentApplication
 from bot.send_budget import SharedBudget
 from bot.telegram_ui import (
     DISCARD,
@@ -113,6 +113,7 @@ def build_application(
         .post_shutdown(_post_shutdown)
         .concurrent_updates(processor)
         .persistence(persistence)
+        .application_class(PersistentApplication)  # one transaction per persistence round
     )
     # One outbox keeps Telegram's limits for every rate-limited call (decision record 0011);
     # its limiter replaces PTB's AIORateLimiter and counts direct replies in the same budget.

@@ -6,16 +6,24 @@ key and the data its steps keep in ``context.user_data``/``context.chat_data``, 
 therefore be JSON values (dicts, lists, strings, numbers, booleans, None). The application
 writes them after every update (``PerUserProcessor.after_update``), not only every
 ``update_interval``, so a process killed between two messages resumes at the step it was at.
+One round of ``Application.update_persistence`` is one write transaction
+(``PersistentApplication``): PTB hands the round's states and data over concurrently, and a
+kill between two separate writes had left a conversation at its next step without the answer
+that step stored in the draft (seen as a ``/newbatch`` that lost its title after a crash).
 ``bot_data`` is the live ``Services`` object and is never stored; nor is callback data.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from collections.abc import MutableMapping
+from collections.abc import AsyncIterator, MutableMapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from telegram.ext import BasePersistence, PersistenceInput
+from telegram.ext import Application, BasePersistence, PersistenceInput
 
 from bot.context import Services
 from storage.conversations import (
@@ -26,6 +34,7 @@ from storage.conversations import (
     save_conversation_state,
     to_json,
 )
+from storage.db import WriteTx
 
 JsonDict = dict[Any, Any]
 ConversationKey = tuple[int | str, ...]
@@ -35,6 +44,33 @@ CDCData = tuple[list[tuple[str, float, dict[str, Any]]], dict[str, str]]  # PTB'
 BACKSTOP_INTERVAL = 5.0
 """Seconds between PTB's own flushes: they catch what a non-blocking step ends after its update
 (``/newbatch``'s Done), since the flush after each update saw it still running."""
+
+
+@dataclass(frozen=True)
+class _StateChange:
+    name: str
+    key: ConversationKey
+    state: object | None
+
+
+@dataclass(frozen=True)
+class _DataChange:
+    scope: Scope
+    owner_id: int
+    data: str | None
+
+
+Change = _StateChange | _DataChange
+
+
+async def _write_all(tx: WriteTx, changes: list[Change], now: datetime) -> None:
+    """A round's changes in one transaction: the data first, then the states that need it."""
+    for change in changes:
+        if isinstance(change, _DataChange):
+            await save_conversation_data(tx, change.scope, change.owner_id, change.data, now)
+    for change in changes:
+        if isinstance(change, _StateChange):
+            await save_conversation_state(tx, change.name, change.key, change.state, now)
 
 
 class DatabasePersistence(BasePersistence[JsonDict, JsonDict, Services]):
@@ -50,6 +86,28 @@ class DatabasePersistence(BasePersistence[JsonDict, JsonDict, Services]):
         self._services: Services | None = None
         # The JSON last stored per (scope, id): an unchanged dict is not written again.
         self._stored: dict[tuple[Scope, int], str] = {}
+        self._round = asyncio.Lock()  # one round of update_persistence at a time, in order
+        self._pending: list[Change] | None = None  # the round's changes, while one runs
+
+    @contextlib.asynccontextmanager
+    async def one_transaction(self) -> AsyncIterator[None]:
+        """Collect what one round of ``update_persistence`` writes, then write it all in one
+        transaction (rounds in the order they began)."""
+        async with self._round:
+            self._pending = []
+            try:
+                yield
+            finally:
+                pending, self._pending = self._pending, None
+            if pending:
+                await self.services.db.run_write(_write_all, pending, self.services.clock.now())
+
+    async def _write(self, change: Change) -> None:
+        """Into the round under way, else alone."""
+        if self._pending is not None:
+            self._pending.append(change)
+        else:
+            await self.services.db.run_write(_write_all, [change], self.services.clock.now())
 
     def attach(self, services: Services) -> None:
         """Bind to the application's services (they own the database)."""
@@ -92,9 +150,7 @@ class DatabasePersistence(BasePersistence[JsonDict, JsonDict, Services]):
     ) -> None:
         if new_state is not None:
             json.dumps(new_state)  # a state JSON cannot hold fails here, before any write
-        await self.services.db.run_write(
-            save_conversation_state, name, key, new_state, self.services.clock.now()
-        )
+        await self._write(_StateChange(name, key, new_state))
 
     async def _save(self, scope: Scope, owner_id: int, data: JsonDict | None) -> None:
         encoded = None if data is None else to_json(data)
@@ -105,9 +161,7 @@ class DatabasePersistence(BasePersistence[JsonDict, JsonDict, Services]):
             return
         else:
             self._stored[(scope, owner_id)] = encoded
-        await self.services.db.run_write(
-            save_conversation_data, scope, owner_id, encoded, self.services.clock.now()
-        )
+        await self._write(_DataChange(scope, owner_id, encoded))
 
     async def update_user_data(self, user_id: int, data: JsonDict) -> None:
         await self._save("user", user_id, data)
@@ -143,3 +197,16 @@ class DatabasePersistence(BasePersistence[JsonDict, JsonDict, Services]):
 
     async def flush(self) -> None:
         """Nothing buffered: every update was written when it was handled."""
+
+
+class PersistentApplication(Application[Any, Any, Any, Any, Any, Any]):
+    """PTB's ``Application`` whose every persistence round (after each update, and PTB's own
+    every ``BACKSTOP_INTERVAL``) is one write transaction of ``DatabasePersistence``."""
+
+    async def update_persistence(self) -> None:
+        persistence = self.persistence
+        if not isinstance(persistence, DatabasePersistence):
+            await super().update_persistence()
+            return
+        async with persistence.one_transaction():
+            await super().update_persistence()

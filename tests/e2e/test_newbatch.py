@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from bot.app import BotApplication
@@ -257,3 +258,44 @@ async def test_two_requesters_never_mix(
     walt = sandbox.user(5001, first_name="Walt", language_code="en")
     assert await say(walt, "/newbatch") == "This command is for requesters only."
     assert await say(walt, "Image tagging") == HINT
+
+
+async def test_a_step_and_its_draft_are_stored_in_one_transaction(
+    sandbox: SandboxServer, bot: BotApplication
+) -> None:
+    """A kill between two writes cannot leave the conversation at its next step without the
+    answer the step put in the draft: one persistence round, one transaction."""
+    db = bot.bot_data.db
+    if db.dialect != "sqlite":
+        return  # the statements are read from SQLite's trace; the code is the same on both
+    trace: list[str] = []
+    await db.set_trace(trace.append)
+    rita = sandbox.user(REQUESTER_ID, first_name="Rita", language_code="en")
+    for text in ("/newbatch", "Image tagging", "Street scenes"):
+        await (rita.send_command(text) if text.startswith("/") else rita.send_text(text))
+        await rita.next_message()
+
+    def transactions() -> list[list[str]]:
+        found: list[list[str]] = []
+        for sql in trace:
+            if sql.startswith("BEGIN"):
+                found.append([])
+            elif found:
+                found[-1].append(sql)
+        return found
+
+    def titled() -> list[list[str]]:
+        return [
+            tx
+            for tx in transactions()
+            if any("INTO conversation_data" in sql and "Street scenes" in sql for sql in tx)
+        ]
+
+    for _ in range(200):  # a bound (10 s), not a timing
+        if titled():
+            break
+        await asyncio.sleep(0.05)
+    await db.set_trace(lambda _: None)
+    (step,) = titled()
+    (state,) = [sql for sql in step if "INTO conversation_states" in sql]
+    assert "'2'" in state, step  # INSTRUCTIONS, the question asked next
