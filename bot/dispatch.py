@@ -338,13 +338,21 @@ async def refresh_spans(db: Database, policy: Policy, now: datetime) -> int:
         async with db.read() as tx:
             if not await stale_spans(tx, now=now, limit=1):
                 return done
-        async with db.write() as tx:
-            stale = await stale_spans(tx, now=now, limit=SPANS_PER_WRITE)
-            if stale:  # another process may have worked them out meanwhile
-                await store_spans(tx, [span_of(c, policy, now, known) for c in stale])
-        done += len(stale)
-        if len(stale) < SPANS_PER_WRITE:
+        worked_out = await db.run_write(_refresh_some, policy, now, known)
+        done += worked_out
+        if worked_out < SPANS_PER_WRITE:
             return done
+
+
+async def _refresh_some(
+    tx: WriteTx, policy: Policy, now: datetime, known: dict[_Rules, tuple[bool, datetime]]
+) -> int:
+    """One write of ``refresh_spans`` (one trip to the writer's thread on SQLite): up to
+    ``SPANS_PER_WRITE`` stale spans read and worked out again; how many."""
+    stale = await stale_spans(tx, now=now, limit=SPANS_PER_WRITE)
+    if stale:  # another process may have worked them out meanwhile
+        await store_spans(tx, [span_of(c, policy, now, known) for c in stale])
+    return len(stale)
 
 
 # windows, quiet hours, /ready end, paused, zone: what a span is worked out from

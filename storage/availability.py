@@ -266,6 +266,14 @@ async def store_spans(tx: WriteTx, spans: list[Span]) -> None:
     )
 
 
+async def forget_span(tx: WriteTx, worker_id: int) -> None:
+    """Have one worker's stored span worked out again (their zone changed)."""
+    await tx.execute(
+        "UPDATE worker_availability SET push_until = ? WHERE worker_id = ?",
+        (FORGOTTEN, worker_id),
+    )
+
+
 async def forget_spans(tx: WriteTx) -> int:
     """Have every stored span worked out again (at start: TIMEZONE or the zone rules may have
     changed since they were); returns how many."""

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Literal
 
 from storage.audit import write_audit
+from storage.availability import forget_span
 from storage.db import Row, Tx, WriteTx, maybe_time, to_db_time
 
 Role = Literal["worker", "requester", "admin"]
@@ -201,9 +202,7 @@ async def set_timezone(tx: WriteTx, user_id: int, timezone: str | None, now: dat
         "UPDATE users SET timezone = ?, updated_at = ? WHERE id = ?",
         (timezone, to_db_time(now), user_id),
     )
-    await tx.execute(
-        "UPDATE worker_availability SET push_until = '' WHERE worker_id = ?", (user_id,)
-    )
+    await forget_span(tx, user_id)
 
 
 async def mark_unreachable(tx: WriteTx, user_id: int, now: datetime) -> bool:

@@ -338,13 +338,14 @@ async def expire_past(
     return done
 
 
-async def release_stale_offers(application: BotApplication) -> None:
-    """Give back slots claimed but never shown by a process that stopped mid-send (a live
-    process shows a claimed task within seconds, so only offers older than that are taken), all
-    in one write."""
+async def release_stale_offers(application: BotApplication, *, everyone: bool = False) -> None:
+    """Give back slots claimed but never shown by a process that stopped mid-send, all in one
+    write: only offers older than ``STALE_OFFER`` (a live process shows a claimed task within
+    seconds), or every one (``everyone``: at start, when this is the only process)."""
     services = services_of(application)
     now = services.clock.now()
-    released = await answers.release_never_shown(services.db, now - STALE_OFFER, now)
+    before = None if everyone else now - STALE_OFFER
+    released = await answers.release_never_shown(services.db, before, now)
     if released:
         log.info("gave back %s tasks claimed and never shown", released)
 
@@ -516,11 +517,7 @@ async def start_task_loop(application: BotApplication) -> None:
     services = services_of(application)
     now = services.clock.now()
     alone = services.settings.webhook is None
-    released = await answers.release_never_shown(
-        services.db, None if alone else now - STALE_OFFER, now
-    )
-    if released:
-        log.info("gave back %s tasks claimed and never shown", released)
+    await release_stale_offers(application, everyone=alone)
     expired = await expire_past(application, before=now, now=now)
     if expired:
         log.info("expired %s tasks whose time ran out while the bot was down", expired)
