@@ -11,12 +11,17 @@ pooled posterior at ``POOLED_THRESHOLD``; otherwise on ``stopping_confidences``:
 as sure as the most doubtful of the full, one-coin and shrunk Dawid-Skene fits, and not sure at
 all when they disagree on its answer (one model fitted on few answers per item is
 overconfident; asking all three is the stronger prior early on). Routing uses the worker
-accuracies of the model kept. ``OVERLAP_RULE`` and ``POOLED_THRESHOLD`` are tuned on the
-benchmark's crowds, never per crowd (README).
+accuracies of the model kept; ``Stopping.pending`` lists the most doubtful items first, so they
+are the first to choose among the free workers. ``OVERLAP_RULE`` and ``POOLED_THRESHOLD`` are
+tuned on the benchmark's crowds, never per crowd (README).
 
 ``rank_workers`` orders the workers who may answer an item: highest estimated accuracy on the
 type first, a worker with no estimate at the prior, and a worker already at ``capacity``
 answers last (so the best workers do not take everything and the rest keep being measured).
+``worker_order`` is its form for a batch that measures its workers as it goes (the benchmark):
+an item's first ``least`` answers ignore the estimates, which until every item has been
+cross-checked come from single answers and are noise (they would spend the capacity of workers
+ranked first by chance); later answers go to the best.
 ``route_order`` is its form for the dispatcher: accuracy in bands, so workers of about the same
 accuracy keep the least-recently-served order among them. Pure.
 """
@@ -47,7 +52,7 @@ class OverlapRule:
         )
 
 
-OVERLAP_RULE = OverlapRule()
+OVERLAP_RULE = OverlapRule(threshold=0.85)
 """The rule tuned on the quality benchmark (``python -m bench.quality --part overlap``)."""
 STOPPING_MODELS: tuple[Model, ...] = ("full", "one-coin", "shrunk")
 """The fits whose most doubtful posterior stops an item unless the model choice keeps the pooled
@@ -96,10 +101,11 @@ class Stopping:
     model: str
 
     def pending(self, answers: Mapping[int, int]) -> list[int]:
-        """The items (by their count of answers) that should get another answer, in order."""
+        """The items (by their count of answers) that should get another answer, the most
+        doubtful first (they choose among the free workers first)."""
         return [
             item
-            for item, confidence in sorted(self.confidences.items())
+            for item, confidence in sorted(self.confidences.items(), key=lambda kv: (kv[1], kv[0]))
             if self.rule.needs_more(confidence, answers[item])
         ]
 
@@ -130,6 +136,20 @@ def rank_workers(
         candidates,
         key=lambda w: (load.get(w, 0) >= capacity, -accuracy.get(w, DEFAULT_ACCURACY)),
     )
+
+
+def worker_order(
+    candidates: Iterable[int],
+    answered: int,
+    accuracy: Mapping[int, float],
+    load: Mapping[int, int],
+    capacity: int,
+    rule: OverlapRule = OVERLAP_RULE,
+) -> list[int]:
+    """``rank_workers`` for an item with ``answered`` answers: on the estimates once it has
+    ``rule.least``, before that under capacity first in the order given."""
+    known = accuracy if answered >= rule.least else {}
+    return rank_workers(candidates, known, load, capacity)
 
 
 def route_order(

@@ -16,8 +16,10 @@ from bot.overlap import (
     agreed_confidence,
     batch_stopping,
     needs_more,
+    rank_workers,
     route_order,
     stopping_confidences,
+    worker_order,
 )
 from bot.votes import LabelResult, Vote
 from storage.assignments import assignments_of_batch
@@ -32,7 +34,8 @@ def result(answer: str, confidence: float) -> LabelResult:
 
 def test_the_most_answers_wins_over_the_least_and_the_tuned_rule() -> None:
     assert not needs_more(0.0, 1, threshold=0.9, least=2, most=1)  # one answer per item asked
-    assert OVERLAP_RULE.needs_more(0.89, 2)
+    assert OVERLAP_RULE.needs_more(0.84, 2)
+    assert not OVERLAP_RULE.needs_more(0.86, 2)
     assert should_stop_text(["bonjour"], 1).stop is not False  # the loop's limit still holds
 
 
@@ -51,6 +54,31 @@ def test_stopping_confidences_trust_agreement_and_doubt_a_lone_answer() -> None:
     assert all(confidences[item] > 0.9 for item in range(1, 6))
     assert confidences[6] < 0.9
     assert set(accuracy) == {1, 2, 3}
+
+
+def test_an_items_first_answers_ignore_the_estimates_and_later_ones_follow_them() -> None:
+    accuracy = {1: 0.6, 2: 0.95, 3: 0.8}
+    load = {3: 50}  # at capacity: last in every case
+    assert worker_order([1, 2, 3], 0, accuracy, load, capacity=50) == [1, 2, 3]
+    assert worker_order([1, 2, 3], 1, accuracy, load, capacity=50) == [1, 2, 3]
+    assert worker_order([1, 2, 3], 2, accuracy, load, capacity=50) == [2, 1, 3]
+    assert worker_order([1, 2, 3], 2, accuracy, load, capacity=50) == rank_workers(
+        [1, 2, 3], accuracy, load, capacity=50
+    )
+
+
+def test_the_most_doubtful_items_are_pending_first() -> None:
+    stopping = batch_stopping(
+        {
+            1: [Vote(1, frozenset({"car"})), Vote(2, frozenset({"dog"}))],
+            2: [Vote(1, frozenset({"car"})), Vote(2, frozenset({"car"}))],
+            3: [Vote(3, frozenset({"dog"}))],
+        }
+    )
+    pending = stopping.pending({1: 2, 2: 2, 3: 1})
+    assert set(pending) >= {1, 3}
+    confidences = [stopping.confidences[item] for item in pending]
+    assert confidences == sorted(confidences)
 
 
 def test_routing_keeps_the_order_within_an_accuracy_band() -> None:
@@ -100,4 +128,6 @@ def test_a_batch_stops_on_the_pooled_posterior_only_when_the_model_choice_keeps_
     )
     assert set(stopping.confidences) == set(votes)
     assert set(stopping.accuracy) == set(crowd.confusions)
-    assert stopping.pending({item: 1 for item in votes}) == sorted(votes)  # under ``least``
+    pending = stopping.pending({item: 1 for item in votes})  # under ``least``: every item
+    assert sorted(pending) == sorted(votes)
+    assert [stopping.confidences[item] for item in pending] == sorted(stopping.confidences.values())
