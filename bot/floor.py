@@ -1,7 +1,7 @@
 """Domain room of the kept fair-pay floor (no Telegram): measured time sets the pay.
 
 While a batch runs, the median time of its answers sets its effective rate (Prolific's rule,
-FIELD-NOTES). A pass over a batch, in one write transaction:
+FIELD-NOTES). A pass over a batch reads what it owes, then pays it in one write transaction:
 
 1. once it has ``min_answers`` answers, the reward rises to what pays ``MIN_HOURLY_RATE`` at the
    median time, the extra escrow for the answer slots left held from the requester's budget;
@@ -31,7 +31,7 @@ from storage import floor as sql
 from storage import ledger as ledger_sql
 from storage import results as results_sql
 from storage.batches import Batch, get_batch, set_batch_state
-from storage.db import Database, WriteTx
+from storage.db import Database, Tx, WriteTx
 
 log = logging.getLogger(__name__)
 
@@ -80,27 +80,35 @@ async def enforce_floor(
 ) -> list[FloorNews]:
     """One pass over every batch that may owe its workers something; what changed, per batch.
 
-    One write transaction per batch (the money of one batch never waits on another's)."""
+    Per batch, what it owes is read in a read transaction (every answer of a batch: the long
+    part), then paid in a short write transaction of its own, so answers being credited never
+    wait behind the reading and one batch's money never waits on another's."""
     async with db.read() as tx:
         batch_ids = await sql.batches_to_enforce(tx, floor=floor)
     news: list[FloorNews] = []
     for batch_id in batch_ids:
+        async with db.read() as tx:
+            plan = await _plan(tx, batch_id, floor, min_answers)
+        if plan is None:
+            continue
         async with db.write() as wtx:
-            found = await _enforce_batch(wtx, batch_id, floor, now, tz, cap, min_answers)
+            found = await _pay(wtx, plan, now, tz, cap)
         if found is not None:
             news.append(found)
     return news
 
 
-async def _enforce_batch(
-    tx: WriteTx,
-    batch_id: int,
-    floor: int,
-    now: datetime,
-    tz: ZoneInfo,
-    cap: int,
-    min_answers: int,
-) -> FloorNews | None:
+@dataclass(frozen=True)
+class FloorPlan:
+    """What one batch owes, as read: the batch then, the reward it should have, and each answer
+    to top up with its amount."""
+
+    batch: Batch
+    reward: int
+    owed: tuple[tuple[sql.PaidAnswer, int], ...]
+
+
+async def _plan(tx: Tx, batch_id: int, floor: int, min_answers: int) -> FloorPlan | None:
     batch = await get_batch(tx, batch_id)
     if batch is None:
         return None
@@ -108,20 +116,33 @@ async def _enforce_batch(
     if batch.state in ("open", "paused"):
         durations = [d for _, d in await results_sql.timed_answers(tx, batch_id)]
         reward = raised_reward(batch.reward, floor, durations, min_answers)
-    slots = await results_sql.remaining_slots(tx, batch_id) if reward > batch.reward else 0
-    extra = slots * (reward - batch.reward)
     owed = [
         (answer, answer_target(reward, floor, answer.duration_ms) - answer.reward)
         for answer in await sql.untopped_answers(tx, batch_id)
     ]
     owed = [(answer, amount) for answer, amount in owed if amount > 0]
-    needed = extra + sum(amount for _, amount in owed)
-    if needed == 0 and reward == batch.reward:
+    if not owed and reward == batch.reward:
         return None
+    return FloorPlan(batch, reward, tuple(owed))
+
+
+async def _pay(
+    tx: WriteTx, plan: FloorPlan, now: datetime, tz: ZoneInfo, cap: int
+) -> FloorNews | None:
+    """Carry out ``plan`` unless its batch changed reward or state since it was read (the next
+    pass plans again). Answers submitted since wait for the next pass; an answer another pass
+    topped up since keeps its one top-up (same key, same amount) and is not told twice."""
+    batch = await get_batch(tx, plan.batch.id)
+    if batch is None or (batch.reward, batch.state) != (plan.batch.reward, plan.batch.state):
+        return None
+    reward, owed = plan.reward, plan.owed
+    slots = await results_sql.remaining_slots(tx, batch.id) if reward > batch.reward else 0
+    extra = slots * (reward - batch.reward)
+    needed = extra + sum(amount for _, amount in owed)
     account = requester_account(batch.requester_id)
     balance = await ledger_sql.account_balance(tx, account)
     if balance < needed:
-        paused = await set_batch_state(tx, batch_id, expected=["open"], new="paused", now=now)
+        paused = await set_batch_state(tx, batch.id, expected=["open"], new="paused", now=now)
         if not paused:
             return None  # already paused (told then) or ended: the next pass tries again
         return FloorNews(batch, batch.reward, batch.reward, paused_short=needed - balance)
@@ -131,7 +152,7 @@ async def _enforce_batch(
     over: list[int] = []
     for answer, amount in owed:
         try:
-            await grant_bonus(
+            posted = await grant_bonus(
                 tx,
                 from_account=account,
                 worker_id=answer.worker_id,
@@ -141,14 +162,18 @@ async def _enforce_batch(
                 at=now,
                 tz=tz,
                 cap=cap,
-                memo=f"fair-pay top-up, batch {batch_id}",
+                memo=f"fair-pay top-up, batch {batch.id}",
             )
         except CapExceeded:  # the monthly cap still holds: this answer stays as it is
             over.append(answer.worker_id)
             continue
+        if not posted.created:
+            continue
         news.topups[answer.worker_id] = news.topups.get(answer.worker_id, 0) + amount
         news.topup_answers[answer.worker_id] = news.topup_answers.get(answer.worker_id, 0) + 1
     news.over_cap = tuple(sorted(set(over)))
+    if reward == batch.reward and not news.topups and not over:
+        return None  # every top-up planned was paid by another pass since
     return news
 
 

@@ -1,10 +1,25 @@
-"""The kept floor's rules: what one answer should have paid, the raise on the median time."""
+"""The kept floor: what one answer should have paid, the raise on the median time, and a pass
+that reads what a batch owes before paying it in a write of its own."""
 
 from __future__ import annotations
 
-from bot.floor import answer_target, raised_reward
+from pathlib import Path
+
+from bot.floor import (
+    MIN_ANSWERS_FOR_RAISE,
+    _pay,
+    _plan,
+    answer_target,
+    enforce_floor,
+    raised_reward,
+)
+from storage.batches import set_batch_state
+from storage.db import Database
+from storage.floor import topups_of_batch
+from tests.builders import NOW, PARIS, half_floor_batch
 
 FLOOR = 1000  # cents an hour
+CAP = 25_000
 
 
 def test_an_answer_is_owed_the_floor_at_its_own_time_or_the_reward_now() -> None:
@@ -18,3 +33,51 @@ def test_the_reward_rises_on_the_median_only_once_measured_enough() -> None:
     assert raised_reward(2, FLOOR, durations, min_answers=10) == 6
     assert raised_reward(2, FLOOR, durations[:9], min_answers=10) == 2
     assert raised_reward(12, FLOOR, durations, min_answers=10) == 12  # never lowered
+
+
+async def _topups(db: Database, batch_id: int) -> dict[int, int]:
+    return await db.run_read(topups_of_batch, batch_id)
+
+
+async def test_a_pass_pays_what_it_read_and_the_next_pass_finds_nothing(
+    db: Database, tmp_path: Path
+) -> None:
+    batch_id = await half_floor_batch(db, tmp_path, extra_budget=500)
+    (news,) = await enforce_floor(db, floor=FLOOR, now=NOW, tz=PARIS, cap=CAP)
+    assert (news.old_reward, news.new_reward) == (2, 4)  # 4 cents pay the floor at 14.4 s
+    assert news.topups == {41: 20, 42: 20}  # 10 answers each, 2 cents short each
+    assert news.extra_escrow == 10 * 2  # one slot left per item, 2 cents more each
+    assert await enforce_floor(db, floor=FLOOR, now=NOW, tz=PARIS, cap=CAP) == []
+    assert sum((await _topups(db, batch_id)).values()) == 40
+
+
+async def test_a_plan_is_left_for_the_next_pass_when_its_batch_changed_since(
+    db: Database, tmp_path: Path
+) -> None:
+    batch_id = await half_floor_batch(db, tmp_path, extra_budget=500)
+    plan = await db.run_read(_plan, batch_id, FLOOR, MIN_ANSWERS_FOR_RAISE)
+    assert plan is not None
+    assert plan.reward == 4
+    async with db.write() as tx:  # the requester pauses it between the read and the write
+        assert await set_batch_state(tx, batch_id, expected=["open"], new="paused", now=NOW)
+    async with db.write() as tx:
+        assert await _pay(tx, plan, NOW, PARIS, CAP) is None
+    assert await _topups(db, batch_id) == {}
+    (news,) = await enforce_floor(db, floor=FLOOR, now=NOW, tz=PARIS, cap=CAP)
+    assert news.topups == {41: 20, 42: 20}
+
+
+async def test_an_answer_topped_up_since_the_plan_is_neither_paid_nor_told_twice(
+    db: Database, tmp_path: Path
+) -> None:
+    batch_id = await half_floor_batch(db, tmp_path, extra_budget=500)
+    async with db.write() as tx:  # ended: no raise, each answer still owed the floor
+        await tx.execute("UPDATE batches SET state = 'done' WHERE id = ?", (batch_id,))
+    plan = await db.run_read(_plan, batch_id, FLOOR, MIN_ANSWERS_FOR_RAISE)
+    assert plan is not None
+    assert len(plan.owed) == 20
+    (news,) = await enforce_floor(db, floor=FLOOR, now=NOW, tz=PARIS, cap=CAP)  # another pass
+    assert news.topups == {41: 20, 42: 20}
+    async with db.write() as tx:
+        assert await _pay(tx, plan, NOW, PARIS, CAP) is None
+    assert sum((await _topups(db, batch_id)).values()) == 40
