@@ -6,7 +6,8 @@ In this process, through the bot's own use cases (no Telegram): choosing a worke
 pass (at the default 30 messages/s twice, then at 1,000/s), then unbounded (every available idle
 worker), then once more (nothing left to claim), each with what it read and claimed, after working
 out every worker's stored availability span as the bot's first pass after a start does (migration
-0017); the monthly close of the previous month; ``/results`` of the largest batch (aggregation in
+0017); two passes of the floor job, with how long a write started every 10 ms meanwhile waited; the
+monthly close of the previous month; ``/results`` of the largest batch (aggregation in
 the compute pool, files written) with the event loop's longest stall meanwhile; the ledger
 invariants; the file's size per 10,000 answers. ``--bot-seconds`` then starts the real bot process
 on the same file against the sandbox, has ``--bot-workers`` workers answer, and reports its peak
@@ -16,7 +17,7 @@ time of each statement (from SQLite's trace: a statement's time runs to the next
 last one's to the call's end, so a commit's includes what it waited for).
 
 ``python -m bench.volume_figures --db /tmp/volume.db [--samples 300] [--bot-seconds 30]
-[--skip choose,passes,close,results,invariants] [--trace 5]``
+[--skip choose,passes,floor,close,results,invariants] [--trace 5]``
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from bot.engine.budget import Limits
 from bot.engine.jobs import DISPATCH_INTERVAL
 from bot.engine.outbox import Outbox
 from bot.errors import UserError
+from bot.floor import enforce_floor
 from bot.ledger import current_month, parse_month
 from bot.payouts import check_invariants, close_month
 from bot.results import BatchResults, batch_results, pseudonym_secret, result_files
@@ -50,6 +52,7 @@ from storage.db import Database
 
 T = TypeVar("T")
 CAP = 25_000
+FLOOR = 1_000  # cents an hour, the default MIN_HOURLY_RATE
 
 
 def say(lines: list[str], line: str) -> None:
@@ -95,7 +98,7 @@ class Stalls:
         self._task.cancel()
 
 
-PARTS = ("choose", "passes", "close", "results", "invariants")
+PARTS = ("choose", "passes", "floor", "close", "results", "invariants")
 Statements = list[tuple[float, str]]  # (start, SQL) as SQLite's trace saw them
 
 
@@ -169,6 +172,9 @@ async def figures(
             for rate in (30.0, 30.0, 1000.0, None):  # the bot's budget (twice), 1,000/s, all
                 say(lines, await _pass(db, policy, now, rate))
             say(lines, await _pass(db, policy, now, None, "once everyone available is served"))
+        if "floor" not in skip:
+            for _ in range(2):  # the first pass catches up, the second is every pass after
+                say(lines, await _floor(db, policy, now))
         if "close" not in skip:
             month = _previous_month(now, policy)
             closed, close_ms = await timed(close_month(db, month, now=now, tz=policy.zone,
@@ -191,6 +197,30 @@ async def figures(
         await compute.shutdown()
         await db.close()
     return lines
+
+
+async def _floor(db: Database, policy: Policy, now: datetime) -> str:
+    """One pass of the floor job, and how long a write transaction (an answer's credit) started
+    every 10 ms meanwhile waited at most."""
+    waits: list[float] = []
+    done = asyncio.Event()
+
+    async def write_meanwhile() -> None:
+        while not done.is_set():
+            started = time.perf_counter()
+            async with db.write() as tx:
+                await tx.fetch_value("SELECT 1")
+            waits.append(time.perf_counter() - started)
+            await asyncio.sleep(0.01)
+
+    writer = asyncio.create_task(write_meanwhile())
+    news, pass_ms = await timed(enforce_floor(db, floor=FLOOR, now=now, tz=policy.zone, cap=CAP))
+    done.set()
+    await writer
+    return (
+        f"floor pass: {len(news)} batches changed in {pass_ms / 1000:.2f} s; {len(waits)} "
+        f"writes meanwhile waited at most {max(waits, default=0) * 1000:.0f} ms"
+    )
 
 
 async def _pass(

@@ -56,6 +56,8 @@ def fair_pay_alert(
 
 def reward_for_floor(floor_cents_per_hour: int, median_duration_ms: float) -> int:
     """Smallest reward in whole cents (at least 1) that pays the floor at the median duration."""
+    if isinstance(median_duration_ms, int):  # one answer's own time: integers, exact and fast
+        return max(1, -(-floor_cents_per_hour * median_duration_ms // MS_PER_HOUR))
     exact = Fraction(floor_cents_per_hour) * Fraction(median_duration_ms) / MS_PER_HOUR
     return max(1, math.ceil(exact))
 

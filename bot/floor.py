@@ -118,7 +118,7 @@ async def _plan(tx: Tx, batch_id: int, floor: int, min_answers: int) -> FloorPla
         reward = raised_reward(batch.reward, floor, durations, min_answers)
     owed = [
         (answer, answer_target(reward, floor, answer.duration_ms) - answer.reward)
-        for answer in await sql.untopped_answers(tx, batch_id)
+        for answer in await sql.untopped_answers(tx, batch_id, reward=reward, floor=floor)
     ]
     owed = [(answer, amount) for answer, amount in owed if amount > 0]
     if not owed and reward == batch.reward:

@@ -49,12 +49,15 @@ async def batches_to_enforce(tx: Tx, *, floor: int) -> list[int]:
     return [int(row[0]) for row in found]
 
 
-async def untopped_answers(tx: Tx, batch_id: int) -> list[PaidAnswer]:
-    """A batch's submitted answers with a duration and no top-up yet, in answer order."""
+async def untopped_answers(tx: Tx, batch_id: int, *, reward: int, floor: int) -> list[PaidAnswer]:
+    """A batch's submitted answers with a duration and no top-up yet that paid less than
+    ``reward`` or less than ``floor`` cents an hour at their own duration, in answer order (the
+    others owe nothing, and a batch's are most of its answers)."""
     found = await tx.fetch_all(
         "SELECT a.id, a.worker_id, a.reward, a.duration_ms" + _UNTOPPED + " AND a.batch_id = :batch"
+        " AND (a.reward < :reward OR a.reward < 1 OR a.reward * 3600000 < :floor * a.duration_ms)"
         " ORDER BY a.id",
-        {"prefix": TOPUP_KEY_PREFIX, "batch": batch_id},
+        {"prefix": TOPUP_KEY_PREFIX, "batch": batch_id, "reward": reward, "floor": floor},
     )
     return [PaidAnswer(int(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in found]
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.fairpay import (
     TimedAnswer,
@@ -81,3 +86,12 @@ def test_a_fair_batch_suggests_no_raise() -> None:
     assert assessment.extra_escrow_cents == 0
     nothing = assess_fair_pay([], FLOOR, reward_cents=20, remaining_slots=50)
     assert (nothing.median_rate, nothing.alert, nothing.suggested_reward_cents) == (None, False, 20)
+
+
+@given(st.integers(1, 100_000), st.integers(0, 10**9))
+def test_the_floor_for_a_whole_duration_is_the_exact_ceiling(floor: int, duration_ms: int) -> None:
+    exact = Fraction(floor) * duration_ms / 3_600_000
+    assert reward_for_floor(floor, duration_ms) == max(1, math.ceil(exact))
+    assert reward_for_floor(floor, duration_ms + 0.5) == max(
+        1, math.ceil(exact + Fraction(floor, 7_200_000))
+    )

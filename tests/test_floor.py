@@ -15,8 +15,8 @@ from bot.floor import (
 )
 from storage.batches import set_batch_state
 from storage.db import Database
-from storage.floor import topups_of_batch
-from tests.builders import NOW, PARIS, half_floor_batch
+from storage.floor import topups_of_batch, untopped_answers
+from tests.builders import NOW, PARIS, half_floor_batch, item_ids, submit
 
 FLOOR = 1000  # cents an hour
 CAP = 25_000
@@ -81,3 +81,19 @@ async def test_an_answer_topped_up_since_the_plan_is_neither_paid_nor_told_twice
     async with db.write() as tx:
         assert await _pay(tx, plan, NOW, PARIS, CAP) is None
     assert sum((await _topups(db, batch_id)).values()) == 40
+
+
+async def test_answers_paying_the_reward_and_the_floor_at_their_time_are_not_read_as_owed(
+    db: Database, tmp_path: Path
+) -> None:
+    batch_id = await half_floor_batch(db, tmp_path, extra_budget=500)
+    first = (await item_ids(db, batch_id))[0]
+    await submit(db, batch_id, first, 43, "car", duration_ms=1_000)  # 2 cents in 1 s
+    async with db.write() as tx:  # ended: no raise, the reward stays 2 cents
+        await tx.execute("UPDATE batches SET state = 'done' WHERE id = ?", (batch_id,))
+    owed = await db.run_read(untopped_answers, batch_id, reward=2, floor=FLOOR)
+    assert len(owed) == 20
+    assert {answer.worker_id for answer in owed} == {41, 42}
+    plan = await db.run_read(_plan, batch_id, FLOOR, MIN_ANSWERS_FOR_RAISE)
+    assert plan is not None
+    assert {answer.worker_id for answer, _ in plan.owed} == {41, 42}
