@@ -123,12 +123,12 @@ async def availability(update: Update, context: BotContext) -> None:
         await worker_state.keep_windows(
             services.db, actor.user.id, format_windows(windows), services.clock.now()
         )
-        request_dispatch(context.application)
         await message_of(update).reply_text(
             t("availability.saved", windows=format_windows(windows, t.language) or "—")
             + "\n"
             + await _now_line(context, actor)
         )
+        request_dispatch(context.application)  # after the reply: it comes before any task
         return
     record = await worker_state.availability_record(services.db, actor.user.id)
     windows = availability_of(record).windows
@@ -188,8 +188,8 @@ async def quiet(update: Update, context: BotContext) -> None:
         hours = parse_quiet(" ".join(context.args))
         stored = hours.format() if hours else ""
         await worker_state.keep_quiet(services.db, actor.user.id, stored, services.clock.now())
-        request_dispatch(context.application)
         await message_of(update).reply_text(_quiet_saved(t, stored))
+        request_dispatch(context.application)  # after the reply: it comes before any task
         return
     record = await worker_state.availability_record(services.db, actor.user.id)
     text = (
