@@ -251,6 +251,14 @@ def verdict(runs: Sequence[OverlapRun]) -> tuple[float, float, bool]:
     return saved, gap, saved >= SAVING and gap >= -TOLERANCE
 
 
+def _spread(runs: Sequence[OverlapRun]) -> str:
+    """The accuracy gap's standard error over ``runs`` (seeds), as `` ± 0.005``."""
+    if len(runs) < 2:
+        return ""
+    gaps = [r.dynamic_accuracy - r.fixed_accuracy for r in runs]
+    return f" ± {statistics.stdev(gaps) / len(gaps) ** 0.5:.3f}"
+
+
 def overlap_table(
     seeds: Sequence[int],
     items: int = ITEMS,
@@ -273,7 +281,8 @@ def overlap_table(
     split = len(seeds) > run
     header = (
         "| crowd | fixed overlap 5: answers, accuracy | dynamic + routing: answers, accuracy "
-        f"| answers saved | met (>= {SAVING:.0%} saved, accuracy within {TOLERANCE:.2f}) |"
+        f"| answers saved | met (>= {SAVING:.0%} saved, accuracy within {TOLERANCE:.2f}; gap "
+        "± its standard error over the seeds) |"
     )
     lines = [header + (f" runs of {run} seeds met |" if split else ""), "|---" * (5 + split) + "|"]
     for name in crowds:
@@ -284,7 +293,7 @@ def overlap_table(
             f"{statistics.fmean(r.fixed_accuracy for r in runs):.3f} | "
             f"{statistics.fmean(r.dynamic for r in runs):.0f}, "
             f"{statistics.fmean(r.dynamic_accuracy for r in runs):.3f} | {saved:.1%} "
-            f"| {'yes' if met else 'no'} ({gap:+.3f}) |"
+            f"| {'yes' if met else 'no'} ({gap:+.3f}{_spread(runs)}) |"
         )
         if split:
             parts = [runs[i : i + run] for i in range(0, len(runs), run)]
