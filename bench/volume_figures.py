@@ -42,7 +42,7 @@ from bot.engine.budget import Limits
 from bot.engine.jobs import DISPATCH_INTERVAL
 from bot.engine.outbox import Outbox
 from bot.errors import UserError
-from bot.floor import enforce_floor
+from bot.floor import FloorMemo, enforce_floor
 from bot.ledger import current_month, parse_month
 from bot.payouts import check_invariants, close_month
 from bot.results import BatchResults, batch_results, pseudonym_secret, result_files
@@ -173,8 +173,9 @@ async def figures(
                 say(lines, await _pass(db, policy, now, rate))
             say(lines, await _pass(db, policy, now, None, "once everyone available is served"))
         if "floor" not in skip:
+            memo = FloorMemo()  # as the floor job keeps it from pass to pass
             for _ in range(2):  # the first pass catches up, the second is every pass after
-                say(lines, await _floor(db, policy, now))
+                say(lines, await _floor(db, policy, now, memo))
         if "close" not in skip:
             month = _previous_month(now, policy)
             closed, close_ms = await timed(close_month(db, month, now=now, tz=policy.zone,
@@ -199,7 +200,7 @@ async def figures(
     return lines
 
 
-async def _floor(db: Database, policy: Policy, now: datetime) -> str:
+async def _floor(db: Database, policy: Policy, now: datetime, memo: FloorMemo) -> str:
     """One pass of the floor job, and how long a write transaction (an answer's credit) started
     every 10 ms meanwhile waited at most."""
     waits: list[float] = []
@@ -214,7 +215,9 @@ async def _floor(db: Database, policy: Policy, now: datetime) -> str:
             await asyncio.sleep(0.01)
 
     writer = asyncio.create_task(write_meanwhile())
-    news, pass_ms = await timed(enforce_floor(db, floor=FLOOR, now=now, tz=policy.zone, cap=CAP))
+    news, pass_ms = await timed(
+        enforce_floor(db, floor=FLOOR, now=now, tz=policy.zone, cap=CAP, memo=memo)
+    )
     done.set()
     await writer
     return (

@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.engine.outbox import Outbox
 from bot.engine.runtime import TaskRuntime
 from bot.errors import PermissionDenied
+from bot.floor import FloorMemo
 from bot.gold import QualityRules
 from bot.heartbeat import Heartbeat
 from bot.i18n import Catalogue, Translator, language_for
@@ -52,6 +53,8 @@ class Services:
         self.outbox: Outbox = Outbox()
         self.alerts: AdminAlerts | None = None  # grouped admin alerts, made in post_init
         self.intake: IntakeGate = IntakeGate()  # uploads checked at once, per user and overall
+        # What the floor job's last passes found that moved nothing (only to skip reading).
+        self.floor_memo: FloorMemo = FloorMemo()
         # Started in post_init, stopped in post_shutdown (bot.app).
         self.compute: Compute | None = None
         self.heartbeat: Heartbeat | None = None

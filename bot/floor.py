@@ -69,6 +69,21 @@ class FloorNews:
         return sum(self.topups.values())
 
 
+Fingerprint = tuple[int, int, str, int, int]
+"""The floor, a batch's reward and state, its requester's balance, its submitted answers."""
+
+
+@dataclass
+class FloorMemo:
+    """Batches whose last look moved nothing (nothing owed, or owing what the budget cannot pay
+    while the batch is already paused or ended), each with its ``Fingerprint`` then. While that
+    is unchanged a look would find the same, so a pass does not read the batch's answers again.
+    Only a skip: every decision is made on the database, and an empty memo (a restart, another
+    process) reads everything."""
+
+    quiet: dict[int, Fingerprint] = field(default_factory=dict)
+
+
 async def enforce_floor(
     db: Database,
     *,
@@ -77,25 +92,44 @@ async def enforce_floor(
     tz: ZoneInfo,
     cap: int,
     min_answers: int = MIN_ANSWERS_FOR_RAISE,
+    memo: FloorMemo | None = None,
 ) -> list[FloorNews]:
     """One pass over every batch that may owe its workers something; what changed, per batch.
 
     Per batch, what it owes is read in a read transaction (every answer of a batch: the long
     part), then paid in a short write transaction of its own, so answers being credited never
-    wait behind the reading and one batch's money never waits on another's."""
+    wait behind the reading and one batch's money never waits on another's. With ``memo``, a
+    batch whose last look moved nothing is not read again until its fingerprint changes."""
+    memo = memo if memo is not None else FloorMemo()
     async with db.read() as tx:
         batch_ids = await sql.batches_to_enforce(tx, floor=floor)
     news: list[FloorNews] = []
     for batch_id in batch_ids:
         async with db.read() as tx:
+            seen = await _fingerprint(tx, batch_id, floor)
+            if seen is None or memo.quiet.get(batch_id) == seen:
+                continue
             plan = await _plan(tx, batch_id, floor, min_answers)
+        memo.quiet.pop(batch_id, None)
         if plan is None:
+            memo.quiet[batch_id] = seen
             continue
         async with db.write() as wtx:
             found = await _pay(wtx, plan, now, tz, cap)
+            if found is None and await _fingerprint(wtx, batch_id, floor) == seen:
+                memo.quiet[batch_id] = seen  # nothing moved, nothing changed meanwhile
         if found is not None:
             news.append(found)
     return news
+
+
+async def _fingerprint(tx: Tx, batch_id: int, floor: int) -> Fingerprint | None:
+    batch = await get_batch(tx, batch_id)
+    if batch is None:
+        return None
+    balance = await ledger_sql.account_balance(tx, requester_account(batch.requester_id))
+    submitted = await results_sql.submitted_count(tx, batch_id)
+    return (floor, batch.reward, batch.state, balance, submitted)
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,14 @@ async def timed_answers(tx: Tx, batch_id: int) -> list[tuple[int, int]]:
     return [(int(row[0]), int(row[1])) for row in found]
 
 
+async def submitted_count(tx: Tx, batch_id: int) -> int:
+    """How many answers of a batch are submitted (from the index of submitted answers)."""
+    found = await tx.fetch_value(
+        "SELECT count(*) FROM assignments WHERE batch_id = ? AND state = 'submitted'", (batch_id,)
+    )
+    return int(found or 0)
+
+
 async def remaining_slots(tx: Tx, batch_id: int) -> int:
     """Answer slots a batch may still pay: per open item, answers_per_item minus submitted."""
     found = await tx.fetch_value(

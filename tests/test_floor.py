@@ -7,16 +7,28 @@ from pathlib import Path
 
 from bot.floor import (
     MIN_ANSWERS_FOR_RAISE,
+    FloorMemo,
+    FloorNews,
     _pay,
     _plan,
     answer_target,
     enforce_floor,
     raised_reward,
 )
+from bot.ledger import top_up
 from storage.batches import set_batch_state
 from storage.db import Database
 from storage.floor import topups_of_batch, untopped_answers
-from tests.builders import NOW, PARIS, half_floor_batch, item_ids, submit
+from tests.builders import (
+    NOW,
+    PARIS,
+    half_floor_batch,
+    image_items,
+    item_ids,
+    open_batch,
+    submit,
+)
+from tests.conftest import ADMIN_ID, REQUESTER_ID
 
 FLOOR = 1000  # cents an hour
 CAP = 25_000
@@ -97,3 +109,60 @@ async def test_answers_paying_the_reward_and_the_floor_at_their_time_are_not_rea
     plan = await db.run_read(_plan, batch_id, FLOOR, MIN_ANSWERS_FOR_RAISE)
     assert plan is not None
     assert {answer.worker_id for answer, _ in plan.owed} == {41, 42}
+
+
+async def test_a_batch_that_cannot_pay_is_not_read_again_until_its_budget_changes(
+    db: Database, tmp_path: Path
+) -> None:
+    batch_id = await half_floor_batch(db, tmp_path, extra_budget=0)
+    memo = FloorMemo()
+
+    async def floor_pass() -> list[FloorNews]:
+        return await enforce_floor(db, floor=FLOOR, now=NOW, tz=PARIS, cap=CAP, memo=memo)
+
+    (paused,) = await floor_pass()  # 60 cents owed, none left: the batch pauses
+    assert paused.paused_short == 60
+    assert await floor_pass() == []  # paused and still short: nothing moves
+    assert batch_id in memo.quiet
+    read: list[str] = []
+    if db.dialect == "sqlite":  # SQLite's trace shows the answers are not read again
+        await db.set_trace(read.append)
+    assert await floor_pass() == []
+    await db.set_trace(lambda _: None)
+    answers_read = ("SELECT reward, duration_ms", "SELECT a.id, a.worker_id, a.reward")
+    assert not [statement for statement in read if statement.startswith(answers_read)]
+    await top_up(
+        db,
+        requester_id=REQUESTER_ID,
+        amount=100,
+        actor_id=ADMIN_ID,
+        key="floor-memo",
+        now=NOW,
+        tz=PARIS,
+    )
+    (paid,) = await floor_pass()  # the budget changed: read again, and paid
+    assert paid.topups == {41: 20, 42: 20}
+    assert batch_id not in memo.quiet
+
+
+async def test_a_new_answer_makes_a_settled_batch_be_read_again(
+    db: Database, tmp_path: Path
+) -> None:
+    batch_id = await open_batch(
+        db,
+        tmp_path,
+        image_items(tmp_path, 10, first_seed=950),
+        answers_per_item=3,
+        reward=20,
+        extra_budget=100,
+    )
+    for item in await item_ids(db, batch_id):
+        for worker in (41, 42):  # 20 cents in 14.4 s: 50 EUR an hour
+            await submit(db, batch_id, item, worker, "car", duration_ms=14_400)
+    memo = FloorMemo()
+    assert await enforce_floor(db, floor=FLOOR, now=NOW, tz=PARIS, cap=CAP, memo=memo) == []
+    assert batch_id in memo.quiet  # open, nothing owed: settled until something changes
+    first = (await item_ids(db, batch_id))[0]
+    await submit(db, batch_id, first, 43, "car", duration_ms=120_000)  # 20 cents in 2 minutes
+    (news,) = await enforce_floor(db, floor=FLOOR, now=NOW, tz=PARIS, cap=CAP, memo=memo)
+    assert news.topups == {43: 14}  # 34 cents pay the floor at 120 s

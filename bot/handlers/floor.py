@@ -44,6 +44,7 @@ async def floor_job(context: BotContext) -> None:
         now=services.clock.now(),
         tz=settings.timezone,
         cap=settings.monthly_cap,
+        memo=services.floor_memo,
     )
     for found in news:
         await _tell_requester(context, services, found)
