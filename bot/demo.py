@@ -55,7 +55,7 @@ WORKERS = (ALICE, BOB)
 BUDGET = 50_00
 """The requester's demo budget, in cents (the batches hold a few euros of it)."""
 ALWAYS = "daily 00:00-24:00"
-"""The demo workers' availability: tasks are pushed at any hour."""
+"""The demo workers' availability: tasks are pushed at any hour (their quiet hours are off)."""
 TOPUP_KEY = "tryit:topup:requester"
 TIME_LIMIT = 600
 """The longest time limit a manifest allows: a person trying the page has time to look around."""
@@ -115,8 +115,10 @@ async def _register(db: Database, person: DemoPerson, now: datetime) -> None:
 
 
 async def _make_available(db: Database, worker_id: int, now: datetime) -> None:
-    """As ``/availability daily 00:00-24:00`` does."""
+    """As ``/availability daily 00:00-24:00`` and ``/quiet off`` do (a worker's default quiet
+    hours, 22:00-08:00, would leave the page without pushes at night)."""
     await worker_state.keep_windows(db, worker_id, format_windows(parse_windows(ALWAYS)), now)
+    await worker_state.keep_quiet(db, worker_id, "", now)
 
 
 async def _fund(db: Database, settings: Settings, now: datetime) -> None:

@@ -17,6 +17,7 @@ from bot.config import Settings, TryIt
 from bot.demo import ADMIN, ALICE, BOB, BUDGET, REQUESTER
 from bot.ledger import balance, requester_account
 from bot.payouts import check_invariants
+from bot.worker_state import availability_record
 from storage.batches import batches_of
 from storage.sqlite import SqliteDatabase
 from storage.users import get_user, roles_of
@@ -115,6 +116,8 @@ async def test_python_m_bot_without_a_token_runs_try_it_and_seeds_once(tmp_path:
             user = await db.run_read(get_user, worker.id)
             assert user is not None
             assert user.registered
+            hours = await availability_record(db, worker.id)
+            assert hours.quiet == ""  # pushed at any hour: the page works at night too
         assert "requester" in await db.run_read(roles_of, REQUESTER.id)
         assert "admin" in await db.run_read(roles_of, ADMIN.id)
         settings = Settings(telegram_bot_token="1:x")
