@@ -269,7 +269,7 @@ def overlap_table(
     """Answers bought and accuracy, fixed overlap 5 against dynamic overlap with routing, per
     crowd (``items`` per crowd and fewer ``crowds`` for a short run). Over more than ``run``
     seeds, a last column counts the runs of ``run`` consecutive seeds that meet the target on
-    their own (a five-seed run's gap spreads by about a point on the biased crowd). ``jobs``
+    their own (a five-seed run's gap spreads by about 1.5 points on the biased crowd). ``jobs``
     processes share the work."""
     jobs_list = [(name, seed, items) for name in crowds for seed in seeds]
     if jobs > 1:
