@@ -69,9 +69,9 @@ async def _update(tx: WriteTx, worker_id: int, now: datetime, changes: str, *arg
     stamp = to_db_time(now)
     await _ensure(tx, worker_id, stamp)
     await tx.execute(
-        f"UPDATE worker_availability SET {changes}, push_until = '', updated_at = ?"
+        f"UPDATE worker_availability SET {changes}, push_until = ?, updated_at = ?"
         " WHERE worker_id = ?",
-        (*args, stamp, worker_id),
+        (*args, FORGOTTEN, stamp, worker_id),
     )
 
 
@@ -106,9 +106,9 @@ async def set_paused(tx: WriteTx, worker_id: int, reason: str | None, now: datet
     if reason is None:
         cursor = await tx.execute(
             "UPDATE worker_availability SET paused_at = NULL, pause_reason = NULL,"
-            " missed_in_a_row = 0, push_until = '', updated_at = ?"
+            " missed_in_a_row = 0, push_until = ?, updated_at = ?"
             " WHERE worker_id = ? AND paused_at IS NOT NULL",
-            (stamp, worker_id),
+            (FORGOTTEN, stamp, worker_id),
         )
     else:
         cursor = await tx.execute(

@@ -212,17 +212,27 @@ async def earnings_by_worker(tx: Tx, month: str) -> dict[int, int]:
     return {int(row["worker_id"]): int(row["earned"]) for row in found}
 
 
-# Each (month, worker) with earnings once, then one probe of the statements' unique index
-# (worker_id, month) each: matched on the account's text, the probe was a scan of every
-# statement per transfer (at 1,000,000 rewards and 10,000 statements, a start that hung).
+def unstated_earnings(months: str) -> str:
+    """SQL for ``earned``: each (month, worker_id) with earnings in the transfers ``months``
+    selects (a join and/or condition on ``t``, ending in WHERE or AND) and no statement.
+
+    Each (month, worker) with earnings once, then one probe of the statements' unique index
+    (worker_id, month) each: matched on the account's text, the probe was a scan of every
+    statement per transfer (at 1,000,000 rewards and 10,000 statements, a start that hung)."""
+    return (
+        " (SELECT DISTINCT t.month AS month,"
+        "  CAST(substr(t.credit_account, 8) AS INTEGER) AS worker_id FROM transfers t"
+        f"  {months} t.kind IN ('reward', 'bonus')"
+        "  AND t.credit_account GLOB 'worker:*') AS earned"
+        " WHERE NOT EXISTS (SELECT 1 FROM statements s"
+        "  WHERE s.worker_id = earned.worker_id AND s.month = earned.month)"
+    )
+
+
 UNSTATED_MONTHS = (
-    "SELECT earned.month FROM (SELECT DISTINCT t.month AS month,"
-    "  CAST(substr(t.credit_account, 8) AS INTEGER) AS worker_id FROM transfers t"
-    "  WHERE t.month < ? AND t.kind IN ('reward', 'bonus')"
-    "  AND t.credit_account GLOB 'worker:*') AS earned"
-    " WHERE NOT EXISTS (SELECT 1 FROM statements s"
-    "  WHERE s.worker_id = earned.worker_id AND s.month = earned.month)"
-    " GROUP BY earned.month ORDER BY earned.month"
+    "SELECT earned.month FROM"
+    + unstated_earnings("WHERE t.month < ? AND")
+    + " GROUP BY earned.month ORDER BY earned.month"
 )
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from storage.db import Row, Tx, WriteTx, from_db_time, maybe_time, to_db_time
+from storage.ledger import unstated_earnings
 
 StatementState = Literal["pending", "approved", "held", "paid"]
 AWAITING: tuple[StatementState, ...] = ("pending", "held", "approved")
@@ -302,14 +303,10 @@ async def statements_unlike_earnings(tx: Tx) -> list[tuple[int, int, int]]:
     return [(int(row[0]), int(row[1]), int(row[2])) for row in found]
 
 
-# As ``storage.ledger.UNSTATED_MONTHS``: the pairs first, then a probe of the unique index each.
 CLOSED_MISSING_STATEMENTS = (
-    "SELECT earned.month, earned.worker_id FROM (SELECT DISTINCT t.month AS month,"
-    "  CAST(substr(t.credit_account, 8) AS INTEGER) AS worker_id FROM transfers t"
-    "  JOIN month_closes c ON c.month = t.month"
-    "  WHERE t.kind IN ('reward', 'bonus') AND t.credit_account GLOB 'worker:*') AS earned"
-    " WHERE NOT EXISTS (SELECT 1 FROM statements s"
-    "  WHERE s.worker_id = earned.worker_id AND s.month = earned.month) ORDER BY 1, 2"
+    "SELECT earned.month, earned.worker_id FROM"
+    + unstated_earnings("JOIN month_closes c ON c.month = t.month WHERE")
+    + " ORDER BY 1, 2"
 )
 
 

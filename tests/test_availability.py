@@ -97,16 +97,21 @@ def test_times_of_day() -> None:
         parse_time_of_day("24:00")
 
 
-@given(
-    st.lists(
+def windows(
+    *, last_end: int, most: int
+) -> st.SearchStrategy[list[tuple[frozenset[int], int, int]]]:
+    """Up to ``most`` weekly windows: (days of the week, start minute, end minute)."""
+    return st.lists(
         st.tuples(
             st.frozensets(st.integers(0, 6), min_size=1),
             st.integers(0, 1439),
-            st.integers(0, 1439),
+            st.integers(0, last_end),
         ),
-        max_size=5,
+        max_size=most,
     )
-)
+
+
+@given(windows(last_end=1439, most=5))
 def test_formatting_then_parsing_gives_the_same_windows(
     raw: list[tuple[frozenset[int], int, int]],
 ) -> None:
@@ -236,14 +241,7 @@ def test_a_span_follows_the_zone_and_the_daylight_saving_jumps() -> None:
 
 
 @given(
-    st.lists(
-        st.tuples(
-            st.frozensets(st.integers(0, 6), min_size=1),
-            st.integers(0, 1439),
-            st.integers(0, 1440),
-        ),
-        max_size=3,
-    ),
+    windows(last_end=1440, most=3),
     st.sampled_from(["22:00-08:00", "02:15-02:45", "off"]),
     st.sampled_from(["Europe/Paris", "America/Montreal", "Australia/Lord_Howe", "Asia/Kolkata"]),
     st.integers(0, 4 * 24 * 3600),
