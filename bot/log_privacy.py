@@ -12,8 +12,14 @@ import logging
 import re
 from typing import Any
 
-# Two letters, two check digits, then 11 to 30 letters or digits, optionally in groups of four.
-_IBAN = re.compile(r"\b([A-Z]{2}[0-9]{2})((?:[ ]?[A-Z0-9]){11,30})\b", re.IGNORECASE)
+# Two letters, two check digits, then letters and digits, contiguous or in space-separated groups
+# however the writer cut them. A group after a space holds a digit, or is letters with such a group
+# next (a bank code, ``GB29 NWBK 6016...``; Malta's ``... 2345 MTLC AST0 01S``), so the words of a
+# sentence end the run: in "error DD83E1 on update 1234" it stops at "on", too short to be an
+# account number.
+_GROUP = r"[ ](?:(?=[A-Z]*[0-9])[A-Z0-9]+|[A-Z]+(?=[ ][A-Z]*[0-9]))"
+_IBAN = re.compile(rf"\b([A-Z]{{2}}[0-9]{{2}})([A-Z0-9]*(?:{_GROUP})*)\b", re.IGNORECASE)
+_SHORTEST_REST = 11  # Norway's 15-character IBAN, less its first four
 _installed = False
 
 
@@ -22,8 +28,8 @@ def mask_ibans(text: str) -> str:
 
     def masked(match: re.Match[str]) -> str:
         rest = match.group(2).replace(" ", "")
-        if not any(c.isdigit() for c in rest):  # a word, not an account number
-            return match.group(0)
+        if len(rest) < _SHORTEST_REST or not any(c.isdigit() for c in rest):
+            return match.group(0)  # too short, or a word: not an account number
         return f"{match.group(1).upper()} •••• {rest[-4:].upper()}"
 
     return _IBAN.sub(masked, text)
