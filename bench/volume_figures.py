@@ -6,15 +6,16 @@ In this process, through the bot's own use cases (no Telegram): choosing a worke
 pass (at the default 30 messages/s twice, then at 1,000/s), then unbounded (every available idle
 worker), then once more (nothing left to claim), each with what it read and claimed, after working
 out every worker's stored availability span as the bot's first pass after a start does (migration
-0017); two passes of the floor job, with how long a write started every 10 ms meanwhile waited; the
-monthly close of the previous month; ``/results`` of the largest batch (aggregation in
-the compute pool, files written) with the event loop's longest stall meanwhile; the ledger
-invariants; the file's size per 10,000 answers. ``--bot-seconds`` then starts the real bot process
-on the same file against the sandbox, has ``--bot-workers`` workers answer, and reports its peak
-memory (VmHWM) and CPU (``bench/volume_bot.py``). ``--skip`` leaves parts out (the invariants check
-alone takes over 15 minutes at full scale); ``--trace N`` prints, for the N slowest choices, the
-time of each statement (from SQLite's trace: a statement's time runs to the next one's start, the
-last one's to the call's end, so a commit's includes what it waited for).
+0017); two passes of the floor job and one more as after a restart (its memory empty), with how
+long a write started every 10 ms meanwhile waited; the monthly close of the previous month;
+``/results`` of the largest batch (aggregation in the compute pool, files written) with the event
+loop's longest stall meanwhile; the ledger invariants; the file's size per 10,000 answers.
+``--bot-seconds`` then starts the real bot process on the same file against the sandbox, has
+``--bot-workers`` workers answer, and reports its peak memory (VmHWM) and CPU
+(``bench/volume_bot.py``). ``--skip`` leaves parts out (the invariants check alone takes over 15
+minutes at full scale); ``--trace N`` prints, for the N slowest choices, the time of each statement
+(from SQLite's trace: a statement's time runs to the next one's start, the last one's to the call's
+end, so a commit's includes what it waited for).
 
 ``python -m bench.volume_figures --db /tmp/volume.db [--samples 300] [--bot-seconds 30]
 [--skip choose,passes,floor,close,results,invariants] [--trace 5]``
@@ -176,6 +177,7 @@ async def figures(
             memo = FloorMemo()  # as the floor job keeps it from pass to pass
             for _ in range(2):  # the first pass catches up, the second is every pass after
                 say(lines, await _floor(db, policy, now, memo))
+            say(lines, await _floor(db, policy, now, FloorMemo(), "after a restart"))
         if "close" not in skip:
             month = _previous_month(now, policy)
             closed, close_ms = await timed(close_month(db, month, now=now, tz=policy.zone,
@@ -200,7 +202,9 @@ async def figures(
     return lines
 
 
-async def _floor(db: Database, policy: Policy, now: datetime, memo: FloorMemo) -> str:
+async def _floor(
+    db: Database, policy: Policy, now: datetime, memo: FloorMemo, what: str = ""
+) -> str:
     """One pass of the floor job, and how long a write transaction (an answer's credit) started
     every 10 ms meanwhile waited at most."""
     waits: list[float] = []
@@ -220,8 +224,9 @@ async def _floor(db: Database, policy: Policy, now: datetime, memo: FloorMemo) -
     )
     done.set()
     await writer
+    label = f"floor pass {what}" if what else "floor pass"
     return (
-        f"floor pass: {len(news)} batches changed in {pass_ms / 1000:.2f} s; {len(waits)} "
+        f"{label}: {len(news)} batches changed in {pass_ms / 1000:.2f} s; {len(waits)} "
         f"writes meanwhile waited at most {max(waits, default=0) * 1000:.0f} ms"
     )
 

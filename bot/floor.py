@@ -98,8 +98,10 @@ async def enforce_floor(
 
     Per batch, what it owes is read in a read transaction (every answer of a batch: the long
     part), then paid in a short write transaction of its own, so answers being credited never
-    wait behind the reading and one batch's money never waits on another's. With ``memo``, a
-    batch whose last look moved nothing is not read again until its fingerprint changes."""
+    wait behind the reading and one batch's money never waits on another's. An ended batch found
+    owing nothing is settled in the database and no pass reads it again at this floor. With
+    ``memo``, a batch whose last look moved nothing is not read again until its fingerprint
+    changes."""
     memo = memo if memo is not None else FloorMemo()
     async with db.read() as tx:
         batch_ids = await sql.batches_to_enforce(tx, floor=floor)
@@ -113,6 +115,9 @@ async def enforce_floor(
         memo.quiet.pop(batch_id, None)
         if plan is None:
             memo.quiet[batch_id] = seen
+            if seen[2] in sql.ENDED_STATES:  # owes nothing now, so never again at this floor
+                async with db.write() as wtx:
+                    await sql.settle(wtx, batch_id, floor=floor)
             continue
         async with db.write() as wtx:
             found = await _pay(wtx, plan, now, tz, cap)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.db import Tx
+from storage.db import Tx, WriteTx
 
 TOPUP_KEY_PREFIX = "topup:answer:"
 
@@ -37,16 +37,30 @@ WHERE a.state = 'submitted' AND a.duration_ms IS NOT NULL
 """
 
 
+ENDED_STATES = ("done", "cancelled")  # final: no new answer, no new reward
+
+
 async def batches_to_enforce(tx: Tx, *, floor: int) -> list[int]:
-    """Batches that may owe something: open or paused ones with answers, and any batch with an
-    answer paying under the floor at its own duration or under the batch's current reward."""
+    """Batches that may owe something: the open and paused ones, and the ended ones not yet
+    found owing nothing at ``floor`` (``settle``)."""
     found = await tx.fetch_all(
-        "SELECT DISTINCT a.batch_id" + _UNTOPPED + " AND (b.state IN ('open', 'paused')"
-        " OR a.reward < b.reward OR a.reward * 3600000 < :floor * a.duration_ms)"
-        " ORDER BY a.batch_id",
-        {"prefix": TOPUP_KEY_PREFIX, "floor": floor},
+        "SELECT id FROM batches WHERE state IN ('open', 'paused')"
+        " OR (state IN ('done', 'cancelled')"
+        " AND (floor_settled IS NULL OR floor_settled <> :floor)) ORDER BY id",
+        {"floor": floor},
     )
     return [int(row[0]) for row in found]
+
+
+async def settle(tx: WriteTx, batch_id: int, *, floor: int) -> bool:
+    """Record that an ended batch owes nothing at ``floor``: it never will again at that floor,
+    and the passes stop reading it. False when the batch has not ended."""
+    done = await tx.execute(
+        "UPDATE batches SET floor_settled = :floor"
+        " WHERE id = :batch AND state IN ('done', 'cancelled')",
+        {"floor": floor, "batch": batch_id},
+    )
+    return done.rowcount == 1
 
 
 async def untopped_answers(tx: Tx, batch_id: int, *, reward: int, floor: int) -> list[PaidAnswer]:

@@ -18,7 +18,7 @@ from bot.floor import (
 from bot.ledger import top_up
 from storage.batches import set_batch_state
 from storage.db import Database
-from storage.floor import topups_of_batch, untopped_answers
+from storage.floor import batches_to_enforce, settle, topups_of_batch, untopped_answers
 from tests.builders import (
     NOW,
     PARIS,
@@ -166,3 +166,55 @@ async def test_a_new_answer_makes_a_settled_batch_be_read_again(
     await submit(db, batch_id, first, 43, "car", duration_ms=120_000)  # 20 cents in 2 minutes
     (news,) = await enforce_floor(db, floor=FLOOR, now=NOW, tz=PARIS, cap=CAP, memo=memo)
     assert news.topups == {43: 14}  # 34 cents pay the floor at 120 s
+
+
+async def _end(db: Database, batch_id: int) -> None:
+    async with db.write() as tx:  # ended: no raise, each answer still owed the floor
+        await tx.execute("UPDATE batches SET state = 'done' WHERE id = ?", (batch_id,))
+
+
+async def test_an_ended_batch_that_owes_nothing_is_settled_and_read_again_only_at_a_new_floor(
+    db: Database, tmp_path: Path
+) -> None:
+    batch_id = await half_floor_batch(db, tmp_path, extra_budget=500)
+    first = (await item_ids(db, batch_id))[0]
+    await submit(db, batch_id, first, 43, "car", duration_ms=5_000)  # 2 cents pay 10 EUR/h here
+    await _end(db, batch_id)
+    assert await db.run_read(batches_to_enforce, floor=FLOOR) == [batch_id]
+    (news,) = await enforce_floor(db, floor=FLOOR, now=NOW, tz=PARIS, cap=CAP)
+    assert news.topups == {41: 20, 42: 20}
+    assert await db.run_read(batches_to_enforce, floor=FLOOR) == [batch_id]  # not looked at since
+    assert await enforce_floor(db, floor=FLOOR, now=NOW, tz=PARIS, cap=CAP) == []
+    # Owing nothing now, so never again at this floor: no pass, even a restarted one, reads it.
+    assert await db.run_read(batches_to_enforce, floor=FLOOR) == []
+    assert await enforce_floor(db, floor=FLOOR, now=NOW, tz=PARIS, cap=CAP) == []
+    # A higher floor (MIN_HOURLY_RATE changed): read again, and what it owes then is paid.
+    assert await db.run_read(batches_to_enforce, floor=2 * FLOOR) == [batch_id]
+    (raised,) = await enforce_floor(db, floor=2 * FLOOR, now=NOW, tz=PARIS, cap=CAP)
+    # One top-up per answer, ever: only the answer that needed none at the old floor is owed.
+    assert raised.topups == {43: 1}  # 3 cents pay 20 EUR an hour at 5 s
+
+
+async def test_an_ended_batch_that_cannot_pay_stays_unsettled(db: Database, tmp_path: Path) -> None:
+    batch_id = await half_floor_batch(db, tmp_path, extra_budget=0)
+    await _end(db, batch_id)
+    assert await enforce_floor(db, floor=FLOOR, now=NOW, tz=PARIS, cap=CAP) == []
+    assert await db.run_read(batches_to_enforce, floor=FLOOR) == [batch_id]
+    await top_up(
+        db,
+        requester_id=REQUESTER_ID,
+        amount=100,
+        actor_id=ADMIN_ID,
+        key="floor-settle",
+        now=NOW,
+        tz=PARIS,
+    )
+    (paid,) = await enforce_floor(db, floor=FLOOR, now=NOW, tz=PARIS, cap=CAP)
+    assert paid.topups == {41: 20, 42: 20}
+
+
+async def test_only_an_ended_batch_is_settled(db: Database, tmp_path: Path) -> None:
+    batch_id = await half_floor_batch(db, tmp_path, extra_budget=500)
+    async with db.write() as tx:
+        assert not await settle(tx, batch_id, floor=FLOOR)  # open: answers may still come
+    assert await db.run_read(batches_to_enforce, floor=FLOOR) == [batch_id]
