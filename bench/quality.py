@@ -35,7 +35,7 @@ from bench.quality_crowds import (
 from bot.aggregation import majority_vote, rover_transcript
 from bot.dawid_skene import DawidSkeneResult, dawid_skene
 from bot.model_choice import best_dawid_skene
-from bot.overlap import OVERLAP_RULE, OverlapRule, batch_stopping, worker_order
+from bot.overlap import OVERLAP_RULE, OverlapRule, refit, worker_order
 from bot.quality import word_error_rate
 from bot.text_consensus import TextAnswer, weighted_rover_batch
 from bot.votes import Vote
@@ -197,30 +197,32 @@ def fixed_answers(crowd: LabelCrowd, seed: int) -> tuple[int, float]:
 def dynamic_overlap(
     crowd: LabelCrowd, seed: int, rule: OverlapRule = OVERLAP_RULE
 ) -> tuple[int, float]:
-    """Answers bought and accuracy with dynamic overlap and routing (``bot/overlap.py``): each
-    round, every item still uncertain (``batch_stopping``: the model choice on every answer so
-    far) gets one answer, the most doubtful first, from the free worker ``worker_order`` ranks
-    first (the first two answers from anyone under capacity, later ones from the best); the
-    result is what ``/results`` would give (``best_dawid_skene``) on the answers bought."""
+    """Answers bought and accuracy with dynamic overlap and routing (``bot/overlap.py``), as the
+    bot buys them (``bot/refit.py``): each round, every item the last ``refit`` left uncertain
+    (``batch_stopping``: the model choice on every answer so far) gets the one more answer it
+    allows, in item order (the order of the bot's claims), from the free worker ``worker_order``
+    ranks first: under capacity first; for an item's first two answers anyone, for later ones a
+    preferred worker (``preferred_workers``) first. The result is what ``/results`` would give
+    (``best_dawid_skene``) on the answers bought."""
     rng = random.Random(f"dynamic:{crowd.name}:{seed}")
     workers = sorted(crowd.confusions)
     capacity = -(-len(crowd.truth) * OVERLAP // len(workers))
     answers: dict[int, list[Vote]] = {item: [] for item in crowd.truth}
     load: dict[int, int] = {}
-    estimated: Mapping[int, float] = {}
+    preferred: frozenset[int] = frozenset()
     pending = sorted(crowd.truth)
     while pending:
         for item in pending:
             taken = {vote.worker_id for vote in answers[item]}
             free = [w for w in workers if w not in taken]
             rng.shuffle(free)
-            worker = worker_order(free, len(answers[item]), estimated, load, capacity, rule)[0]
+            worker = worker_order(free, len(answers[item]), preferred, load, capacity, rule)[0]
             load[worker] = load.get(worker, 0) + 1
             label = crowd.answer(worker, item, rng)
             answers[item].append(Vote(worker, frozenset({str(label)})))
-        stopping = batch_stopping(answers, rule)
-        estimated = stopping.accuracy
-        pending = stopping.pending({item: len(votes) for item, votes in answers.items()})
+        decided = refit(answers, rule)
+        preferred = decided.preferred
+        pending = sorted(item for item, _ in decided.more)  # the bot hands out by position
     fitted = best_dawid_skene(answers)
     return sum(map(len, answers.values())), accuracy(_classes(fitted), crowd.truth)
 

@@ -56,6 +56,7 @@ from bot.handlers import batches as batch_handlers
 from bot.handlers import floor as floor_handlers
 from bot.handlers import history as history_handlers
 from bot.handlers import quality as quality_handlers
+from bot.handlers import refit as refit_handlers
 from bot.handlers import results as result_handlers
 from bot.handlers import tasks as task_handlers
 from bot.handlers import workers as worker_handlers
@@ -370,6 +371,8 @@ async def _post_init(application: BotApplication) -> None:
     result_handlers.schedule_fair_pay(application)
     # The floor is kept: rewards raised and earlier answers topped up from the requester's budget.
     floor_handlers.schedule_floor(application)
+    # Dynamic overlap: refits decide which items of a dynamic batch get another answer.
+    refit_handlers.schedule_refit(application)
     # Update ids older than a week are forgotten, daily (and once at start).
     application.job_queue.run_once(_prune_updates, when=0, name="prune-updates-at-start")
     every = housekeeping.PRUNE_EVERY

@@ -21,8 +21,10 @@ from bot.estimate import WINDOW, Estimate, Pace, estimate_end
 from bot.intake.prepare import PreparedBatch
 from bot.intake.pricing import default_reward
 from bot.ledger import escrow_account, hold_for_batch, release_remainder, requester_account
+from bot.overlap import OVERLAP_RULE, is_dynamic
 from bot.reputation import refresh
 from bot.review import hold_needed, start_review
+from bot.tasks import task_type
 from storage import ledger as ledger_sql
 from storage.assignments import end_active
 from storage.audit import write_audit
@@ -49,6 +51,7 @@ from storage.batches import (
     submitted_since,
 )
 from storage.db import Database, Tx, WriteTx
+from storage.overlap import start_gate
 from storage.reports import under_review
 
 Origin = Literal["zip", "guided"]
@@ -227,6 +230,7 @@ async def _publish(
                 shortfall_cents=cost - balance,
             )
         await set_batch_state(tx, batch_id, expected=["draft"], new="open", now=now)
+        await open_gate_if_dynamic(tx, batch)
         await hold_for_batch(
             tx,
             requester_id=batch.requester_id,
@@ -335,6 +339,25 @@ async def cancel(
         cancelled = await get_batch(tx, batch_id)
     assert cancelled is not None
     return Cancelled(cancelled, refund.transfer.amount if refund else 0, flows.spent, released)
+
+
+def buys_dynamically(batch: Batch) -> bool:
+    """Whether a batch buys answers by dynamic overlap (``bot/refit.py``): a single-choice label
+    batch asking for more answers per item than the rule's least."""
+    return (
+        task_type(batch.type).buys_dynamically
+        and not batch.multiple
+        and is_dynamic(batch.answers_per_item)
+    )
+
+
+async def open_gate_if_dynamic(tx: WriteTx, batch: Batch) -> bool:
+    """At publish: a batch that buys answers dynamically hands out each item's first
+    ``OVERLAP_RULE.least`` answers, and refits decide the rest (``bot/refit.py``)."""
+    if not buys_dynamically(batch):
+        return False
+    await start_gate(tx, batch.id, OVERLAP_RULE.least)
+    return True
 
 
 async def end_if_complete(tx: WriteTx, batch_id: int, *, now: datetime, tz: ZoneInfo) -> int | None:

@@ -23,6 +23,7 @@ from bot.gold import QualityRules
 from bot.heartbeat import Heartbeat
 from bot.i18n import Catalogue, Translator, language_for
 from bot.intake.gate import IntakeGate
+from bot.refit import RefitMemo
 from storage.db import Database, Tx, WriteTx
 from storage.users import Role, User, get_user, roles_of, touch_user
 
@@ -55,6 +56,8 @@ class Services:
         self.intake: IntakeGate = IntakeGate()  # uploads checked at once, per user and overall
         # What the floor job's last passes found that moved nothing (only to skip reading).
         self.floor_memo: FloorMemo = FloorMemo()
+        # Which dynamic batches the refit job read last, at which answer count (only to skip).
+        self.refit_memo: RefitMemo = RefitMemo()
         # Started in post_init, stopped in post_shutdown (bot.app).
         self.compute: Compute | None = None
         self.heartbeat: Heartbeat | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from bot.aggregation import StopDecision
@@ -65,6 +65,9 @@ from storage.quality import (
 from storage.review import review_batch_of
 from storage.users import get_user
 
+ROUTE_WINDOW = timedelta(seconds=30)
+"""How long a slot a refit opens waits for one of the batch's preferred workers before anyone
+may take it (``bot/refit.py``)."""
 ITEM_COMPLETE = "item_complete"  # end_reason of an assignment released by early stopping
 TASK_TYPES = cast(tuple[TaskType, ...], tuple(TASK_TYPE_REGISTRY))  # every type, registry order
 
@@ -79,6 +82,7 @@ class QualityRules:
     label_stop: float = 0.95  # weighted-vote confidence that completes a label item early
     text_stop: float = 0.9  # medoid confidence that completes a transcription item early
     training_items: int = 3  # a worker's first gold answers of a type are their training
+    route_window: timedelta = ROUTE_WINDOW  # a refit's new slot waits this for preferred workers
 
     @property
     def stop_thresholds(self) -> StopThresholds:
@@ -243,7 +247,7 @@ async def after_answer(
         released = await release_active_of_items(tx, completed, ITEM_COMPLETE, now)
         refunded = await end_if_complete(tx, batch.id, now=now, tz=tz)
         if refunded is not None:
-            batch_end = await _batch_end(tx, batch, refunded)
+            batch_end = await batch_end_of(tx, batch, refunded)
     await refresh_level(tx, worker_id, now)
     return AfterAnswer(
         score, flagged, tuple(pauses), stop, tuple(released), batch_end, training=training
@@ -253,15 +257,21 @@ async def after_answer(
 async def _stop_decision(
     tx: WriteTx, rules: QualityRules, batch: Batch, item_id: int
 ) -> StopDecision:
-    """Whether an ordinary item has enough answers: clear agreement, or answers_per_item."""
+    """Whether an ordinary item has enough answers: clear agreement, or answers_per_item. In a
+    batch that buys answers dynamically the refit of the whole batch judges agreement
+    (``bot/refit.py``); the answer only completes an item at answers_per_item."""
     given = await answers_of_item(tx, item_id)
+    if batch.dynamic_overlap:
+        full = len(given) >= batch.answers_per_item
+        return StopDecision(full, "limit" if full else "collecting", 0.0, len(given))
     scores = await gold_scores_of_workers(tx, [a.worker_id for a in given], batch.type)
     accuracies = {worker_id: accuracy_of(found) for worker_id, found in scores.items()}
     answers = [Given(a.worker_id, a.answer) for a in given]
     return type_named(batch.type).enough(batch, answers, accuracies, rules.stop_thresholds)
 
 
-async def _batch_end(tx: WriteTx, batch: Batch, refunded: int) -> BatchEnd:
+async def batch_end_of(tx: WriteTx, batch: Batch, refunded: int) -> BatchEnd:
+    """What the requester of a batch that just ended is told."""
     flows = await escrow_flows(tx, escrow_account(batch.escrow_batch_id))
     answers = await submitted_count_in(tx, batch.id)
     review = await review_batch_of(tx, batch.id) if batch.review else None

@@ -88,7 +88,9 @@ def _assignment(row: Row) -> Assignment:
 # cost depends on the open batches and on the worker's own history, not on the items waiting
 # nor on how many workers hold slots (migration 0011, decision record 0012).
 # Issue 14's gates: the worker holds the batch's min_level and has not muted its requester;
-# issue 15's: the requester has not excluded the worker.
+# issue 15's: the requester has not excluded the worker. Issue 16's routing: a slot a refit
+# opened is kept for the batch's preferred workers until the item's routed_until
+# (storage/overlap.py).
 _OPEN_TO_WORKER = f"""
 FROM batches b INDEXED BY batches_open_order
 JOIN items i INDEXED BY items_claimable ON i.batch_id = b.id
@@ -102,6 +104,9 @@ WHERE b.state = 'open' AND i.state = 'open' AND i.gold_answer IS NULL AND i.full
                   WHERE authored.item_id = i.source_item_id AND authored.worker_id = :worker)
   AND NOT EXISTS (SELECT 1 FROM assignments busy
                   WHERE busy.worker_id = :worker AND busy.state = 'active')
+  AND (i.routed_until IS NULL OR i.routed_until <= :now
+       OR EXISTS (SELECT 1 FROM overlap_preferred r
+                  WHERE r.batch_id = b.id AND r.worker_id = :worker))
   {LEVEL_GATE}{MUTE_GATE}{EXCLUSION_GATE}
 """
 _IN_ORDER = "ORDER BY b.published_at, b.id, i.position LIMIT 1"
@@ -438,7 +443,7 @@ async def rewards_open_to(tx: Tx, worker_id: int) -> list[int]:
 async def open_slots(tx: Tx) -> int:
     """Answer slots still free in open batches (reads every open item: reports, not the loop)."""
     value = await tx.fetch_value(
-        "SELECT coalesce(sum(b.answers_per_item - i.taken), 0)"
+        "SELECT coalesce(sum(coalesce(i.wanted, b.answers_per_item) - i.taken), 0)"
         " FROM batches b JOIN items i INDEXED BY items_claimable ON i.batch_id = b.id"
         " WHERE b.state = 'open' AND i.state = 'open' AND i.gold_answer IS NULL AND i.full = 0"
     )
@@ -449,7 +454,8 @@ async def open_slots_up_to(tx: Tx, most: int) -> int:
     """Answer slots free in open batches, counted no further than ``most`` (reads at most
     ``most`` claimable items: the dispatcher asks whether slots are fewer than its workers)."""
     value = await tx.fetch_value(
-        "SELECT coalesce(sum(free), 0) FROM (SELECT b.answers_per_item - i.taken AS free"
+        "SELECT coalesce(sum(free), 0) FROM (SELECT coalesce(i.wanted, b.answers_per_item)"
+        " - i.taken AS free"
         " FROM batches b INDEXED BY batches_open_order"
         " JOIN items i INDEXED BY items_claimable ON i.batch_id = b.id"
         " WHERE b.state = 'open' AND i.state = 'open' AND i.gold_answer IS NULL AND i.full = 0"

@@ -71,6 +71,7 @@ class Batch(BatchSettings):
     ended_at: datetime | None
     review_reward: int | None = field(default=None, kw_only=True)
     source_batch_id: int | None = field(default=None, kw_only=True)
+    dynamic_overlap: bool = field(default=False, kw_only=True)  # a refit decides (migration 0020)
 
     @property
     def escrow_batch_id(self) -> int:
@@ -153,6 +154,7 @@ def _batch(row: Row) -> Batch:
         ended_at=maybe_time(row["ended_at"]),
         review_reward=row["review_reward"],
         source_batch_id=row["source_batch_id"],
+        dynamic_overlap=bool(row["dynamic_overlap"]),
     )
 
 

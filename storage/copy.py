@@ -123,14 +123,15 @@ async def copy_database(source: Database, target: Database) -> Copied:
 
 async def _recount_slots(tx: WriteTx) -> None:
     """items.taken and items."full" from the copied assignments: the target's triggers counted
-    each assignment on the way in on top of the counters copied with the items (0008)."""
+    each assignment on the way in on top of the counters copied with the items (0008). "full"
+    compares with the item's gate where dynamic overlap set one (0020)."""
     await tx.execute(
         "UPDATE items SET taken = (SELECT count(*) FROM assignments a WHERE a.item_id = items.id"
         " AND a.state IN ('active', 'submitted'))"
     )
     await tx.execute(
-        'UPDATE items SET "full" = CASE WHEN taken >= (SELECT b.answers_per_item FROM batches b'
-        " WHERE b.id = items.batch_id) THEN 1 ELSE 0 END"
+        'UPDATE items SET "full" = CASE WHEN taken >= coalesce(wanted, (SELECT b.answers_per_item'
+        " FROM batches b WHERE b.id = items.batch_id)) THEN 1 ELSE 0 END"
     )
 
 

@@ -55,6 +55,7 @@ EXPORT_QUERIES: tuple[tuple[str, str], ...] = (
         " WHERE worker_id = ? ORDER BY id",
     ),
     ("mutes", "SELECT requester_id, muted_at FROM worker_mutes WHERE worker_id = ?"),
+    ("preferred_in_batches", "SELECT batch_id FROM overlap_preferred WHERE worker_id = ?"),
     (
         "payout_details",
         "SELECT holder, iban, bic, updated_at FROM payout_details WHERE worker_id = ?",
@@ -92,7 +93,7 @@ async def erase_person(tx: WriteTx, user_id: int, pseudonym: str, now: datetime)
     )
     if cursor.rowcount != 1:
         return False
-    for table in ("worker_availability", "payout_details", "worker_mutes"):
+    for table in ("worker_availability", "payout_details", "worker_mutes", "overlap_preferred"):
         await tx.execute(f"DELETE FROM {table} WHERE worker_id = ?", (user_id,))
     await forget_person(tx, user_id)
     return True

@@ -21,6 +21,7 @@ import imageio_ffmpeg
 from PIL import Image
 
 from bot.batch_settings import Example, Level
+from bot.batches import open_gate_if_dynamic
 from bot.dispatch import Policy
 from bot.gold import QualityRules
 from bot.ledger import hold_for_batch, top_up
@@ -150,9 +151,11 @@ async def publish_batch(
     seeds: Sequence[int] | None = None,
     min_level: Level = "newcomer",
     examples: Sequence[Example] = (),
+    dynamic: bool | None = None,
 ) -> int:
     """An open batch with its most possible cost held in escrow, as publishing leaves it
-    (``min_level`` and ``examples``: the optional settings of issue 14)."""
+    (``min_level`` and ``examples``: the optional settings of issue 14; ``dynamic=False``: a
+    label batch of more than two answers per item without dynamic overlap, ``bot/refit.py``)."""
     seeds = list(seeds) if seeds is not None else [next(_SEEDS) for _ in range(items)]
     new_items = [
         NewItem(
@@ -189,6 +192,7 @@ async def publish_batch(
         budget=cost,
         topup_key=f"topup:test:{next(_SEEDS)}",
         now=now,
+        dynamic=dynamic,
     )
 
 
@@ -201,9 +205,11 @@ async def open_funded_batch(
     budget: int,
     topup_key: str,
     now: datetime,
+    dynamic: bool | None = None,
 ) -> int:
     """Top the requester up by ``budget``, store the batch, open it and hold ``cost`` in escrow
-    (and refresh the requester's reputation line, as publishing does)."""
+    (and refresh the requester's reputation line, and start dynamic overlap where it applies,
+    as publishing does)."""
     await top_up(
         db,
         requester_id=batch.requester_id,
@@ -216,6 +222,11 @@ async def open_funded_batch(
     async with db.write() as conn:
         batch_id = await insert_draft(conn, batch, items, now)
         assert await set_batch_state(conn, batch_id, expected=["draft"], new="open", now=now)
+        stored = await get_batch(conn, batch_id)
+        assert stored is not None
+        if dynamic is not False:  # None: as publishing decides (bot.batches.buys_dynamically)
+            opened = await open_gate_if_dynamic(conn, stored)
+            assert opened or not dynamic, "not a batch that can buy answers dynamically"
         await hold_for_batch(
             conn,
             requester_id=batch.requester_id,
@@ -351,9 +362,10 @@ async def open_batch(
     title: str = "Street scenes",
     extra_budget: int = 0,
     now: datetime = NOW,
+    dynamic: bool | None = None,
 ) -> int:
     """An open batch of ``items`` with its most possible cost in escrow (and ``extra_budget``
-    left on the requester's balance)."""
+    left on the requester's balance; ``dynamic`` as ``open_funded_batch``)."""
     batch = NewBatch(
         requester_id=requester_id,
         settings=BatchSettings(
@@ -378,6 +390,7 @@ async def open_batch(
         budget=cost + extra_budget,
         topup_key=f"topup:results-test:{next(_TOPUPS)}:{data_dir}",
         now=now,
+        dynamic=dynamic,
     )
 
 
@@ -458,6 +471,7 @@ async def half_floor_batch(db: Database, tmp_path: Path, *, extra_budget: int) -
         answers_per_item=3,
         reward=2,
         extra_budget=extra_budget,
+        dynamic=False,  # every item takes its third answer without waiting for a refit
     )
     for item in await item_ids(db, batch_id):
         for worker in (41, 42):

@@ -40,7 +40,14 @@ QUALITY = QualityRules()  # the defaults: 0.95 for labels, 0.9 for transcription
 async def three_on_one_item(db: Database, tmp_path: Path, **options: Any) -> list[Assignment]:
     """One item, three answer slots, three workers each holding one."""
     await publish_batch(
-        db, tmp_path, items=1, answers_per_item=3, reward=4, time_limit=30, **options
+        db,
+        tmp_path,
+        items=1,
+        answers_per_item=3,
+        reward=4,
+        time_limit=30,
+        dynamic=False,  # the answer's own rule (dynamic overlap: tests/test_refit.py)
+        **options,
     )
     await workers(db, [401, 402, 403])
     tasks = [await offer(db, worker_id, QUALITY) for worker_id in (401, 402, 403)]

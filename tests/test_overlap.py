@@ -15,9 +15,12 @@ from bot.overlap import (
     POOLED_THRESHOLD,
     agreed_confidence,
     batch_stopping,
+    is_dynamic,
     needs_more,
-    rank_workers,
+    preferred_workers,
+    refit,
     route_order,
+    rule_for,
     stopping_confidences,
     worker_order,
 )
@@ -56,15 +59,17 @@ def test_stopping_confidences_trust_agreement_and_doubt_a_lone_answer() -> None:
     assert set(accuracy) == {1, 2, 3}
 
 
-def test_an_items_first_answers_ignore_the_estimates_and_later_ones_follow_them() -> None:
-    accuracy = {1: 0.6, 2: 0.95, 3: 0.8}
-    load = {3: 50}  # at capacity: last in every case
-    assert worker_order([1, 2, 3], 0, accuracy, load, capacity=50) == [1, 2, 3]
-    assert worker_order([1, 2, 3], 1, accuracy, load, capacity=50) == [1, 2, 3]
-    assert worker_order([1, 2, 3], 2, accuracy, load, capacity=50) == [2, 1, 3]
-    assert worker_order([1, 2, 3], 2, accuracy, load, capacity=50) == rank_workers(
-        [1, 2, 3], accuracy, load, capacity=50
-    )
+def test_an_items_first_answers_ignore_the_estimates_and_later_ones_go_to_the_preferred() -> None:
+    accuracy = {1: 0.6, 2: 0.95, 3: 0.8, 4: 0.9}
+    preferred = preferred_workers(accuracy)
+    assert preferred == {2, 4}  # the best quarter of four: the bar is the second best's 0.9
+    load = {4: 50}  # at capacity: last in every case
+    assert worker_order([1, 2, 3, 4], 0, preferred, load, capacity=50) == [1, 2, 3, 4]
+    assert worker_order([1, 2, 3, 4], 1, preferred, load, capacity=50) == [1, 2, 3, 4]
+    assert worker_order([3, 1, 2, 4], 2, preferred, load, capacity=50) == [2, 3, 1, 4]
+    assert worker_order([3, 1, 4], 2, preferred, load, capacity=50) == [3, 1, 4]
+    assert preferred_workers({}) == frozenset()
+    assert preferred_workers({7: 0.8, 8: 0.8}) == {7, 8}  # ties are all in
 
 
 def test_the_most_doubtful_items_are_pending_first() -> None:
@@ -131,3 +136,30 @@ def test_a_batch_stops_on_the_pooled_posterior_only_when_the_model_choice_keeps_
     pending = stopping.pending({item: 1 for item in votes})  # under ``least``: every item
     assert sorted(pending) == sorted(votes)
     assert [stopping.confidences[item] for item in pending] == sorted(stopping.confidences.values())
+
+
+def test_a_refit_stops_the_sure_items_and_allows_the_others_one_more_answer() -> None:
+    crowd = make_label_crowd("good", 0, items=60)
+    votes: dict[int, list[Vote]] = {}
+    for item, worker, label in fixed_overlap(crowd, 0):
+        if len(votes.setdefault(item, [])) < 2:
+            votes[item].append(Vote(worker, frozenset({str(label)})))
+    votes[999] = []  # not answered yet: left to its first answers
+    decided = refit(votes, rule_for(5))
+    stopping = batch_stopping({item: v for item, v in votes.items() if v}, rule_for(5))
+    pending = stopping.pending({item: len(v) for item, v in votes.items() if v})
+    assert [item for item, _ in decided.more] == pending  # the most doubtful first
+    assert all(wanted == 3 for _, wanted in decided.more)
+    assert set(decided.complete) == set(votes) - set(pending) - {999}
+    assert decided.complete  # both kinds, on this crowd
+    assert decided.more
+    assert decided.accuracy == stopping.accuracy
+    assert refit({1: []}).complete == ()
+
+
+def test_a_refit_never_allows_more_than_the_batchs_answers_per_item() -> None:
+    split = {1: [Vote(1, frozenset({"a"})), Vote(2, frozenset({"b"})), Vote(3, frozenset({"c"}))]}
+    assert refit(split, rule_for(3)).complete == (1,)
+    assert refit(split, rule_for(4)).more == ((1, 4),)
+    assert not is_dynamic(2)
+    assert is_dynamic(3)

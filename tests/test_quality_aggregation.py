@@ -10,7 +10,7 @@ from bot.aggregate import main
 from bot.aggregation import rover_transcript
 from bot.dawid_skene import DawidSkeneResult, Settings, index
 from bot.model_choice import best_dawid_skene, choose_model
-from bot.overlap import needs_more, rank_workers
+from bot.overlap import needs_more
 from bot.quality import word_error_rate
 from bot.text_consensus import TextAnswer, weighted_rover_batch
 from bot.votes import Vote
@@ -68,11 +68,6 @@ def test_another_answer_only_while_uncertain_and_under_the_most():
     assert needs_more(0.5, 3, threshold=0.9, least=2, most=5)
     assert not needs_more(0.95, 2, threshold=0.9, least=2, most=5)
     assert not needs_more(0.5, 5, threshold=0.9, least=2, most=5)
-
-
-def test_routing_prefers_accurate_workers_under_capacity():
-    ranked = rank_workers([1, 2, 3, 4], {1: 0.6, 2: 0.95, 3: 0.9}, {2: 10}, capacity=10)
-    assert ranked == [3, 4, 1, 2]  # 4 has no estimate: the prior 0.7; 2 is at capacity
 
 
 def test_aggregate_command_reads_crowdkit_long_format(tmp_path: Path):

@@ -9,7 +9,7 @@ at once, then the next task claimed; every rate-limited call is queued in the ou
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from telegram import CallbackQuery, Message
@@ -34,6 +34,7 @@ from bot.engine.outbox import Priority
 from bot.engine.render import answered_caption, credited_text, task_buttons
 from bot.engine.telegram_errors import answer_query
 from bot.errors import CapExceeded
+from bot.gold import BatchEnd
 from bot.i18n import Translator
 from bot.tasks import task_type
 from bot.telegram_ui import PICK, callback, keyboard, translator_for
@@ -394,26 +395,38 @@ def _tell_pauses(
 async def _tell_item_and_batch_end(application: BotApplication, credited: answers.Credited) -> None:
     """Workers whose task an early stop released get the next one; the requester of a batch
     that just ended gets its summary."""
+    await tell_released(application, credited.batch, credited.quality.released)
+    if credited.quality.batch_end is not None:
+        await tell_batch_end(application, credited.quality.batch_end)
+
+
+async def tell_released(
+    application: BotApplication, batch: Batch, released: Sequence[Assignment]
+) -> None:
+    """Each worker whose task on ``batch`` was released because its item completed: the task
+    message says so, and the next task follows."""
     services = services_of(application)
-    for released in credited.quality.released:
-        cancel_deadline(application, released.id)
-        if released.chat_id is None or released.message_id is None:
+    for assignment in released:
+        cancel_deadline(application, assignment.id)
+        if assignment.chat_id is None or assignment.message_id is None:
             continue
-        item = await services.db.run_read(get_item, released.item_id)
+        item = await services.db.run_read(get_item, assignment.item_id)
         is_photo = item is not None and item.media_kind == "image"
-        wt = await translator_for(services, released.worker_id)
-        with services.runtime.handling(released.worker_id):
+        wt = await translator_for(services, assignment.worker_id)
+        with services.runtime.handling(assignment.worker_id):
             await follow_up(
                 application,
-                released.worker_id,
-                (released.chat_id, released.message_id, is_photo),
-                ended_caption=wt("quality.item_completed", title=credited.batch.title),
+                assignment.worker_id,
+                (assignment.chat_id, assignment.message_id, is_photo),
+                ended_caption=wt("quality.item_completed", title=batch.title),
                 header=wt("quality.header.item_completed"),
                 priority=Priority.PUSH,
             )
-    end = credited.quality.batch_end
-    if end is None:
-        return
+
+
+async def tell_batch_end(application: BotApplication, end: BatchEnd) -> None:
+    """The requester of a batch that just ended gets its summary, with its results button."""
+    services = services_of(application)
     requester = end.batch.requester_id
     rt = await _known_translator(services, requester)
     if rt is None:

@@ -119,6 +119,9 @@ class TaskType(ABC):
     """The name ``/results`` gives its aggregation (``dawid-skene``, ``rover``, ``medoid``)."""
     review_by_default: ClassVar[bool] = False
     """A text type whose batches get a review step unless the manifest says ``review = false``."""
+    buys_dynamically: ClassVar[bool] = False
+    """Single-choice batches buy answers by dynamic overlap (``bot/refit.py``): a refit of the
+    whole batch decides which items get another answer."""
 
     def takes(self, field: str) -> bool:
         """Whether the manifest field ``labels`` or ``multiple`` is this type's to take."""

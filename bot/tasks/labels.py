@@ -64,6 +64,7 @@ class LabelTask(TaskType):
 
     manifest_fields: ClassVar[frozenset[str]] = frozenset({"labels"})
     aggregation_method: ClassVar[str] = "dawid-skene"
+    buys_dynamically: ClassVar[bool] = True
 
     def gold_answer(
         self, cell: str, labels: Sequence[str], multiple: bool, where: Mapping[str, Any]

@@ -32,6 +32,7 @@ class Review(LabelTask):
     name: ClassVar[BatchType] = "review"
     manifest_fields: ClassVar[frozenset[str]] = frozenset()
     media_kinds: ClassVar[frozenset[MediaKind]] = frozenset({"image", "audio", "text"})
+    buys_dynamically: ClassVar[bool] = False  # opened by start_review; candidates differ per item
 
     def label_text(self, t: Translator, label: str) -> str:
         return t("tasks.review.none") if label == NONE_RIGHT else label

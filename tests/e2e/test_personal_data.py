@@ -72,7 +72,7 @@ async def test_mydata_then_forgetme_erases_and_keeps_the_accounting_records(
     assert user is not None
     assert user.first_name.startswith("erased-")
     assert (user.username, user.timezone, user.consented_at) == (None, None, None)
-    for table in ("worker_availability", "payout_details", "worker_mutes"):
+    for table in ("worker_availability", "payout_details", "worker_mutes", "overlap_preferred"):
         assert await sql_value(db, f"SELECT count(*) FROM {table} WHERE worker_id = 1201") == 0
     states = {a.state for a in await db.run_read(assignments_of_worker, 1201)}
     assert states == {"submitted", "released"}  # the answer kept, the open task given back

@@ -142,6 +142,7 @@ async def test_two_agreeing_workers_complete_an_item_early_and_the_requester_is_
         answers_per_item=3,
         reward=4,
         time_limit=30,
+        dynamic=False,  # the answer's own rule; a refit's: tests/e2e/test_dynamic_overlap.py
     )
     request_dispatch(app)
     before = await balance(db, requester_account(REQUESTER_ID))

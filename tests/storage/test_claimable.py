@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.dispatch import dispatch_pass
 from storage import assignments as sql
 from storage.db import Database, bundled_migrations
+from storage.overlap import allow_more
 from tests.builders import NOW, POLICY, publish_batch, workers
 from tests.conftest import sql_rows
 
@@ -20,7 +21,7 @@ async def drift(db: Database) -> list[tuple[int, int, int, int]]:
         db,
         "SELECT i.id, i.taken, (SELECT count(*) FROM assignments a WHERE a.item_id = i.id"
         " AND a.state IN ('active', 'submitted')) AS counted, i.full,"
-        " b.answers_per_item FROM items i JOIN batches b ON b.id = i.batch_id",
+        " coalesce(i.wanted, b.answers_per_item) FROM items i JOIN batches b ON b.id = i.batch_id",
     )
     return [
         (row[0], row[1], row[2], row[3])
@@ -80,8 +81,30 @@ def test_the_claim_walks_indexes_in_order_without_sorting_every_open_item(
             for statement in migration.statements():
                 conn.execute(statement)
         select = sql._NEXT_BATCH
-        params = {"worker": 1, "max_reward": 10, "batch": None}
+        params = {"worker": 1, "max_reward": 10, "batch": None, "now": "2026-01-15T12:00:00Z"}
         plan = " | ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {select}", params))
     assert "USING INDEX batches_open_order" in plan
     assert "USING INDEX items_claimable" in plan
     assert "TEMP B-TREE" not in plan
+
+
+async def test_counters_follow_the_gate_of_a_dynamic_batch(db: Database, tmp_path: Path) -> None:
+    """Migration 0020: "full" compares taken with the item's gate (items.wanted)."""
+    batch_id = await publish_batch(db, tmp_path, items=2, answers_per_item=5)
+    await workers(db, [101, 102, 103, 104, 105])
+    offers = await dispatch_pass(db, POLICY, NOW)
+    assert len(offers) == 4  # two slots on each item: the gate, not answers_per_item
+    assert await drift(db) == []
+    assert await db.run_read(sql.open_slots) == 0
+    first = offers[0].assignment
+    async with db.write() as tx:
+        await sql.end_active(tx, first.id, state="expired", reason=None, now=NOW)
+        assert await allow_more(tx, first.item_id, taken=1, wanted=3)
+        assert not await allow_more(tx, first.item_id, taken=1, wanted=3)  # once
+        assert not await allow_more(tx, offers[2].item.id, taken=1, wanted=3)  # it holds 2
+    assert await drift(db) == []
+    assert await db.run_read(sql.open_slots) == 2  # the expired slot and the one allowed
+    rows = await sql_rows(
+        db, "SELECT wanted FROM items WHERE batch_id = ? ORDER BY id", (batch_id,)
+    )
+    assert [row[0] for row in rows] == [3, 2]

@@ -62,6 +62,7 @@ _REST = (
     "INSERT INTO worker_mutes (worker_id, requester_id, muted_at) VALUES (501, 7001, ?)",
     # Both ids must be users (foreign keys); the one registered user stands for both here.
     "INSERT INTO requester_exclusions (requester_id, worker_id, excluded_at) VALUES (501, 501, ?)",
+    "INSERT INTO overlap_preferred (batch_id, worker_id) SELECT 1, 501 WHERE ? != ''",
     "INSERT INTO conversation_states (name, conversation_key, state, updated_at)"
     " VALUES ('newbatch', '[7001, 7001]', '2', ?)",
     "INSERT INTO conversation_data (scope, owner_id, data, updated_at)"

@@ -1,0 +1,138 @@
+"""Storage room of dynamic overlap: the answers a refit reads, the gate it moves, and routing.
+
+An item of a dynamic batch (``batches.dynamic_overlap``, migration 0020) holds at most
+``items.wanted`` answer slots; ``items."full"`` follows it (the triggers of 0011, rewritten in
+0020), so the claim never serves an item waiting for a refit. A refit's writes are guarded by
+the slots it read: an item whose slots changed since (a new answer, an expiry) is left to the
+next refit. A slot a refit opens is routed: kept for the batch's preferred workers
+(``overlap_preferred``) until ``items.routed_until`` (the claim's gate, ``storage/assignments.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from storage.batches import Batch, get_batch
+from storage.db import Tx, WriteTx, to_db_time
+
+
+@dataclass(frozen=True)
+class ItemAnswers:
+    """An open ordinary item of a dynamic batch: its submitted answers and its slots held."""
+
+    item_id: int
+    taken: int  # slots held: active and submitted assignments
+    answers: tuple[tuple[int, Any], ...]  # (worker id, answer), in the order given
+
+
+async def dynamic_batches(tx: Tx) -> list[Batch]:
+    """The open and paused batches that buy answers dynamically, oldest first."""
+    rows = await tx.fetch_all(
+        "SELECT id FROM batches WHERE dynamic_overlap = 1 AND state IN ('open', 'paused')"
+        " ORDER BY id"
+    )
+    found = [await get_batch(tx, int(row[0])) for row in rows]
+    return [batch for batch in found if batch is not None]
+
+
+async def answer_count(tx: Tx, batch_id: int) -> int:
+    """How many answers the batch has had submitted (a refit reads again only after one more)."""
+    value = await tx.fetch_value(
+        "SELECT count(*) FROM assignments WHERE batch_id = ? AND state = 'submitted'", (batch_id,)
+    )
+    return int(value or 0)
+
+
+async def open_item_answers(tx: Tx, batch_id: int) -> list[ItemAnswers]:
+    """Every open ordinary item of the batch with its submitted answers (none: an empty
+    tuple), by item id."""
+    items = await tx.fetch_all(
+        "SELECT id, taken FROM items WHERE batch_id = ? AND state = 'open'"
+        " AND gold_answer IS NULL ORDER BY id",
+        (batch_id,),
+    )
+    rows = await tx.fetch_all(
+        "SELECT a.item_id, a.worker_id, a.answer FROM assignments a JOIN items i"
+        " ON i.id = a.item_id WHERE a.batch_id = ? AND a.state = 'submitted'"
+        " AND i.state = 'open' AND i.gold_answer IS NULL ORDER BY a.item_id, a.id",
+        (batch_id,),
+    )
+    given: dict[int, list[tuple[int, Any]]] = {}
+    for row in rows:
+        given.setdefault(int(row[0]), []).append((int(row[1]), json.loads(row[2])))
+    return [
+        ItemAnswers(int(row[0]), int(row[1]), tuple(given.get(int(row[0]), ()))) for row in items
+    ]
+
+
+async def start_gate(tx: WriteTx, batch_id: int, least: int) -> None:
+    """Make a batch dynamic: each open ordinary item may hold ``least`` slots until a refit."""
+    await tx.execute("UPDATE batches SET dynamic_overlap = 1 WHERE id = ?", (batch_id,))
+    await tx.execute(
+        'UPDATE items SET wanted = ?, "full" = CASE WHEN taken >= ? THEN 1 ELSE 0 END'
+        " WHERE batch_id = ? AND state = 'open' AND gold_answer IS NULL",
+        (least, least, batch_id),
+    )
+
+
+async def allow_more(
+    tx: WriteTx, item_id: int, *, taken: int, wanted: int, routed_until: datetime | None = None
+) -> bool:
+    """Let an open item hold ``wanted`` slots, when it still holds the ``taken`` a refit read,
+    its new slot kept for the batch's preferred workers until ``routed_until`` (None: open to
+    anyone); True when that raised its gate."""
+    cursor = await tx.execute(
+        'UPDATE items SET wanted = ?, "full" = CASE WHEN taken >= ? THEN 1 ELSE 0 END,'
+        " routed_until = ?"
+        " WHERE id = ? AND state = 'open' AND taken = ? AND (wanted IS NULL OR wanted < ?)",
+        (
+            wanted,
+            wanted,
+            None if routed_until is None else to_db_time(routed_until),
+            item_id,
+            taken,
+            wanted,
+        ),
+    )
+    return cursor.rowcount == 1
+
+
+async def set_preferred(tx: WriteTx, batch_id: int, workers: Collection[int]) -> None:
+    """The batch's preferred workers are now ``workers`` (routing)."""
+    await tx.execute("DELETE FROM overlap_preferred WHERE batch_id = ?", (batch_id,))
+    for worker_id in sorted(workers):
+        await tx.execute(
+            "INSERT INTO overlap_preferred (batch_id, worker_id) VALUES (?, ?)",
+            (batch_id, worker_id),
+        )
+
+
+async def preferred_of(tx: Tx, batch_id: int) -> set[int]:
+    """The batch's preferred workers."""
+    rows = await tx.fetch_all(
+        "SELECT worker_id FROM overlap_preferred WHERE batch_id = ?", (batch_id,)
+    )
+    return {int(row[0]) for row in rows}
+
+
+async def complete_settled(
+    tx: WriteTx, item_ids: Sequence[int], *, taken: Sequence[int], now: datetime
+) -> list[int]:
+    """Complete the open items a refit found sure enough, each only while it holds exactly the
+    ``taken`` slots read (all submitted: none still being answered); the ids completed."""
+    done = []
+    for item_id, held in zip(item_ids, taken, strict=True):
+        cursor = await tx.execute(
+            "UPDATE items SET state = 'complete', completed_at = ?"
+            " WHERE id = ? AND state = 'open' AND taken = ?"
+            " AND NOT EXISTS (SELECT 1 FROM assignments a"
+            " WHERE a.item_id = items.id AND a.state = 'active')",
+            (to_db_time(now), item_id, held),
+        )
+        if cursor.rowcount == 1:
+            done.append(item_id)
+    return done

@@ -1,0 +1,209 @@
+"""Dynamic overlap in the bot (``bot/refit.py``): a published label batch hands out each item's
+first two answers, then refits of the whole batch complete the items sure enough and let the
+others have one more answer, as ``bot.overlap.refit`` (the benchmarked rule) decides; the batch
+ends with its unspent escrow returned. Stories on the real answer path and database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bot import answers
+from bot.gold import ROUTE_WINDOW, QualityRules
+from bot.ledger import balance, escrow_account, requester_account
+from bot.overlap import refit, rule_for
+from bot.payouts import check_invariants
+from bot.refit import RefitMemo, refit_pass
+from bot.votes import Vote
+from storage.assignments import Assignment, claim_next
+from storage.batches import get_batch
+from storage.db import Database
+from storage.overlap import preferred_of
+from tests.builders import NOW, PARIS, item_ids, policy, publish_batch, shown, workers
+from tests.conftest import REQUESTER_ID, sql_rows
+
+QUALITY = QualityRules(gold_share=0.0, training_items=0)
+LABELS = ("car", "bicycle", "person")
+LATER = NOW + timedelta(seconds=6)
+OPEN_TO_ALL = LATER + ROUTE_WINDOW  # a routed slot no preferred worker took
+# Two workers agree on items 0-5; on items 6 and 7 they do not.
+FIRST = ["car"] * 6 + ["car", "bicycle"]
+SECOND = ["car"] * 6 + ["person", "person"]
+
+
+async def answer_all(
+    db: Database, worker_id: int, labels: list[str], *, at: datetime = NOW, most: int = 99
+) -> list[Assignment]:
+    """The worker takes tasks at ``at`` until none is left for them (or ``most`` are done),
+    answering each item ``labels`` says (by the item's rank in the batch)."""
+    ranks = {item_id: n for n, item_id in enumerate(await item_ids(db, BATCH[0]))}
+    done: list[Assignment] = []
+    while len(done) < most and (task := await offer_at(db, worker_id, at)) is not None:
+        label = LABELS.index(labels[ranks[task.item_id]])
+        answered_at = at + timedelta(seconds=6)  # a human's pace, not a speed flag
+        await answers.submit(db, policy(QUALITY), task.id, worker_id, answered_at, label=label)
+        done.append(task)
+    return done
+
+
+async def offer_at(db: Database, worker_id: int, at: datetime) -> Assignment | None:
+    claim = await db.run_write(claim_next, worker_id=worker_id, now=at, max_reward=10_000)
+    return None if claim is None else await shown(db, claim, at)
+
+
+BATCH: list[int] = []
+
+
+async def two_answers_each(db: Database, tmp_path: Path) -> int:
+    """Eight items, up to five answers each, at 4 cents; two workers answer every item."""
+    batch_id = await publish_batch(
+        db, tmp_path, labels=LABELS, items=8, answers_per_item=5, reward=4, time_limit=30
+    )
+    BATCH[:] = [batch_id]
+    await workers(db, [41, 42, 43])
+    assert len(await answer_all(db, 41, FIRST)) == 8
+    assert len(await answer_all(db, 42, SECOND)) == 8
+    return batch_id
+
+
+async def wanted(db: Database, batch_id: int) -> dict[int, tuple[str, int | None]]:
+    """Each item's state and gate, by its rank in the batch (from 0)."""
+    rows = await sql_rows(
+        db,
+        "SELECT position, state, wanted FROM items WHERE batch_id = ? ORDER BY position",
+        (batch_id,),
+    )
+    return {n: (str(row[1]), row[2]) for n, row in enumerate(rows)}
+
+
+async def test_published_label_batch_waits_for_a_refit_after_two_answers(
+    db: Database, tmp_path: Path
+) -> None:
+    batch_id = await two_answers_each(db, tmp_path)
+    batch = await db.run_read(get_batch, batch_id)
+    assert batch is not None
+    assert batch.dynamic_overlap
+    assert await wanted(db, batch_id) == {n: ("open", 2) for n in range(8)}
+    assert await offer_at(db, 43, LATER) is None  # every item waits for a refit
+
+
+async def test_a_refit_completes_sure_items_and_asks_one_more_answer_of_the_others(
+    db: Database, tmp_path: Path
+) -> None:
+    batch_id = await two_answers_each(db, tmp_path)
+    ids = await item_ids(db, batch_id)
+    votes = {
+        item: [Vote(41, frozenset({FIRST[n]})), Vote(42, frozenset({SECOND[n]}))]
+        for n, item in enumerate(ids)
+    }
+    expected = refit(votes, rule_for(5))  # the rule the quality benchmark measures
+    assert expected.complete == tuple(ids[:6])
+    assert {item for item, _ in expected.more} == {ids[6], ids[7]}
+
+    (news,) = await refit_pass(db, now=LATER, tz=PARIS)
+    assert news.completed == expected.complete
+    assert news.allowed == 2
+    assert news.batch_end is None
+    states = await wanted(db, batch_id)
+    assert states == {**{n: ("complete", 2) for n in range(6)}, 6: ("open", 3), 7: ("open", 3)}
+    assert await offer_at(db, 43, LATER) is None  # kept for the preferred workers a while
+    third = await answer_all(db, 43, ["car"] * 7 + ["person"], at=OPEN_TO_ALL)
+    assert sorted(task.item_id for task in third) == [ids[6], ids[7]]
+    assert await check_invariants(db, tz=PARIS, cap=25_000) == []
+
+
+async def test_the_last_refit_ends_the_batch_and_returns_the_answers_not_bought(
+    db: Database, tmp_path: Path
+) -> None:
+    batch_id = await two_answers_each(db, tmp_path)
+    before = await balance(db, requester_account(REQUESTER_ID))
+    memo = RefitMemo(spacing=0.0)  # no wait between refits: one each step of the story
+    bought = 16
+    end = None
+    for worker_id in (43, 44, 45):  # each answers what the last refit still asks for
+        (news,) = await refit_pass(db, now=LATER, tz=PARIS, memo=memo)
+        if (end := news.batch_end) is not None:
+            break
+        await workers(db, [worker_id])
+        bought += len(await answer_all(db, worker_id, ["car"] * 7 + ["person"], at=OPEN_TO_ALL))
+    assert end is not None
+    assert bought < 5 * 8 / 2  # fewer than half the answers held for
+    assert (end.items, end.answers, end.spent) == (8, bought, 4 * bought)
+    assert end.refunded == 4 * (40 - bought)  # the answer slots not bought go back
+    batch = await db.run_read(get_batch, batch_id)
+    assert batch is not None
+    assert batch.state == "done"
+    assert await balance(db, escrow_account(batch_id)) == 0
+    assert await balance(db, requester_account(REQUESTER_ID)) == before + end.refunded
+    assert await refit_pass(db, now=LATER, tz=PARIS, memo=memo) == []  # nothing left to refit
+    assert await check_invariants(db, tz=PARIS, cap=25_000) == []
+
+
+async def test_an_item_being_answered_is_left_to_the_next_refit(
+    db: Database, tmp_path: Path
+) -> None:
+    batch_id = await two_answers_each(db, tmp_path)
+    ids = await item_ids(db, batch_id)
+    await refit_pass(db, now=LATER, tz=PARIS)
+    task = await offer_at(db, 43, OPEN_TO_ALL)  # item 6's third answer, on screen
+    assert task is not None
+    assert task.item_id == ids[6]
+    await refit_pass(db, now=LATER, tz=PARIS)  # a fresh memory: reads everything again
+    assert (await wanted(db, batch_id))[6] == ("open", 3)
+    await answers.submit(
+        db, policy(QUALITY), task.id, 43, OPEN_TO_ALL + timedelta(seconds=6), label=0
+    )
+    (news,) = await refit_pass(db, now=OPEN_TO_ALL, tz=PARIS)
+    assert ids[6] in news.completed
+
+
+async def test_a_refit_run_twice_changes_nothing_more(db: Database, tmp_path: Path) -> None:
+    batch_id = await two_answers_each(db, tmp_path)
+    await refit_pass(db, now=LATER, tz=PARIS)
+    after_one = await wanted(db, batch_id)
+    (again,) = await refit_pass(db, now=LATER, tz=PARIS)  # another process, or a restart
+    assert (again.completed, again.allowed, again.batch_end) == ((), 0, None)
+    assert await wanted(db, batch_id) == after_one
+
+
+async def test_batches_the_rule_does_not_apply_to_stay_fixed(db: Database, tmp_path: Path) -> None:
+    two = await publish_batch(db, tmp_path, labels=LABELS, items=1, answers_per_item=2)
+    several = await publish_batch(
+        db, tmp_path, labels=LABELS, items=1, answers_per_item=4, multiple=True
+    )
+    text = await publish_batch(
+        db, tmp_path, type="transcription", labels=(), items=1, answers_per_item=4, media="audio"
+    )
+    for batch_id in (two, several, text):
+        batch = await db.run_read(get_batch, batch_id)
+        assert batch is not None
+        assert not batch.dynamic_overlap
+        assert [state for state in (await wanted(db, batch_id)).values()] == [("open", None)]
+
+
+async def test_a_slot_a_refit_opens_goes_to_a_preferred_worker_first(
+    db: Database, tmp_path: Path
+) -> None:
+    """Ana (41) and Dee (44) agree on items 0-5; Bob (42) disagrees with Ana on 6 and 7."""
+    BATCH[:] = [
+        await publish_batch(
+            db, tmp_path, labels=LABELS, items=8, answers_per_item=5, reward=4, time_limit=30
+        )
+    ]
+    await workers(db, [41, 42, 43, 44])
+    assert len(await answer_all(db, 41, FIRST)) == 8
+    assert len(await answer_all(db, 44, ["car"] * 8, most=6)) == 6  # items 0-5
+    assert len(await answer_all(db, 42, SECOND)) == 2  # items 6 and 7: the rest are full
+    ids = await item_ids(db, BATCH[0])
+
+    (news,) = await refit_pass(db, now=LATER, tz=PARIS)
+    assert news.completed == tuple(ids[:7])  # Ana is trusted over Bob on item 6
+    assert news.allowed == 1  # item 7: bicycle or person?
+    preferred = await db.run_read(preferred_of, BATCH[0])
+    assert preferred == {44}  # Dee agreed with the crowd every time: the best quarter of three
+    assert await offer_at(db, 43, LATER) is None  # Cy has no estimate: not preferred
+    routed = await offer_at(db, 44, LATER)  # Dee takes the slot at once
+    assert routed is not None
+    assert routed.item_id == ids[7]
+    assert await offer_at(db, 43, OPEN_TO_ALL) is None  # its one more answer is Dee's
