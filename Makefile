@@ -81,6 +81,8 @@ volume: $(STAMP)
 	rm -f /tmp/petites-mains-volume.db
 	$(BIN)/python -m bench.volume --db /tmp/petites-mains-volume.db --scale 1
 	$(BIN)/python -m bench.volume_figures --db /tmp/petites-mains-volume.db --bot-seconds 30
+	# One refit of a dynamic label batch of 10,000 items (issue 16: dynamic overlap in the bot).
+	$(BIN)/python -m bench.refit_scale --items 10000
 
 # Crashes and Bot API failures under load, nothing lost (issue 11): one bot process on SQLite.
 faultrun: $(STAMP)

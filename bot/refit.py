@@ -19,9 +19,11 @@ the database; an empty memory (a restart, another process) reads every dynamic b
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -64,6 +66,7 @@ class RefitNews:
     allowed: int  # items given one more answer slot
     released: tuple[Assignment, ...] = ()  # gold tasks on screen when the batch's items ended
     batch_end: BatchEnd | None = None
+    timings: tuple[float, float, float] = (0.0, 0.0, 0.0)  # seconds: read, fits, write
 
 
 async def refit_pass(
@@ -107,15 +110,14 @@ async def _refit_batch(
         return None
     started = time.monotonic()
     items = await db.run_read(sql.open_item_answers, batch.id)
-    votes = {
-        item.item_id: [Vote(worker, answer_labels(answer)) for worker, answer in item.answers]
-        for item in items
-    }
-    decided = await offload(refit, votes, rule_for(batch.answers_per_item))
+    read = time.monotonic()
+    decided = await offload(decide, items, batch.answers_per_item)
+    fitted = time.monotonic()
     news = await db.run_write(_apply, batch, items, decided, now + window, now, tz)
-    took = time.monotonic() - started
+    written = time.monotonic()
+    news = replace(news, timings=(read - started, fitted - read, written - fitted))
     memo.seen[batch.id] = count
-    memo.not_before[batch.id] = time.monotonic() + memo.spacing * took
+    memo.not_before[batch.id] = written + memo.spacing * (written - started)
     log.debug(
         "refit of batch %s (%s, %s items): %s completed, %s allowed one more, %.3f s",
         batch.id,
@@ -123,9 +125,21 @@ async def _refit_batch(
         len(items),
         len(news.completed),
         news.allowed,
-        took,
+        written - started,
     )
     return news
+
+
+def decide(items: Sequence[sql.ItemAnswers], answers_per_item: int) -> Refit:
+    """``bot.overlap.refit`` on the stored answers of a batch's open items (in the compute pool:
+    decoding a large batch's answers is CPU work too)."""
+    votes = {
+        item.item_id: [
+            Vote(worker, answer_labels(json.loads(answer))) for worker, answer in item.answers
+        ]
+        for item in items
+    }
+    return refit(votes, rule_for(answers_per_item))
 
 
 async def _apply(

@@ -10,11 +10,9 @@ next refit. A slot a refit opens is routed: kept for the batch's preferred worke
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from storage.batches import Batch, get_batch
 from storage.db import Tx, WriteTx, to_db_time
@@ -26,7 +24,7 @@ class ItemAnswers:
 
     item_id: int
     taken: int  # slots held: active and submitted assignments
-    answers: tuple[tuple[int, Any], ...]  # (worker id, answer), in the order given
+    answers: tuple[tuple[int, str], ...]  # (worker id, answer as stored: JSON), in order given
 
 
 async def dynamic_batches(tx: Tx) -> list[Batch]:
@@ -48,8 +46,8 @@ async def answer_count(tx: Tx, batch_id: int) -> int:
 
 
 async def open_item_answers(tx: Tx, batch_id: int) -> list[ItemAnswers]:
-    """Every open ordinary item of the batch with its submitted answers (none: an empty
-    tuple), by item id."""
+    """Every open ordinary item of the batch with its submitted answers as stored (JSON; none:
+    an empty tuple), by item id."""
     items = await tx.fetch_all(
         "SELECT id, taken FROM items WHERE batch_id = ? AND state = 'open'"
         " AND gold_answer IS NULL ORDER BY id",
@@ -61,9 +59,9 @@ async def open_item_answers(tx: Tx, batch_id: int) -> list[ItemAnswers]:
         " AND i.state = 'open' AND i.gold_answer IS NULL ORDER BY a.item_id, a.id",
         (batch_id,),
     )
-    given: dict[int, list[tuple[int, Any]]] = {}
+    given: dict[int, list[tuple[int, str]]] = {}
     for row in rows:
-        given.setdefault(int(row[0]), []).append((int(row[1]), json.loads(row[2])))
+        given.setdefault(int(row[0]), []).append((int(row[1]), str(row[2])))
     return [
         ItemAnswers(int(row[0]), int(row[1]), tuple(given.get(int(row[0]), ()))) for row in items
     ]
