@@ -7,11 +7,12 @@ from typing import Any
 
 from babel.numbers import format_decimal
 
-from bot.batches import Summary
+from bot.batches import Summary, buys_dynamically
 from bot.errors import BatchRejected, Problem, UserError
 from bot.gold import PauseNotice
 from bot.i18n import Translator
 from bot.intake.pricing import floor_warning
+from bot.overlap import OVERLAP_RULE
 from bot.payouts import Step
 from bot.review import REVIEW_ANSWERS, review_hold
 from bot.rewards import PlatformHealth
@@ -74,6 +75,11 @@ def summary_text(t: Translator, summary: Summary, min_hourly_rate: int) -> str:
         t("batches.summary.type", type=t(f"batches.type.{batch.type}")),
         t("batches.summary.items", items=summary.items, gold=summary.gold_items),
         t("batches.summary.answers", answers=batch.answers_per_item),
+        *(
+            [t("batches.summary.dynamic", least=OVERLAP_RULE.least, answers=batch.answers_per_item)]
+            if buys_dynamically(batch)
+            else []
+        ),
         t(
             "batches.summary.reward",
             reward=t.money(batch.reward),

@@ -13,7 +13,7 @@ from sandbox import SandboxServer
 from storage.batches import get_batch, items_of
 from storage.db import Database
 from storage.users import grant_role
-from tests.conftest import ADMIN_ID, REQUESTER_ID, sql_value
+from tests.conftest import ADMIN_ID, REQUESTER_ID, sql_rows, sql_value
 from tests.e2e.harness import upload_zip as upload
 from tests.intake.media import IMAGE_TAG, make_zip, png, toml
 
@@ -62,6 +62,7 @@ async def test_a_zip_becomes_a_draft_publish_holds_the_cost_and_cancel_returns_i
     assert summary.startswith("Draft batch #1: Street scenes")
     assert "Items: 6 (of which 2 gold)" in summary
     assert "Answers per item: 3" in summary
+    assert "Dynamic overlap" not in summary  # several labels per answer: a fixed overlap
     assert "Reward per answer: €0.04" in summary
     assert "Most it can cost: €0.72 (6 items × 3 answers × €0.04)" in summary
     assert "Your balance: €10.00" in summary
@@ -81,6 +82,9 @@ async def test_a_zip_becomes_a_draft_publish_holds_the_cost_and_cancel_returns_i
     )
     assert await balance(db, escrow_account(1)) == 72
     assert await balance(db, requester_account(REQUESTER_ID)) == 928
+    opened = await db.run_read(get_batch, 1)
+    assert opened is not None
+    assert not opened.dynamic_overlap
 
     await rita.send_command("/batch 1")
     progress = (await rita.next_message()).text or ""
@@ -100,6 +104,33 @@ async def test_a_zip_becomes_a_draft_publish_holds_the_cost_and_cancel_returns_i
     batch = await db.run_read(get_batch, 1)
     assert batch is not None
     assert batch.state == "cancelled"
+
+
+async def test_a_single_label_batch_is_published_with_dynamic_overlap(
+    sandbox: SandboxServer, bot: BotApplication, clock: FixedClock
+) -> None:
+    db = bot.bot_data.db
+    rita = sandbox.user(REQUESTER_ID, first_name="Rita", language_code="en")
+    await fund(bot, clock, 1_000, REQUESTER_ID)
+    files = {f"photo{n}.png": png(n) for n in range(1, 4)}
+    manifest = {key: value for key, value in IMAGE_TAG.items() if key != "gold"}
+    files["batch.toml"] = toml(**{**manifest, "multiple": False, "answers_per_item": 4})
+
+    summary = await upload(rita, make_zip(files))
+
+    assert (
+        "Dynamic overlap: each item gets 2 answers; more, up to 4, only where they leave doubt,"
+        " first from the workers measured most accurate. Answers not bought go back to your"
+        " balance."
+    ) in summary
+    assert "Most it can cost: €0.48 (3 items × 4 answers × €0.04)" in summary
+    assert (await rita.press("Publish")).text == "Published."
+    opened = await db.run_read(get_batch, 1)
+    assert opened is not None
+    assert opened.dynamic_overlap  # publishing started dynamic overlap (bot/refit.py)
+    wanted = await sql_rows(db, "SELECT wanted, full FROM items WHERE batch_id = 1")
+    assert [tuple(row) for row in wanted] == [(2, 0)] * 3
+    assert await balance(db, escrow_account(1)) == 48  # the most it can cost, as before
 
 
 async def test_a_bad_zip_is_refused_by_name_and_nothing_is_written(
