@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from bench.quality_crowds import CLASSES, make_label_crowd
 from bot.compute import Compute, install
 from bot.refit import RefitMemo, refit_pass
+from storage.assignments import claim_next, release_never_shown
 from storage.db import Database, to_db_time
 from storage.overlap import answer_count, preferred_of
 from storage.users import touch_user
@@ -50,6 +51,7 @@ class Figures:
     parts: dict[str, float]
     write_waits: list[float]
     longest_stall: float
+    claims: dict[str, float]  # seconds of one claim, by who asked
 
     def lines(self) -> list[str]:
         waits = sorted(self.write_waits) or [0.0]
@@ -64,6 +66,8 @@ class Figures:
             f"{statistics.median(waits) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
             f"max {waits[-1] * 1000:.1f} ms",
             f"event loop's longest stall meanwhile: {self.longest_stall * 1000:.1f} ms",
+            "a claim once the refit has routed its slots: "
+            + ", ".join(f"{who} {value * 1000:.1f} ms" for who, value in self.claims.items()),
         ]
 
 
@@ -134,17 +138,36 @@ async def measure(db: Database, now: datetime, probe_worker: int) -> Figures:
         done.set()
         await asyncio.gather(*tasks)
     read, fits, write = news.timings
+    preferred = await db.run_read(preferred_of, news.batch.id)
+    claims = {
+        "by a worker not preferred (finds nothing)": await _claim_time(db, probe_worker, now),
+        "by a preferred worker": await _claim_time(db, min(preferred), now),
+    }
     return Figures(
         items=len(news.completed) + news.allowed,
         answers=await db.run_read(answer_count, news.batch.id),
         completed=len(news.completed),
         allowed=news.allowed,
-        preferred=len(await db.run_read(preferred_of, news.batch.id)),
+        preferred=len(preferred),
         seconds=seconds,
         parts={"read": read, "fits and decoding": fits, "write": write},
         write_waits=waits,
         longest_stall=stall,
+        claims=claims,
     )
+
+
+async def _claim_time(db: Database, worker_id: int, now: datetime) -> float:
+    """The median of five claims' times (the claim of ``bot.dispatch``); a claim that finds a
+    task gives it back at once (the next claim then finds another)."""
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        found = await db.run_write(claim_next, worker_id=worker_id, now=now, max_reward=10_000)
+        times.append(time.perf_counter() - started)
+        if found is not None:
+            await db.run_write(release_never_shown, offered_before=None, reason="bench", now=now)
+    return statistics.median(times)
 
 
 async def run(items: int, crowd: str, where: Path) -> Figures:

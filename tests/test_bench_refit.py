@@ -18,4 +18,5 @@ async def test_one_refit_decides_for_every_item_and_reports_its_parts(tmp_path: 
     assert 0 < figures.preferred <= 30
     assert set(figures.parts) == {"read", "fits and decoding", "write"}
     assert figures.write_waits  # the small writes went on during the refit
-    assert len(figures.lines()) == 5
+    assert len(figures.claims) == 2
+    assert len(figures.lines()) == 6

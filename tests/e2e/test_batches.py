@@ -128,7 +128,7 @@ async def test_a_single_label_batch_is_published_with_dynamic_overlap(
     opened = await db.run_read(get_batch, 1)
     assert opened is not None
     assert opened.dynamic_overlap  # publishing started dynamic overlap (bot/refit.py)
-    wanted = await sql_rows(db, "SELECT wanted, full FROM items WHERE batch_id = 1")
+    wanted = await sql_rows(db, 'SELECT wanted, "full" FROM items WHERE batch_id = 1')
     assert [tuple(row) for row in wanted] == [(2, 0)] * 3
     assert await balance(db, escrow_account(1)) == 48  # the most it can cost, as before
 

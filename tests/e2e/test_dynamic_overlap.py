@@ -23,6 +23,7 @@ from bot.payouts import check_invariants
 from sandbox import SandboxServer, SandboxUser
 from storage.assignments import assignments_of_batch
 from storage.batches import get_batch, items_of
+from storage.db import Database
 from tests.builders import PARIS
 from tests.conftest import REQUESTER_ID
 from tests.e2e.harness import (
@@ -61,17 +62,30 @@ async def answer_every_task(user: SandboxUser, label: str) -> int:
     return answered
 
 
-async def test_two_agreeing_answers_are_enough_and_the_rest_is_not_bought(
-    sandbox: SandboxServer, app: BotApplication, shifted: ShiftedClock
-) -> None:
+Story = tuple[SandboxUser, list[SandboxUser], Database, int, int]
+
+
+async def two_item_batch(
+    sandbox: SandboxServer, app: BotApplication, shifted: ShiftedClock, *, first_worker: int
+) -> Story:
+    """Rita (who wrote to the bot), three workers signed up, Rita's balance, and her batch of
+    two items of up to four answers at 4 cents."""
     rita = sandbox.user(REQUESTER_ID, first_name="Rita", language_code="en")
     await rita.send_command("/start")
     await rita.next_message()
     rita.drain()
-    ana, bob, cy = [await sign_up(sandbox, 1400 + n, name) for n, name in enumerate("ABC")]
+    users = [await sign_up(sandbox, first_worker + n, name) for n, name in enumerate("ABC")]
     db = db_of(app)
     before = await balance(db, requester_account(REQUESTER_ID))
     batch_id = await publish(app, shifted, items=2, answers_per_item=4, reward=4, time_limit=30)
+    return rita, users, db, before, batch_id
+
+
+async def test_two_agreeing_answers_are_enough_and_the_rest_is_not_bought(
+    sandbox: SandboxServer, app: BotApplication, shifted: ShiftedClock
+) -> None:
+    story = await two_item_batch(sandbox, app, shifted, first_worker=1400)
+    rita, (ana, bob, cy), db, before, batch_id = story
     batch = await db.run_read(get_batch, batch_id)
     assert batch is not None
     assert batch.dynamic_overlap
@@ -100,14 +114,8 @@ async def test_two_agreeing_answers_are_enough_and_the_rest_is_not_bought(
 async def test_disagreeing_answers_get_a_third_from_the_worker_who_waited(
     sandbox: SandboxServer, app: BotApplication, shifted: ShiftedClock
 ) -> None:
-    rita = sandbox.user(REQUESTER_ID, first_name="Rita", language_code="en")
-    await rita.send_command("/start")
-    await rita.next_message()
-    rita.drain()
-    ana, bob, cy = [await sign_up(sandbox, 1410 + n, name) for n, name in enumerate("ABC")]
-    db = db_of(app)
-    before = await balance(db, requester_account(REQUESTER_ID))
-    batch_id = await publish(app, shifted, items=2, answers_per_item=4, reward=4, time_limit=30)
+    story = await two_item_batch(sandbox, app, shifted, first_worker=1410)
+    rita, (ana, bob, cy), db, before, batch_id = story
     first, second = [item.id for item in await db.run_read(items_of, batch_id)]
 
     assert await answer_every_task(ana, "car") == 2
