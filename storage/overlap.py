@@ -100,11 +100,13 @@ async def allow_more(
 
 
 async def set_preferred(tx: WriteTx, batch_id: int, workers: Collection[int]) -> None:
-    """The batch's preferred workers are now ``workers`` (routing)."""
+    """The batch's preferred workers are now ``workers`` (routing). Two processes refitting at
+    once each write what they found; neither fails on the other's rows."""
     await tx.execute("DELETE FROM overlap_preferred WHERE batch_id = ?", (batch_id,))
     for worker_id in sorted(workers):
         await tx.execute(
-            "INSERT INTO overlap_preferred (batch_id, worker_id) VALUES (?, ?)",
+            "INSERT INTO overlap_preferred (batch_id, worker_id) VALUES (?, ?)"
+            " ON CONFLICT DO NOTHING",  # another process's refit wrote the same at once
             (batch_id, worker_id),
         )
 

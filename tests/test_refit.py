@@ -6,6 +6,7 @@ ends with its unspent escrow returned. Stories on the real answer path and datab
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -165,6 +166,19 @@ async def test_a_refit_run_twice_changes_nothing_more(db: Database, tmp_path: Pa
     (again,) = await refit_pass(db, now=LATER, tz=PARIS)  # another process, or a restart
     assert (again.completed, again.allowed, again.batch_end) == ((), 0, None)
     assert await wanted(db, batch_id) == after_one
+
+
+async def test_two_processes_refitting_at_once_decide_once(db: Database, tmp_path: Path) -> None:
+    batch_id = await two_answers_each(db, tmp_path)
+    one, other = await asyncio.gather(
+        refit_pass(db, now=LATER, tz=PARIS), refit_pass(db, now=LATER, tz=PARIS)
+    )  # two memories: as two bot processes sharing one database
+    assert len(one[0].completed) + len(other[0].completed) == 6  # each item completed once
+    assert one[0].allowed + other[0].allowed == 2
+    states = await wanted(db, batch_id)
+    assert states == {**{n: ("complete", 2) for n in range(6)}, 6: ("open", 3), 7: ("open", 3)}
+    assert await db.run_read(preferred_of, batch_id)
+    assert await check_invariants(db, tz=PARIS, cap=25_000) == []
 
 
 async def test_batches_the_rule_does_not_apply_to_stay_fixed(db: Database, tmp_path: Path) -> None:
