@@ -40,6 +40,8 @@ from storage.db import Database, WriteTx
 
 log = logging.getLogger(__name__)
 
+RETRY_AFTER = 60.0
+"""Seconds before a batch whose refit failed is tried again."""
 SPACING = 2.0
 """A batch's next refit waits this many times its last refit's duration (a large batch's fits
 take seconds of a core; the answers keep coming meanwhile)."""
@@ -87,7 +89,14 @@ async def refit_pass(
     async with memo.running:
         news = []
         for batch in await db.run_read(sql.dynamic_batches):
-            found = await _refit_batch(db, batch, now=now, tz=tz, memo=memo, window=route_window)
+            try:
+                found = await _refit_batch(
+                    db, batch, now=now, tz=tz, memo=memo, window=route_window
+                )
+            except Exception:  # one batch's failure must not stop the others' refits
+                log.exception("refit of batch %s failed; tried again in a minute", batch.id)
+                memo.not_before[batch.id] = time.monotonic() + RETRY_AFTER
+                continue
             if found is not None:
                 news.append(found)
         return news

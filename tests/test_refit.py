@@ -10,6 +10,8 @@ import asyncio
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot import answers
 from bot.gold import ROUTE_WINDOW, QualityRules
 from bot.ledger import balance, escrow_account, requester_account
@@ -221,3 +223,18 @@ async def test_a_slot_a_refit_opens_goes_to_a_preferred_worker_first(
     assert routed is not None
     assert routed.item_id == ids[7]
     assert await offer_at(db, 43, OPEN_TO_ALL) is None  # its one more answer is Dee's
+
+
+async def test_a_batch_whose_refit_fails_does_not_stop_the_others(
+    db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = await two_answers_each(db, tmp_path)
+    async with db.write() as tx:  # an answer no code could have stored
+        await tx.execute("UPDATE assignments SET answer = '{' WHERE batch_id = ?", (broken,))
+    healthy = await two_answers_each(db, tmp_path)
+    memo = RefitMemo()
+    (news,) = await refit_pass(db, now=LATER, tz=PARIS, memo=memo)
+    assert news.batch.id == healthy
+    assert len(news.completed) == 6
+    assert f"refit of batch {broken} failed" in caplog.text
+    assert await refit_pass(db, now=LATER, tz=PARIS, memo=memo) == []  # not retried at once

@@ -8,7 +8,7 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.context import BotContext
-from bot.engine.delivery import BotApplication
+from bot.engine.delivery import BotApplication, services_of
 from bot.engine.followup import tell_batch_end, tell_released
 from bot.engine.jobs import request_dispatch
 from bot.refit import refit_pass
@@ -26,8 +26,18 @@ def schedule_refit(application: Application[Any, Any, Any, Any, Any, Any]) -> No
 
 
 async def refit_job(context: BotContext) -> None:
-    """One pass of ``bot.refit.refit_pass``; then tell whom it concerns."""
+    """Start a pass of ``bot.refit.refit_pass`` beside the job queue (a large batch's refit
+    takes seconds; the next tick finds it running and does nothing), unless one is running."""
     services = context.services
+    if services.refit_memo.running.locked():
+        return
+    application: BotApplication = context.application
+    application.create_task(_refit_and_tell(application), name=REFIT_JOB)
+
+
+async def _refit_and_tell(application: BotApplication) -> None:
+    """One pass; then the dispatcher, the workers whose gold task ended and the requesters."""
+    services = services_of(application)
     news = await refit_pass(
         services.db,
         now=services.clock.now(),
@@ -35,7 +45,6 @@ async def refit_job(context: BotContext) -> None:
         memo=services.refit_memo,
         route_window=services.quality.route_window,
     )
-    application: BotApplication = context.application
     if any(found.allowed for found in news):
         request_dispatch(application)  # workers waiting for a task may take the slots now
     for found in news:
