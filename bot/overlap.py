@@ -151,11 +151,16 @@ class Refit:
 
 
 def refit(votes_by_item: Mapping[int, Sequence[Vote]], rule: OverlapRule = OVERLAP_RULE) -> Refit:
-    """Dynamic overlap's decision on a batch's answers so far, as the bot and the benchmark
-    take it: ``batch_stopping``, then each item with answers either stops or may have one more.
-    Items without answers are left out (they wait for their first ``rule.least``). Pure and
+    """Dynamic overlap's decision on a batch's answers so far (every open item, answered or
+    not), as the bot and the benchmark take it: while an item has fewer than ``rule.least``
+    answers, nothing is decided (the first round is not over: items stopped on a model fitted to
+    part of it stay stopped, and the bot's first refits come while answers still stream in);
+    then ``batch_stopping``, and each item either stops or may have one more answer. Pure and
     picklable (the bot runs it in the compute pool)."""
-    answered = {item: votes for item, votes in votes_by_item.items() if votes}
+    short = [item for item, votes in votes_by_item.items() if len(votes) < rule.least]
+    if short:  # the first round is not over: no item is judged on a model of part of it
+        return Refit((), tuple((item, rule.least) for item in short), "waiting", {})
+    answered = dict(votes_by_item)
     if not answered:
         return Refit((), (), "none", {})
     stopping = batch_stopping(answered, rule)

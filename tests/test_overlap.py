@@ -144,17 +144,28 @@ def test_a_refit_stops_the_sure_items_and_allows_the_others_one_more_answer() ->
     for item, worker, label in fixed_overlap(crowd, 0):
         if len(votes.setdefault(item, [])) < 2:
             votes[item].append(Vote(worker, frozenset({str(label)})))
-    votes[999] = []  # not answered yet: left to its first answers
     decided = refit(votes, rule_for(5))
     stopping = batch_stopping({item: v for item, v in votes.items() if v}, rule_for(5))
     pending = stopping.pending({item: len(v) for item, v in votes.items() if v})
     assert [item for item, _ in decided.more] == pending  # the most doubtful first
     assert all(wanted == 3 for _, wanted in decided.more)
-    assert set(decided.complete) == set(votes) - set(pending) - {999}
+    assert set(decided.complete) == set(votes) - set(pending)
     assert decided.complete  # both kinds, on this crowd
     assert decided.more
     assert decided.accuracy == stopping.accuracy
-    assert refit({1: []}).complete == ()
+    assert decided.preferred
+
+
+def test_a_refit_decides_nothing_until_every_item_has_its_first_answers() -> None:
+    votes = {
+        1: [Vote(1, frozenset({"a"})), Vote(2, frozenset({"a"}))],
+        2: [Vote(1, frozenset({"b"}))],
+        3: [],
+    }
+    decided = refit(votes, rule_for(5))
+    assert decided.complete == ()
+    assert decided.more == ((2, 2), (3, 2))  # the first round's answers, nothing more
+    assert decided.preferred == frozenset()
 
 
 def test_a_refit_never_allows_more_than_the_batchs_answers_per_item() -> None:
