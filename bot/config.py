@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -210,6 +211,11 @@ def quality_rules(environ: Mapping[str, str]) -> QualityRules:
         label_stop=_share(environ, "LABEL_STOP_CONFIDENCE", d.label_stop),
         text_stop=_share(environ, "TEXT_STOP_CONFIDENCE", d.text_stop),
         training_items=_whole(environ, "TRAINING_ITEMS", d.training_items, 0, 100),
+        route_window=timedelta(
+            seconds=_whole(
+                environ, "ROUTE_WINDOW_SECONDS", int(d.route_window.total_seconds()), 0, 3600
+            )
+        ),
     )
 
 

@@ -118,7 +118,7 @@ async def _refit_batch(
     if memo.seen.get(batch.id) == count:
         return None
     started = time.monotonic()
-    items = await db.run_read(sql.open_item_answers, batch.id)
+    items = await db.run_read(sql.item_answers, batch.id)
     read = time.monotonic()
     decided = await offload(decide, items, batch.answers_per_item)
     fitted = time.monotonic()
@@ -140,8 +140,9 @@ async def _refit_batch(
 
 
 def decide(items: Sequence[sql.ItemAnswers], answers_per_item: int) -> Refit:
-    """``bot.overlap.refit`` on the stored answers of a batch's open items (in the compute pool:
-    decoding a large batch's answers is CPU work too)."""
+    """``bot.overlap.refit`` on the stored answers of all a batch's items, complete ones too,
+    as the benchmark refits (in the compute pool: decoding a large batch's answers is CPU work
+    too); only open items are then acted on."""
     votes = {
         item.item_id: [
             Vote(worker, answer_labels(json.loads(answer))) for worker, answer in item.answers
@@ -149,6 +150,13 @@ def decide(items: Sequence[sql.ItemAnswers], answers_per_item: int) -> Refit:
         for item in items
     }
     return refit(votes, rule_for(answers_per_item))
+
+
+def _all_in(item: sql.ItemAnswers) -> bool:
+    """Whether every answer the item was last allowed is in (none still being given): only then
+    is it judged again, as in the benchmark's rounds. Judging it again while its next answer is
+    on its way would give a doubtful item more looks, and some look would find it sure."""
+    return item.taken == len(item.answers) and len(item.answers) >= (item.wanted or 0)
 
 
 async def _apply(
@@ -161,8 +169,8 @@ async def _apply(
     tz: ZoneInfo,
 ) -> RefitNews:
     """A refit's decision in one transaction, each item only if its slots are as read."""
-    read = {item.item_id: item for item in items}
-    sure = [item for item in decided.complete if read[item].taken == len(read[item].answers)]
+    read = {item.item_id: item for item in items if item.open}
+    sure = [item for item in decided.complete if item in read and _all_in(read[item])]
     completed = await sql.complete_settled(
         tx, sure, taken=[len(read[item].answers) for item in sure], now=now
     )
@@ -170,6 +178,8 @@ async def _apply(
     routed = bool(decided.preferred) and routed_until > now
     allowed = 0
     for item_id, wanted in decided.more:
+        if item_id not in read:
+            continue  # complete already (answers_per_item reached since it was read)
         allowed += await sql.allow_more(
             tx,
             item_id,

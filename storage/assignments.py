@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -125,10 +126,27 @@ RETURNING *
 
 # The batch the next ordinary slot would come from (the same order as _CLAIM).
 _NEXT_BATCH = f"""
-SELECT b.id {_OPEN_TO_WORKER}
+SELECT b.id, b.dynamic_overlap {_OPEN_TO_WORKER}
   AND b.reward <= :max_reward
 {_IN_ORDER}
 """
+
+# A dynamic batch's slots are handed out from a random place in the batch (then from its start):
+# in item order, workers who answer at the same pace would give the first two answers of item
+# after item together, and a refit cannot tell a pair that agrees from a pair that is right.
+_CLAIMABLE_SPAN = """
+SELECT min(i.position), max(i.position) FROM items i INDEXED BY items_claimable
+WHERE i.batch_id = ? AND i.state = 'open' AND i.gold_answer IS NULL AND i.full = 0
+"""
+_CLAIM_FROM = f"""
+INSERT INTO assignments (item_id, batch_id, worker_id, reward, time_limit, forced, offered_at)
+SELECT i.id, b.id, :worker, b.reward, b.time_limit, :forced, :now
+{_OPEN_TO_WORKER}
+  AND b.reward <= :max_reward AND b.id = :batch AND i.position >= :start
+ORDER BY i.position LIMIT 1
+RETURNING *
+"""
+_SCATTER = random.Random()
 
 # A gold item claimed by the gold-mixing rule. Gold answers share a budget of
 # answers_per_item x gold items per batch (what publishing held in escrow for those items), so
@@ -177,9 +195,10 @@ async def claim_next(
     transaction, so the rule's view cannot change before the claim. A batch without open gold
     items leaves the rule nothing to pick, so it is not asked. What a push pass already read in
     this transaction is passed in: ``gold_secret`` (the rule's seed, ``GOLD_SEED_NAME``) and
-    ``gold_batches`` (the open batches with open gold items: without any, the claim is one
-    statement). ``record=False`` leaves ``record_served`` to the caller (the pass stamps its
-    claims together).
+    ``gold_batches`` (the open batches with open gold items: a batch without any is not
+    asked). A dynamic batch's slot comes from a random place in the batch (``_CLAIM_FROM``).
+    ``record=False`` leaves ``record_served`` to the caller (the pass stamps its claims
+    together).
     """
     params: dict[str, Any] = {
         "worker": worker_id,
@@ -188,21 +207,22 @@ async def claim_next(
         "max_reward": max_reward,
         "batch": None,
     }
+    found = await tx.fetch_one(_NEXT_BATCH, params)
+    if found is None:
+        return None
+    batch_id, dynamic = int(found[0]), bool(found[1])
+    params["batch"] = batch_id
     row: Row | None = None
-    if pick_gold is not None and (gold_batches is None or gold_batches):
-        found = await tx.fetch_one(_NEXT_BATCH, params)
-        if found is not None:
-            batch_id = int(found[0])
-            gold: tuple[int, ...] = ()
-            if gold_batches is None or batch_id in gold_batches:
-                gold = await open_gold_items(tx, batch_id)
-            if gold:
-                secret = gold_secret or await server_secret(tx, GOLD_SEED_NAME, now)
-                view = await gold_view(tx, batch_id, worker_id, secret, gold)
-                gold_item = pick_gold(view)
-                if gold_item is not None:
-                    row = await tx.fetch_one(_CLAIM_GOLD, {**params, "item": gold_item})
-            params["batch"] = batch_id
+    if pick_gold is not None and (gold_batches is None or batch_id in gold_batches):
+        gold = await open_gold_items(tx, batch_id)
+        if gold:
+            secret = gold_secret or await server_secret(tx, GOLD_SEED_NAME, now)
+            view = await gold_view(tx, batch_id, worker_id, secret, gold)
+            gold_item = pick_gold(view)
+            if gold_item is not None:
+                row = await tx.fetch_one(_CLAIM_GOLD, {**params, "item": gold_item})
+    if row is None and dynamic:
+        row = await _claim_scattered(tx, params, batch_id)
     if row is None:
         row = await tx.fetch_one(_CLAIM, params)
     if row is None:
@@ -210,6 +230,15 @@ async def claim_next(
     if record:
         await record_served(tx, worker_id, now)
     return _assignment(row)
+
+
+async def _claim_scattered(tx: WriteTx, params: dict[str, Any], batch_id: int) -> Row | None:
+    """A dynamic batch's slot from a random place in the batch onwards (``_CLAIM_FROM``)."""
+    span = await tx.fetch_one(_CLAIMABLE_SPAN, (batch_id,))
+    if span is None or span[0] is None:
+        return None
+    start = _SCATTER.randint(int(span[0]), int(span[1]))
+    return await tx.fetch_one(_CLAIM_FROM, {**params, "start": start})
 
 
 async def get_assignment(tx: Tx, assignment_id: int) -> Assignment | None:

@@ -20,11 +20,14 @@ from storage.db import Tx, WriteTx, to_db_time
 
 @dataclass(frozen=True)
 class ItemAnswers:
-    """An open ordinary item of a dynamic batch: its submitted answers and its slots held."""
+    """An ordinary item of a dynamic batch: whether it is open, its submitted answers and its
+    slots held."""
 
     item_id: int
     taken: int  # slots held: active and submitted assignments
     answers: tuple[tuple[int, str], ...]  # (worker id, answer as stored: JSON), in order given
+    open: bool = True
+    wanted: int | None = None  # the slots it may hold (items.wanted)
 
 
 async def dynamic_batches(tx: Tx) -> list[Batch]:
@@ -45,25 +48,33 @@ async def answer_count(tx: Tx, batch_id: int) -> int:
     return int(value or 0)
 
 
-async def open_item_answers(tx: Tx, batch_id: int) -> list[ItemAnswers]:
-    """Every open ordinary item of the batch with its submitted answers as stored (JSON; none:
-    an empty tuple), by item id."""
+async def item_answers(tx: Tx, batch_id: int) -> list[ItemAnswers]:
+    """Every ordinary item of the batch, open or complete, with its submitted answers as stored
+    (JSON; none: an empty tuple), by item id. A refit fits its model on all of them: the items
+    already complete hold most of what the batch says about its workers."""
     items = await tx.fetch_all(
-        "SELECT id, taken FROM items WHERE batch_id = ? AND state = 'open'"
+        "SELECT id, taken, state, wanted FROM items WHERE batch_id = ?"
         " AND gold_answer IS NULL ORDER BY id",
         (batch_id,),
     )
     rows = await tx.fetch_all(
         "SELECT a.item_id, a.worker_id, a.answer FROM assignments a JOIN items i"
         " ON i.id = a.item_id WHERE a.batch_id = ? AND a.state = 'submitted'"
-        " AND i.state = 'open' AND i.gold_answer IS NULL ORDER BY a.item_id, a.id",
+        " AND i.gold_answer IS NULL ORDER BY a.item_id, a.id",
         (batch_id,),
     )
     given: dict[int, list[tuple[int, str]]] = {}
     for row in rows:
         given.setdefault(int(row[0]), []).append((int(row[1]), str(row[2])))
     return [
-        ItemAnswers(int(row[0]), int(row[1]), tuple(given.get(int(row[0]), ()))) for row in items
+        ItemAnswers(
+            int(row[0]),
+            int(row[1]),
+            tuple(given.get(int(row[0]), ())),
+            row[2] == "open",
+            None if row[3] is None else int(row[3]),
+        )
+        for row in items
     ]
 
 

@@ -15,14 +15,14 @@ import pytest
 from bot import answers
 from bot.gold import ROUTE_WINDOW, QualityRules
 from bot.ledger import balance, escrow_account, requester_account
-from bot.overlap import refit, rule_for
+from bot.overlap import Refit, refit, rule_for
 from bot.payouts import check_invariants
-from bot.refit import RefitMemo, refit_pass
+from bot.refit import RefitMemo, _apply, refit_pass
 from bot.votes import Vote
 from storage.assignments import Assignment, claim_next
 from storage.batches import get_batch
 from storage.db import Database
-from storage.overlap import preferred_of
+from storage.overlap import item_answers, preferred_of
 from tests.builders import NOW, PARIS, item_ids, policy, publish_batch, shown, submit, workers
 from tests.conftest import REQUESTER_ID, sql_rows
 
@@ -241,3 +241,20 @@ async def test_a_batch_whose_refit_fails_does_not_stop_the_others(
     assert len(news.completed) == 6
     assert f"refit of batch {broken} failed" in caplog.text
     assert await refit_pass(db, now=LATER, tz=PARIS, memo=memo) == []  # not retried at once
+
+
+async def test_an_item_waiting_for_its_next_answer_is_not_judged_again(
+    db: Database, tmp_path: Path
+) -> None:
+    """A later refit whose model has moved may find item 6 sure: it still waits for the third
+    answer it was allowed (otherwise every refit would be one more look at a doubtful item)."""
+    batch_id = await two_answers_each(db, tmp_path)
+    ids = await item_ids(db, batch_id)
+    await refit_pass(db, now=LATER, tz=PARIS)
+    items = await db.run_read(item_answers, batch_id)
+    assert [(item.wanted, len(item.answers)) for item in items[6:]] == [(3, 2), (3, 2)]
+    batch = await db.run_read(get_batch, batch_id)
+    moved = Refit(complete=(ids[6],), more=((ids[7], 3),), model="full", accuracy={})
+    news = await db.run_write(_apply, batch, items, moved, LATER, LATER, PARIS)
+    assert news.completed == ()
+    assert (await wanted(db, batch_id))[6] == ("open", 3)
