@@ -254,6 +254,7 @@ async def test_an_item_waiting_for_its_next_answer_is_not_judged_again(
     items = await db.run_read(item_answers, batch_id)
     assert [(item.wanted, len(item.answers)) for item in items[6:]] == [(3, 2), (3, 2)]
     batch = await db.run_read(get_batch, batch_id)
+    assert batch is not None
     moved = Refit(complete=(ids[6],), more=((ids[7], 3),), model="full", accuracy={})
     news = await db.run_write(_apply, batch, items, moved, LATER, LATER, PARIS)
     assert news.completed == ()
