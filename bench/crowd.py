@@ -108,6 +108,25 @@ def _child() -> None:
         Path(profile).with_suffix(".html").write_text(profiler.output_html())
 
 
+def bot_env(sandbox: SandboxServer, database: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a bench's bot process (``--child``): this one's, less any Telegram
+    setting, pointed at ``sandbox``, ``database`` and ``data_dir``, plus ``extra`` settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": sandbox.url,
+            "DATABASE_URL": database,
+            "DATA_DIR": str(data_dir),
+            "REQUESTER_IDS": str(REQUESTER_ID),
+            "NO_PROXY": "127.0.0.1,localhost",
+            **extra,
+        }
+    )
+    return env
+
+
 def recording(path: Path, seconds: int) -> bytes:
     """An OGG/Opus 'speech-like' recording: 6 s of tone and noise, then 1 s of silence."""
     if not path.exists():
@@ -284,19 +303,7 @@ async def run(
             users = [sandbox.user(FIRST_WORKER + n, first_name=f"W{n}") for n in range(workers)]
             admin = sandbox.user(ADMIN_ID, first_name="Admin")
             requester = sandbox.user(REQUESTER_ID, first_name="Requester")
-            env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
-            env.update(
-                {
-                    "PYTHONPATH": str(ROOT),
-                    "TELEGRAM_BOT_TOKEN": TOKEN,
-                    "TELEGRAM_API_URL": sandbox.url,
-                    "DATABASE_URL": database,
-                    "DATA_DIR": str(tmp / "data"),
-                    "ADMIN_IDS": str(ADMIN_ID),
-                    "REQUESTER_IDS": str(REQUESTER_ID),
-                    "NO_PROXY": "127.0.0.1,localhost",
-                }
-            )
+            env = bot_env(sandbox, database, tmp / "data", ADMIN_IDS=str(ADMIN_ID))
             if slow_callbacks:
                 env["PYTHONASYNCIODEBUG"] = "1"
             if setup.rate is not None:

@@ -29,11 +29,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.crowd import ROOT, TOKEN
+from bench.crowd import ROOT, TOKEN, bot_env
 from bench.quality_crowds import CLASSES, LabelCrowd, make_label_crowd
 from bot.batches import Viewer
 from bot.results import batch_results
 from sandbox import BotMessage, RateLimit, SandboxServer, SandboxUser
+from storage.assignments import get_assignment, submitted_count_in
 from storage.availability import set_quiet, set_ready
 from storage.batches import get_batch, items_of
 from storage.db import Database
@@ -134,11 +135,8 @@ async def _item_of(db: Database, message: BotMessage) -> int | None:
         for button in row:
             if button.get("text") in LABELS:
                 assignment_id = int(str(button["callback_data"]).split()[1])
-                async with db.read() as tx:
-                    found = await tx.fetch_value(
-                        "SELECT item_id FROM assignments WHERE id = ?", (assignment_id,)
-                    )
-                return None if found is None else int(found)
+                found = await db.run_read(get_assignment, assignment_id)
+                return None if found is None else found.item_id
     return None
 
 
@@ -191,15 +189,7 @@ async def run_regime(crowd: LabelCrowd, regime: Regime, think: float, seed: int)
                         raise failed  # a worker of the bench broke: the figures would lie
                 process.send_signal(signal.SIGINT)
                 await asyncio.wait_for(process.wait(), timeout=60)
-            async with db.read() as tx:
-                answers = int(
-                    await tx.fetch_value(
-                        "SELECT count(*) FROM assignments WHERE batch_id = ?"
-                        " AND state = 'submitted'",
-                        (batch_id,),
-                    )
-                    or 0
-                )
+            answers = await db.run_read(submitted_count_in, batch_id)
             accuracy = await _accuracy(db, batch_id, crowd, rank_of)
         finally:
             await db.close()
@@ -209,19 +199,7 @@ async def run_regime(crowd: LabelCrowd, regime: Regime, think: float, seed: int)
 async def _start_bot(
     sandbox: SandboxServer, database: str, tmp: Path, settings: dict[str, str]
 ) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
-    env.update(
-        {
-            "PYTHONPATH": str(ROOT),
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_URL": sandbox.url,
-            "DATABASE_URL": database,
-            "DATA_DIR": str(tmp / "data"),
-            "REQUESTER_IDS": str(REQUESTER_ID),
-            "NO_PROXY": "127.0.0.1,localhost",
-            **settings,
-        }
-    )
+    env = bot_env(sandbox, database, tmp / "data", **settings)
     with (tmp / "bot.log").open("wb") as log:
         return await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bench.crowd", "--child",

@@ -29,9 +29,10 @@ from zoneinfo import ZoneInfo
 from bench.quality_crowds import CLASSES, make_label_crowd
 from bot.compute import Compute, install
 from bot.refit import RefitMemo, refit_pass
-from storage.assignments import claim_next, release_never_shown
+from storage import bulk
+from storage.assignments import claim_next, release_never_shown, submitted_count_in
 from storage.db import Database, to_db_time
-from storage.overlap import answer_count, preferred_of
+from storage.overlap import preferred_of
 from storage.users import touch_user
 from tests.builders import item_ids, publish_batch, register_worker
 
@@ -94,15 +95,26 @@ async def build(db: Database, data_dir: Path, items: int, crowd_name: str, now: 
     for rank, item_id in enumerate(await item_ids(db, batch_id)):
         for worker in rng.sample(workers, 2):
             label = LABELS[crowd.answer(worker, rank + 1, rng)]  # the crowd counts from 1
-            rows.append((item_id, batch_id, FIRST_WORKER + worker, f'"{label}"', stamp))
-    async with db.write() as tx:
-        for row in rows:
-            await tx.execute(
-                "INSERT INTO assignments (item_id, batch_id, worker_id, state, reward,"
-                " time_limit, offered_at, shown_at, deadline, answer, duration_ms, ended_at)"
-                " VALUES (?, ?, ?, 'submitted', 4, 60, ?5, ?5, ?5, ?4, 6000, ?5)",
-                row,
+            worker_id = FIRST_WORKER + worker
+            answer = f'"{label}"'
+            times = (stamp, stamp, stamp)  # offered, shown, deadline
+            rows.append(
+                (
+                    None,
+                    item_id,
+                    batch_id,
+                    worker_id,
+                    "submitted",
+                    4,
+                    60,
+                    *times,
+                    answer,
+                    6000,
+                    stamp,
+                )
             )
+    async with db.write() as tx:
+        await bulk.load(tx, "assignments", rows)
     return batch_id
 
 
@@ -145,7 +157,7 @@ async def measure(db: Database, now: datetime, probe_worker: int) -> Figures:
     }
     return Figures(
         items=len(news.completed) + news.allowed,
-        answers=await db.run_read(answer_count, news.batch.id),
+        answers=await db.run_read(submitted_count_in, news.batch.id),
         completed=len(news.completed),
         allowed=news.allowed,
         preferred=len(preferred),

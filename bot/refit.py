@@ -34,7 +34,12 @@ from bot.overlap import OVERLAP_RULE, Refit, refit, rule_for
 from bot.tasks.labels import answer_labels
 from bot.votes import Vote
 from storage import overlap as sql
-from storage.assignments import Assignment, complete_gold_if_rest_done, release_active_of_items
+from storage.assignments import (
+    Assignment,
+    complete_gold_if_rest_done,
+    release_active_of_items,
+    submitted_count_in,
+)
 from storage.batches import Batch
 from storage.db import Database, WriteTx
 
@@ -114,7 +119,7 @@ async def _refit_batch(
     """One batch's refit, unless it has no new answer or its spacing has not passed."""
     if time.monotonic() < memo.not_before.get(batch.id, 0.0):
         return None
-    count = await db.run_read(sql.answer_count, batch.id)
+    count = await db.run_read(submitted_count_in, batch.id)
     if memo.seen.get(batch.id) == count:
         return None
     started = time.monotonic()

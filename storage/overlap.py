@@ -40,14 +40,6 @@ async def dynamic_batches(tx: Tx) -> list[Batch]:
     return [batch for batch in found if batch is not None]
 
 
-async def answer_count(tx: Tx, batch_id: int) -> int:
-    """How many answers the batch has had submitted (a refit reads again only after one more)."""
-    value = await tx.fetch_value(
-        "SELECT count(*) FROM assignments WHERE batch_id = ? AND state = 'submitted'", (batch_id,)
-    )
-    return int(value or 0)
-
-
 async def item_answers(tx: Tx, batch_id: int) -> list[ItemAnswers]:
     """Every ordinary item of the batch, open or complete, with its submitted answers as stored
     (JSON; none: an empty tuple), by item id. A refit fits its model on all of them: the items
