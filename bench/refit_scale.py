@@ -29,7 +29,6 @@ from zoneinfo import ZoneInfo
 from bench.quality_crowds import CLASSES, make_label_crowd
 from bot.compute import Compute, install
 from bot.refit import RefitMemo, refit_pass
-from storage import bulk
 from storage.assignments import claim_next, release_never_shown, submitted_count_in
 from storage.db import Database, to_db_time
 from storage.overlap import preferred_of
@@ -95,26 +94,15 @@ async def build(db: Database, data_dir: Path, items: int, crowd_name: str, now: 
     for rank, item_id in enumerate(await item_ids(db, batch_id)):
         for worker in rng.sample(workers, 2):
             label = LABELS[crowd.answer(worker, rank + 1, rng)]  # the crowd counts from 1
-            worker_id = FIRST_WORKER + worker
-            answer = f'"{label}"'
-            times = (stamp, stamp, stamp)  # offered, shown, deadline
-            rows.append(
-                (
-                    None,
-                    item_id,
-                    batch_id,
-                    worker_id,
-                    "submitted",
-                    4,
-                    60,
-                    *times,
-                    answer,
-                    6000,
-                    stamp,
-                )
+            rows.append((item_id, batch_id, FIRST_WORKER + worker, f'"{label}"', stamp))
+    async with db.write() as tx:  # as tests.builders.submit stores answers, in one transaction
+        for row in rows:
+            await tx.execute(
+                "INSERT INTO assignments (item_id, batch_id, worker_id, state, reward,"
+                " time_limit, offered_at, shown_at, deadline, answer, duration_ms, ended_at)"
+                " VALUES (?, ?, ?, 'submitted', 4, 60, ?5, ?5, ?5, ?4, 6000, ?5)",
+                row,
             )
-    async with db.write() as tx:
-        await bulk.load(tx, "assignments", rows)
     return batch_id
 
 
