@@ -3,51 +3,70 @@
 The bot runs as its own process (``bench.crowd``'s child: ``python -m bot``'s application,
 polling) against the sandbox with Telegram's flood control on. This process plays a seeded
 crowd of the quality benchmark (``bench.quality_crowds``): each of its 30 workers answers every
-task pushed to it after ``--think`` seconds, with the label its confusion row draws for the
-item's true class (the item is read from the task's buttons: their callback data names the
-assignment). The same crowd answers the same items twice: a batch of fixed overlap 5 (no
-dynamic overlap) and a batch of up to 6 answers an item with the bot's dynamic overlap and
-routing (``bot/refit.py``). Each run lasts until the batch is done. The report, per regime:
-answers bought, seconds to the batch's end, and the accuracy of what ``/results`` gives on
-the answers (``bot.tasks``' aggregation, the model choice) against the crowd's truth.
+task pushed to it after ``--think`` seconds or up to half as long again (``JITTER``: people do
+not answer in step), with the label its confusion row draws for the item's true class (the item
+is read from the task's buttons: their callback data names the assignment). The same crowd
+answers the same items twice: a batch of fixed overlap 5 (no dynamic overlap) and a batch of up
+to 6 answers an item with the bot's dynamic overlap and routing (``bot/refit.py``). Each run
+lasts until the batch is done. The report, per regime: answers bought, seconds to the batch's
+end, and the accuracy of what ``/results`` gives on the answers (``bot.tasks``' aggregation,
+the model choice) against the crowd's truth; then what the offline rounds (``bench.quality``)
+give on the same crowd and seed, which the bot should match up to the draws of the answers.
 
-``python -m bench.overlap_live [--crowd good] [--items 150] [--think 1.2] [--seed 0]``
+``python -m bench.overlap_live [--crowd good] [--items 150] [--think 1.2] [--seeds 0-4]
+[--regime dynamic] [--dump DIR]``: several seeds end with the runs' summary; ``--dump`` writes
+each run's answers in crowd-kit's long format (``bot.aggregate`` reads them).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import math
 import os
 import random
 import signal
+import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.aggregation_report import parse_seeds
 from bench.crowd import ROOT, TOKEN, bot_env
+from bench.quality import overlap_run
 from bench.quality_crowds import CLASSES, LabelCrowd, make_label_crowd
 from bot.batches import Viewer
 from bot.results import batch_results
+from bot.tasks.labels import answer_labels
 from sandbox import BotMessage, RateLimit, SandboxServer, SandboxUser
 from storage.assignments import get_assignment, submitted_count_in
 from storage.availability import set_quiet, set_ready
 from storage.batches import get_batch, items_of
 from storage.db import Database
+from storage.overlap import item_answers
 from tests.builders import publish_batch, register_worker
 from tests.conftest import REQUESTER_ID
 
 FIRST_WORKER = 60_000
 LABELS = tuple(f"class{n}" for n in range(CLASSES))
 DEADLINE = 600.0  # seconds: a run that has not ended by then is reported as such
+JITTER = 0.5
+"""Each answer takes ``think`` times a draw from 1 to 1 + ``JITTER`` (never under ``think``: an
+answer under a second is a speed flag, and three pause the worker). At one pace for all, the
+workers who start together take item after item together: a fixed batch, claimed in item
+order, was answered by six fixed groups of five (live spammy 0.720 at fixed overlap 5, offline
+0.901)."""
 
 
 @dataclass(frozen=True)
 class Regime:
+    key: str  # as ``--regime`` names it
     name: str
     answers_per_item: int
     dynamic: bool
@@ -56,8 +75,10 @@ class Regime:
 
 # No early stop at all: the answer's own rule (the weighted vote) would otherwise stop an item
 # of a batch without dynamic overlap once two answers agree; at this bar it never does.
-FIXED = Regime("fixed overlap 5", 5, dynamic=False, env=(("LABEL_STOP_CONFIDENCE", "0.999999999"),))
-DYNAMIC = Regime("dynamic overlap and routing, up to 6", 6, dynamic=True)
+FIXED = Regime(
+    "fixed", "fixed overlap 5", 5, dynamic=False, env=(("LABEL_STOP_CONFIDENCE", "0.999999999"),)
+)
+DYNAMIC = Regime("dynamic", "dynamic overlap and routing, up to 6", 6, dynamic=True)
 
 
 @dataclass(frozen=True)
@@ -114,7 +135,7 @@ async def _answer_tasks(
             message = await user.next_message(timeout=DEADLINE)
             continue
         item_id = await _item_of(db, message)
-        await asyncio.sleep(think)
+        await asyncio.sleep(think * rng.uniform(1, 1 + JITTER))
         if item_id is None:
             message = None
             continue
@@ -152,7 +173,9 @@ async def _accuracy(
     return right / len(results.items)
 
 
-async def run_regime(crowd: LabelCrowd, regime: Regime, think: float, seed: int) -> Outcome:
+async def run_regime(
+    crowd: LabelCrowd, regime: Regime, think: float, seed: int, dump: Path | None = None
+) -> Outcome:
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         database = f"sqlite:///{tmp / 'live.db'}"
@@ -191,9 +214,27 @@ async def run_regime(crowd: LabelCrowd, regime: Regime, think: float, seed: int)
                 await asyncio.wait_for(process.wait(), timeout=60)
             answers = await db.run_read(submitted_count_in, batch_id)
             accuracy = await _accuracy(db, batch_id, crowd, rank_of)
+            if dump is not None:
+                await _dump(db, batch_id, rank_of, dump / f"{regime.key}.csv")
         finally:
             await db.close()
     return Outcome(regime, answers, seconds, accuracy, ended)
+
+
+async def _dump(db: Database, batch_id: int, rank_of: dict[int, int], path: Path) -> None:
+    """The batch's answers in crowd-kit's long format (``task,worker,label``; ``bot.aggregate``
+    reads it), tasks and workers named as the crowd names them."""
+    lines = ["task,worker,label"]
+    for item in await db.run_read(item_answers, batch_id):
+        for worker_id, answer in item.answers:
+            label = ",".join(sorted(answer_labels(json.loads(answer))))
+            lines.append(f"{rank_of[item.item_id] + 1},{worker_id - FIRST_WORKER},{label}")
+    await asyncio.to_thread(_write, path, "\n".join(lines) + "\n")
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 async def _start_bot(
@@ -216,18 +257,61 @@ async def _until_done(db: Database, batch_id: int, deadline: float) -> bool:
     return False
 
 
-async def run(crowd_name: str, items: int, think: float, seed: int) -> list[Outcome]:
+REGIMES = {regime.key: regime for regime in (FIXED, DYNAMIC)}
+
+
+async def run(
+    crowd_name: str,
+    items: int,
+    think: float,
+    seed: int,
+    regimes: Sequence[Regime] = (FIXED, DYNAMIC),
+    dump: Path | None = None,
+) -> list[Outcome]:
     crowd = make_label_crowd(crowd_name, seed, items=items)
-    return [await run_regime(crowd, regime, think, seed) for regime in (FIXED, DYNAMIC)]
+    return [await run_regime(crowd, regime, think, seed, dump) for regime in regimes]
 
 
 def report(crowd_name: str, outcomes: list[Outcome]) -> list[str]:
-    fixed, dynamic = outcomes
-    saved = 1 - dynamic.answers / fixed.answers if fixed.answers else 0.0
-    return [
+    lines = [
         f"crowd {crowd_name}, {len(outcomes)} regimes:",
         *(f"  {outcome.line()}" for outcome in outcomes),
-        f"  answers saved {saved:.1%}, accuracy gap {dynamic.accuracy - fixed.accuracy:+.3f}",
+    ]
+    if len(outcomes) == 2:
+        fixed, dynamic = outcomes
+        saved = 1 - dynamic.answers / fixed.answers if fixed.answers else 0.0
+        gap = dynamic.accuracy - fixed.accuracy
+        lines.append(f"  answers saved {saved:.1%}, accuracy gap {gap:+.3f}")
+    return lines
+
+
+def offline_line(crowd_name: str, seed: int, items: int) -> str:
+    """What the benchmark's offline rounds give on the same crowd and seed."""
+    found = overlap_run(crowd_name, seed, items)
+    saved = 1 - found.dynamic / found.fixed
+    return (
+        f"  offline rounds (bench.quality), same crowd and seed: fixed {found.fixed}, "
+        f"{found.fixed_accuracy:.3f}; dynamic {found.dynamic}, {found.dynamic_accuracy:.3f}; "
+        f"saved {saved:.1%}, gap {found.dynamic_accuracy - found.fixed_accuracy:+.3f}"
+    )
+
+
+def summary(crowd_name: str, seeds: str, runs: Sequence[Sequence[Outcome]]) -> list[str]:
+    """Over several seeds: answers bought and mean accuracy per regime, answers saved, and the
+    accuracy gap's mean with its standard error."""
+    fixed = [outcomes[0] for outcomes in runs]
+    dynamic = [outcomes[1] for outcomes in runs]
+    gaps = [d.accuracy - f.accuracy for f, d in zip(fixed, dynamic, strict=True)]
+    saved = 1 - sum(d.answers for d in dynamic) / sum(f.answers for f in fixed)
+    error = statistics.stdev(gaps) / math.sqrt(len(gaps))
+    return [
+        f"crowd {crowd_name}, seeds {seeds} ({len(runs)} runs):",
+        *(
+            f"  {regime[0].regime.name}: {statistics.fmean(o.answers for o in regime):.0f} "
+            f"answers, accuracy {statistics.fmean(o.accuracy for o in regime):.3f}"
+            for regime in (fixed, dynamic)
+        ),
+        f"  answers saved {saved:.1%}, accuracy gap {statistics.fmean(gaps):+.3f} ± {error:.3f}",
     ]
 
 
@@ -236,11 +320,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crowd", default="good")
     parser.add_argument("--items", type=int, default=150)
     parser.add_argument("--think", type=float, default=1.2, help="seconds before each answer")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", default="0", help='crowd seeds: "0-4" or "1,5,9"')
+    parser.add_argument(
+        "--regime", choices=sorted(REGIMES), action="append", help="one regime only (repeatable)"
+    )
+    parser.add_argument("--dump", type=Path, help="write each regime's answers here (CSV)")
     args = parser.parse_args(argv)
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-    outcomes = asyncio.run(run(args.crowd, args.items, args.think, args.seed))
-    print("\n".join(report(args.crowd, outcomes)), flush=True)
+    regimes = [REGIMES[key] for key in args.regime] if args.regime else [FIXED, DYNAMIC]
+    runs = []
+    for seed in parse_seeds(args.seeds):
+        dump = None if args.dump is None else args.dump / f"{args.crowd}-{seed}"
+        outcomes = asyncio.run(run(args.crowd, args.items, args.think, seed, regimes, dump))
+        lines = report(f"{args.crowd} (seed {seed})", outcomes)
+        print("\n".join([*lines, offline_line(args.crowd, seed, args.items)]), flush=True)
+        runs.append(outcomes)
+    if len(runs) > 1 and len(regimes) == 2:
+        print("\n".join(summary(args.crowd, args.seeds, runs)), flush=True)
     return 0
 
 

@@ -6,7 +6,11 @@ says so. A refit reads the batch's answers so far, runs ``bot.overlap.refit`` (t
 quality benchmark measures: ``python -m bench.quality --part overlap``) in the compute pool, and
 writes its decision in one short transaction: items sure enough are completed (the batch ends
 when none is left: the unspent escrow goes back to the requester), uncertain ones may hold one
-more answer slot. That slot is routed: for ``route_window`` (30 s) only the batch's preferred
+more answer slot. Until the batch ends, every refit judges the items completed earlier again,
+on a model fitted on more answers: one now found doubtful is opened again with one more slot
+(as the benchmark's rounds judge every item each round; without it, items stopped on the
+first, two-answer model stayed stopped, and the biased crowd lost 12-19 points live). That slot
+is routed: for ``route_window`` (30 s) only the batch's preferred
 workers (about the best quarter by the refit's estimates, ``bot.overlap.preferred_workers``) may
 take it, then anyone. An item still being answered, or answered again since the read, is left to the
 next refit (the writes are guarded by the slots read, ``storage/overlap.py``).
@@ -71,6 +75,7 @@ class RefitNews:
     batch: Batch
     completed: tuple[int, ...]
     allowed: int  # items given one more answer slot
+    reopened: tuple[int, ...] = ()  # items completed earlier, found doubtful on more answers
     released: tuple[Assignment, ...] = ()  # gold tasks on screen when the batch's items ended
     batch_end: BatchEnd | None = None
     timings: tuple[float, float, float] = (0.0, 0.0, 0.0)  # seconds: read, fits, write
@@ -133,12 +138,13 @@ async def _refit_batch(
     memo.seen[batch.id] = count
     memo.not_before[batch.id] = written + memo.spacing * (written - started)
     log.debug(
-        "refit of batch %s (%s, %s items): %s completed, %s allowed one more, %.3f s",
+        "refit of batch %s (%s, %s items): %s completed, %s allowed one more (%s reopened), %.3f s",
         batch.id,
         decided.model,
         len(items),
         len(news.completed),
         news.allowed,
+        len(news.reopened),
         written - started,
     )
     return news
@@ -147,7 +153,7 @@ async def _refit_batch(
 def decide(items: Sequence[sql.ItemAnswers], answers_per_item: int) -> Refit:
     """``bot.overlap.refit`` on the stored answers of all a batch's items, complete ones too,
     as the benchmark refits (in the compute pool: decoding a large batch's answers is CPU work
-    too); only open items are then acted on."""
+    too)."""
     votes = {
         item.item_id: [
             Vote(worker, answer_labels(json.loads(answer))) for worker, answer in item.answers
@@ -173,25 +179,28 @@ async def _apply(
     now: datetime,
     tz: ZoneInfo,
 ) -> RefitNews:
-    """A refit's decision in one transaction, each item only if its slots are as read."""
+    """A refit's decision in one transaction, each item only if its slots are as read: open
+    items completed or allowed one more answer, completed ones opened again while the batch runs
+    (before the batch's end is checked)."""
     read = {item.item_id: item for item in items if item.open}
+    settled = {item.item_id: item for item in items if not item.open}
     sure = [item for item in decided.complete if item in read and _all_in(read[item])]
     completed = await sql.complete_settled(
         tx, sure, taken=[len(read[item].answers) for item in sure], now=now
     )
     await sql.set_preferred(tx, batch.id, decided.preferred)
     routed = bool(decided.preferred) and routed_until > now
-    allowed = 0
+    allowed, reopened = 0, []
     for item_id, wanted in decided.more:
-        if item_id not in read:
-            continue  # complete already (answers_per_item reached since it was read)
-        allowed += await sql.allow_more(
-            tx,
-            item_id,
-            taken=read[item_id].taken,
-            wanted=wanted,
-            routed_until=routed_until if routed and wanted > OVERLAP_RULE.least else None,
-        )
+        routing = routed_until if routed and wanted > OVERLAP_RULE.least else None
+        if item_id in read:
+            allowed += await sql.allow_more(
+                tx, item_id, taken=read[item_id].taken, wanted=wanted, routed_until=routing
+            )
+        elif item_id in settled and await sql.reopen(
+            tx, item_id, taken=settled[item_id].taken, wanted=wanted, routed_until=routing
+        ):
+            reopened.append(item_id)
     released: list[Assignment] = []
     batch_end = None
     if completed:
@@ -200,4 +209,11 @@ async def _apply(
         refunded = await end_if_complete(tx, batch.id, now=now, tz=tz)
         if refunded is not None:
             batch_end = await batch_end_of(tx, batch, refunded)
-    return RefitNews(batch, tuple(completed), allowed, tuple(released), batch_end)
+    return RefitNews(
+        batch,
+        tuple(completed),
+        allowed + len(reopened),
+        tuple(reopened),
+        tuple(released),
+        batch_end,
+    )

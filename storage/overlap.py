@@ -102,6 +102,31 @@ async def allow_more(
     return cursor.rowcount == 1
 
 
+async def reopen(
+    tx: WriteTx, item_id: int, *, taken: int, wanted: int, routed_until: datetime | None = None
+) -> bool:
+    """Open again an item an earlier refit completed, that a later one (fitted on more answers)
+    finds doubtful: it may hold ``wanted`` slots, its new slot routed as ``allow_more``'s. Only
+    while it still holds the ``taken`` slots read and its batch has not ended; True when it
+    reopened."""
+    cursor = await tx.execute(
+        "UPDATE items SET state = 'open', completed_at = NULL, wanted = ?,"
+        ' "full" = CASE WHEN taken >= ? THEN 1 ELSE 0 END, routed_until = ?'
+        " WHERE id = ? AND state = 'complete' AND taken = ? AND taken < ?"
+        " AND EXISTS (SELECT 1 FROM batches b WHERE b.id = items.batch_id"
+        " AND b.state IN ('open', 'paused'))",
+        (
+            wanted,
+            wanted,
+            None if routed_until is None else to_db_time(routed_until),
+            item_id,
+            taken,
+            wanted,
+        ),
+    )
+    return cursor.rowcount == 1
+
+
 async def set_preferred(tx: WriteTx, batch_id: int, workers: Collection[int]) -> None:
     """The batch's preferred workers are now ``workers`` (routing). Two processes refitting at
     once each write what they found; neither fails on the other's rows."""

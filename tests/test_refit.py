@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot import answers
-from bot.gold import ROUTE_WINDOW, QualityRules
+from bot.gold import ROUTE_WINDOW, BatchEnd, QualityRules
 from bot.ledger import balance, escrow_account, requester_account
 from bot.overlap import Refit, refit, rule_for
 from bot.payouts import check_invariants
@@ -116,20 +116,26 @@ async def test_a_refit_completes_sure_items_and_asks_one_more_answer_of_the_othe
     assert await check_invariants(db, tz=PARIS, cap=25_000) == []
 
 
+async def refit_to_the_end(db: Database, memo: RefitMemo) -> tuple[BatchEnd | None, int]:
+    """Refits, each followed by a new worker answering what it still asks for, until the batch
+    ends (at most three workers); the batch's end and the answers bought."""
+    bought = 16
+    for worker_id in (43, 44, 45):
+        (news,) = await refit_pass(db, now=LATER, tz=PARIS, memo=memo)
+        if news.batch_end is not None:
+            return news.batch_end, bought
+        await workers(db, [worker_id])
+        bought += len(await answer_all(db, worker_id, ["car"] * 7 + ["person"], at=OPEN_TO_ALL))
+    return None, bought
+
+
 async def test_the_last_refit_ends_the_batch_and_returns_the_answers_not_bought(
     db: Database, tmp_path: Path
 ) -> None:
     batch_id = await two_answers_each(db, tmp_path)
     before = await balance(db, requester_account(REQUESTER_ID))
     memo = RefitMemo(spacing=0.0)  # no wait between refits: one each step of the story
-    bought = 16
-    end = None
-    for worker_id in (43, 44, 45):  # each answers what the last refit still asks for
-        (news,) = await refit_pass(db, now=LATER, tz=PARIS, memo=memo)
-        if (end := news.batch_end) is not None:
-            break
-        await workers(db, [worker_id])
-        bought += len(await answer_all(db, worker_id, ["car"] * 7 + ["person"], at=OPEN_TO_ALL))
+    end, bought = await refit_to_the_end(db, memo)
     assert end is not None
     assert bought < 5 * 8 / 2  # fewer than half the answers held for
     assert (end.items, end.answers, end.spent) == (8, bought, 4 * bought)
@@ -259,3 +265,44 @@ async def test_an_item_waiting_for_its_next_answer_is_not_judged_again(
     news = await db.run_write(_apply, batch, items, moved, LATER, LATER, PARIS)
     assert news.completed == ()
     assert (await wanted(db, batch_id))[6] == ("open", 3)
+
+
+async def test_an_item_completed_earlier_that_a_later_refit_doubts_is_opened_again(
+    db: Database, tmp_path: Path
+) -> None:
+    """As the benchmark's rounds judge every item each round: a model fitted on more answers
+    may doubt an item the first refit completed on two answers. It gets its third answer."""
+    batch_id = await two_answers_each(db, tmp_path)
+    ids = await item_ids(db, batch_id)
+    await refit_pass(db, now=LATER, tz=PARIS)
+    assert (await wanted(db, batch_id))[0] == ("complete", 2)
+    items = await db.run_read(item_answers, batch_id)
+    batch = await db.run_read(get_batch, batch_id)
+    assert batch is not None
+    doubted = Refit(complete=(), more=((ids[0], 3),), model="pooled", accuracy={})
+    news = await db.run_write(_apply, batch, items, doubted, LATER, LATER, PARIS)
+    assert (news.reopened, news.allowed) == ((ids[0],), 1)
+    again = await db.run_write(_apply, batch, items, doubted, LATER, LATER, PARIS)
+    assert (again.reopened, again.allowed) == ((), 0)  # read before: the guard holds
+    assert (await wanted(db, batch_id))[0] == ("open", 3)
+    third = await answer_all(db, 43, ["car"] * 8, at=OPEN_TO_ALL)
+    assert ids[0] in {task.item_id for task in third}
+    await refit_pass(db, now=OPEN_TO_ALL, tz=PARIS)
+    assert (await wanted(db, batch_id))[0] in {("complete", 3), ("open", 4)}  # decided again
+    assert await check_invariants(db, tz=PARIS, cap=25_000) == []
+
+
+async def test_a_batch_that_has_ended_is_not_opened_again(db: Database, tmp_path: Path) -> None:
+    batch_id = await two_answers_each(db, tmp_path)
+    ids = await item_ids(db, batch_id)
+    end, _ = await refit_to_the_end(db, RefitMemo(spacing=0.0))
+    assert end is not None
+    items = await db.run_read(item_answers, batch_id)
+    batch = await db.run_read(get_batch, batch_id)
+    assert batch is not None
+    doubted = Refit(complete=(), more=((ids[0], 3),), model="pooled", accuracy={})
+    news = await db.run_write(_apply, batch, items, doubted, LATER, LATER, PARIS)
+    assert news.reopened == ()
+    assert (await wanted(db, batch_id))[0][0] == "complete"
+    await workers(db, [46])
+    assert await offer_at(db, 46, OPEN_TO_ALL) is None
