@@ -6,11 +6,13 @@ says so. A refit reads the batch's answers so far, runs ``bot.overlap.refit`` (t
 quality benchmark measures: ``python -m bench.quality --part overlap``) in the compute pool, and
 writes its decision in one short transaction: items sure enough are completed (the batch ends
 when none is left: the unspent escrow goes back to the requester), uncertain ones may hold one
-more answer slot. Until the batch ends, every refit judges the items completed earlier again,
-on a model fitted on more answers: one now found doubtful is opened again with one more slot
-(as the benchmark's rounds judge every item each round; without it, items stopped on the
-first, two-answer model stayed stopped, and the biased crowd lost 12-19 points live). That slot
-is routed: for ``route_window`` (30 s) only the batch's preferred
+more answer slot. Until the batch ends, the items completed earlier are judged again on a
+model fitted on more answers, once a round (``storage.overlap.rejudge_at``: when each item left
+open has had about one more answer, as the benchmark's rounds judge every item each round):
+one now found doubtful is opened again with one more slot. Without it, items stopped on the
+first, two-answer model stayed stopped, and the biased crowd lost 12-19 points live; at every
+refit, they had many more looks than a round gives, and the bot bought more than the
+benchmark says. That slot is routed: for ``route_window`` (30 s) only the batch's preferred
 workers (about the best quarter by the refit's estimates, ``bot.overlap.preferred_workers``) may
 take it, then anyone. An item still being answered, or answered again since the read, is left to the
 next refit (the writes are guarded by the slots read, ``storage/overlap.py``).
@@ -180,10 +182,12 @@ async def _apply(
     tz: ZoneInfo,
 ) -> RefitNews:
     """A refit's decision in one transaction, each item only if its slots are as read: open
-    items completed or allowed one more answer, completed ones opened again while the batch runs
-    (before the batch's end is checked)."""
+    items completed or allowed one more answer; once a round (``rejudge_at``), completed ones
+    opened again while the batch runs (before the batch's end is checked)."""
     read = {item.item_id: item for item in items if item.open}
-    settled = {item.item_id: item for item in items if not item.open}
+    given = sum(len(item.answers) for item in items)
+    rejudge = decided.model != "waiting" and given >= await sql.rejudge_at(tx, batch.id)
+    settled = {item.item_id: item for item in items if rejudge and not item.open}
     sure = [item for item in decided.complete if item in read and _all_in(read[item])]
     completed = await sql.complete_settled(
         tx, sure, taken=[len(read[item].answers) for item in sure], now=now
@@ -201,6 +205,9 @@ async def _apply(
             tx, item_id, taken=settled[item_id].taken, wanted=wanted, routed_until=routing
         ):
             reopened.append(item_id)
+    if rejudge:  # next, once each item left open has had about one more answer (a round)
+        left_open = len(read) - len(completed) + len(reopened)
+        await sql.set_rejudge_at(tx, batch.id, given + left_open)
     released: list[Assignment] = []
     batch_end = None
     if completed:

@@ -127,6 +127,17 @@ async def reopen(
     return cursor.rowcount == 1
 
 
+async def rejudge_at(tx: Tx, batch_id: int) -> int:
+    """The count of the batch's answers at which a refit next judges its completed items."""
+    row = await tx.fetch_one("SELECT rejudge_at FROM batches WHERE id = ?", (batch_id,))
+    return 0 if row is None else int(row[0])
+
+
+async def set_rejudge_at(tx: WriteTx, batch_id: int, answers: int) -> None:
+    """Completed items are next judged once the batch has ``answers`` answers."""
+    await tx.execute("UPDATE batches SET rejudge_at = ? WHERE id = ?", (answers, batch_id))
+
+
 async def set_preferred(tx: WriteTx, batch_id: int, workers: Collection[int]) -> None:
     """The batch's preferred workers are now ``workers`` (routing). Two processes refitting at
     once each write what they found; neither fails on the other's rows."""

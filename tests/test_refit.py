@@ -20,9 +20,9 @@ from bot.payouts import check_invariants
 from bot.refit import RefitMemo, _apply, refit_pass
 from bot.votes import Vote
 from storage.assignments import Assignment, claim_next
-from storage.batches import get_batch
+from storage.batches import Batch, get_batch
 from storage.db import Database
-from storage.overlap import item_answers, preferred_of
+from storage.overlap import ItemAnswers, item_answers, preferred_of
 from tests.builders import NOW, PARIS, item_ids, policy, publish_batch, shown, submit, workers
 from tests.conftest import REQUESTER_ID, sql_rows
 
@@ -267,29 +267,58 @@ async def test_an_item_waiting_for_its_next_answer_is_not_judged_again(
     assert (await wanted(db, batch_id))[6] == ("open", 3)
 
 
-async def test_an_item_completed_earlier_that_a_later_refit_doubts_is_opened_again(
-    db: Database, tmp_path: Path
-) -> None:
-    """As the benchmark's rounds judge every item each round: a model fitted on more answers
-    may doubt an item the first refit completed on two answers. It gets its third answer."""
+async def first_refit_then(
+    db: Database, tmp_path: Path, *, third_answers: int
+) -> tuple[Batch, list[int], list[ItemAnswers]]:
+    """The first refit (items 0-5 complete, 6 and 7 open for a third answer), then
+    ``third_answers`` of those come in; the batch, its item ids and its answers read then."""
     batch_id = await two_answers_each(db, tmp_path)
     ids = await item_ids(db, batch_id)
     await refit_pass(db, now=LATER, tz=PARIS)
     assert (await wanted(db, batch_id))[0] == ("complete", 2)
-    items = await db.run_read(item_answers, batch_id)
+    await answer_all(db, 43, ["car"] * 8, at=OPEN_TO_ALL, most=third_answers)
     batch = await db.run_read(get_batch, batch_id)
     assert batch is not None
-    doubted = Refit(complete=(), more=((ids[0], 3),), model="pooled", accuracy={})
-    news = await db.run_write(_apply, batch, items, doubted, LATER, LATER, PARIS)
-    assert (news.reopened, news.allowed) == ((ids[0],), 1)
-    again = await db.run_write(_apply, batch, items, doubted, LATER, LATER, PARIS)
+    return batch, ids, await db.run_read(item_answers, batch_id)
+
+
+DOUBTED = 0  # rank of the item a later model doubts
+
+
+def doubting(ids: list[int]) -> Refit:
+    """A later refit's decision: item 0, completed on two answers, now needs a third."""
+    return Refit(complete=(), more=((ids[DOUBTED], 3),), model="pooled", accuracy={})
+
+
+async def test_an_item_completed_earlier_that_a_later_refit_doubts_is_opened_again(
+    db: Database, tmp_path: Path
+) -> None:
+    """As the benchmark's rounds judge every item each round: once each item left open has had
+    one more answer, a model fitted on more answers may doubt an item the first refit
+    completed on two answers. It gets its third answer."""
+    batch, ids, items = await first_refit_then(db, tmp_path, third_answers=2)  # a round
+    news = await db.run_write(_apply, batch, items, doubting(ids), LATER, LATER, PARIS)
+    assert (news.reopened, news.allowed) == ((ids[DOUBTED],), 1)
+    again = await db.run_write(_apply, batch, items, doubting(ids), LATER, LATER, PARIS)
     assert (again.reopened, again.allowed) == ((), 0)  # read before: the guard holds
-    assert (await wanted(db, batch_id))[0] == ("open", 3)
-    third = await answer_all(db, 43, ["car"] * 8, at=OPEN_TO_ALL)
-    assert ids[0] in {task.item_id for task in third}
+    assert (await wanted(db, batch.id))[DOUBTED] == ("open", 3)
+    await workers(db, [44])
+    third = await answer_all(db, 44, ["car"] * 8, at=OPEN_TO_ALL)
+    assert ids[DOUBTED] in {task.item_id for task in third}
     await refit_pass(db, now=OPEN_TO_ALL, tz=PARIS)
-    assert (await wanted(db, batch_id))[0] in {("complete", 3), ("open", 4)}  # decided again
+    assert (await wanted(db, batch.id))[DOUBTED] in {("complete", 3), ("open", 4)}  # decided
     assert await check_invariants(db, tz=PARIS, cap=25_000) == []
+
+
+async def test_completed_items_are_judged_again_once_a_round_not_at_every_refit(
+    db: Database, tmp_path: Path
+) -> None:
+    """Refits come every few seconds; judged at each, a completed item would get many more
+    looks than the benchmark's round gives it, and some look would doubt it."""
+    batch, ids, items = await first_refit_then(db, tmp_path, third_answers=1)  # half a round
+    news = await db.run_write(_apply, batch, items, doubting(ids), LATER, LATER, PARIS)
+    assert news.reopened == ()
+    assert (await wanted(db, batch.id))[DOUBTED] == ("complete", 2)
 
 
 async def test_a_batch_that_has_ended_is_not_opened_again(db: Database, tmp_path: Path) -> None:
