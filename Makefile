@@ -75,8 +75,10 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.crowd --workers 300 --think 1.2 --seconds 60
 	# The cost regime (issue 11): limits off, 1,000 messages/s; answers per bot CPU-second.
 	$(BIN)/python -m bench.crowd --workers 300 --think 1.2 --seconds 60 --no-limits --rate 1000
-	# Dynamic overlap as the running bot buys answers (issue 16): fixed overlap 5, then dynamic.
-	for crowd in good spammy biased; do $(BIN)/python -m bench.overlap_live --crowd $$crowd; done
+	# Dynamic overlap as the running bot buys answers (issue 16): fixed overlap 5, then dynamic,
+	# five seeds a crowd beside the offline rounds' figures (about 17 minutes a crowd).
+	for crowd in good spammy biased; do \
+		$(BIN)/python -m bench.overlap_live --crowd $$crowd --items 300 --seeds 0-4; done
 
 # Realistic volumes (issue 11): 10,000 workers, 100,000 open items, 1,000,000 past answers.
 volume: $(STAMP)

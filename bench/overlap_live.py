@@ -39,7 +39,7 @@ from pathlib import Path
 
 from bench.aggregation_report import parse_seeds
 from bench.crowd import ROOT, TOKEN, bot_env
-from bench.quality import overlap_run
+from bench.quality import OverlapRun, overlap_run, verdict
 from bench.quality_crowds import CLASSES, LabelCrowd, make_label_crowd
 from bot.batches import Viewer
 from bot.results import batch_results
@@ -285,9 +285,8 @@ def report(crowd_name: str, outcomes: list[Outcome]) -> list[str]:
     return lines
 
 
-def offline_line(crowd_name: str, seed: int, items: int) -> str:
+def offline_line(found: OverlapRun) -> str:
     """What the benchmark's offline rounds give on the same crowd and seed."""
-    found = overlap_run(crowd_name, seed, items)
     saved = 1 - found.dynamic / found.fixed
     return (
         f"  offline rounds (bench.quality), same crowd and seed: fixed {found.fixed}, "
@@ -296,9 +295,14 @@ def offline_line(crowd_name: str, seed: int, items: int) -> str:
     )
 
 
-def summary(crowd_name: str, seeds: str, runs: Sequence[Sequence[Outcome]]) -> list[str]:
+def summary(
+    crowd_name: str,
+    seeds: str,
+    runs: Sequence[Sequence[Outcome]],
+    offline: Sequence[OverlapRun] = (),
+) -> list[str]:
     """Over several seeds: answers bought and mean accuracy per regime, answers saved, and the
-    accuracy gap's mean with its standard error."""
+    accuracy gap's mean with its standard error; then the same of the offline rounds."""
     fixed = [outcomes[0] for outcomes in runs]
     dynamic = [outcomes[1] for outcomes in runs]
     gaps = [d.accuracy - f.accuracy for f, d in zip(fixed, dynamic, strict=True)]
@@ -312,6 +316,16 @@ def summary(crowd_name: str, seeds: str, runs: Sequence[Sequence[Outcome]]) -> l
             for regime in (fixed, dynamic)
         ),
         f"  answers saved {saved:.1%}, accuracy gap {statistics.fmean(gaps):+.3f} ± {error:.3f}",
+        *(_offline_summary(offline) if offline else []),
+    ]
+
+
+def _offline_summary(offline: Sequence[OverlapRun]) -> list[str]:
+    saved, gap, _ = verdict(offline)
+    gaps = [run.dynamic_accuracy - run.fixed_accuracy for run in offline]
+    error = statistics.stdev(gaps) / math.sqrt(len(gaps)) if len(gaps) > 1 else 0.0
+    return [
+        f"  offline rounds, same seeds: answers saved {saved:.1%}, gap {gap:+.3f} ± {error:.3f}"
     ]
 
 
@@ -328,15 +342,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     regimes = [REGIMES[key] for key in args.regime] if args.regime else [FIXED, DYNAMIC]
-    runs = []
+    runs, offline = [], []
     for seed in parse_seeds(args.seeds):
         dump = None if args.dump is None else args.dump / f"{args.crowd}-{seed}"
         outcomes = asyncio.run(run(args.crowd, args.items, args.think, seed, regimes, dump))
+        offline.append(overlap_run(args.crowd, seed, args.items))
         lines = report(f"{args.crowd} (seed {seed})", outcomes)
-        print("\n".join([*lines, offline_line(args.crowd, seed, args.items)]), flush=True)
+        print("\n".join([*lines, offline_line(offline[-1])]), flush=True)
         runs.append(outcomes)
     if len(runs) > 1 and len(regimes) == 2:
-        print("\n".join(summary(args.crowd, args.seeds, runs)), flush=True)
+        print("\n".join(summary(args.crowd, args.seeds, runs, offline)), flush=True)
     return 0
 
 

@@ -90,16 +90,18 @@ async def allow_more(
         'UPDATE items SET wanted = ?, "full" = CASE WHEN taken >= ? THEN 1 ELSE 0 END,'
         " routed_until = ?"
         " WHERE id = ? AND state = 'open' AND taken = ? AND (wanted IS NULL OR wanted < ?)",
-        (
-            wanted,
-            wanted,
-            None if routed_until is None else to_db_time(routed_until),
-            item_id,
-            taken,
-            wanted,
-        ),
+        _gate(item_id, taken, wanted, routed_until),
     )
     return cursor.rowcount == 1
+
+
+def _gate(
+    item_id: int, taken: int, wanted: int, routed_until: datetime | None
+) -> tuple[int, int, str | None, int, int, int]:
+    """The parameters of a statement that raises an item's gate: the new gate twice (the gate
+    and "full"), the routing, the item, the slots read, the new gate again (the guard)."""
+    routed = None if routed_until is None else to_db_time(routed_until)
+    return (wanted, wanted, routed, item_id, taken, wanted)
 
 
 async def reopen(
@@ -115,14 +117,7 @@ async def reopen(
         " WHERE id = ? AND state = 'complete' AND taken = ? AND taken < ?"
         " AND EXISTS (SELECT 1 FROM batches b WHERE b.id = items.batch_id"
         " AND b.state IN ('open', 'paused'))",
-        (
-            wanted,
-            wanted,
-            None if routed_until is None else to_db_time(routed_until),
-            item_id,
-            taken,
-            wanted,
-        ),
+        _gate(item_id, taken, wanted, routed_until),
     )
     return cursor.rowcount == 1
 

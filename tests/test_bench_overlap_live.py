@@ -5,7 +5,8 @@ dynamic one fewer, and the report says so."""
 
 from __future__ import annotations
 
-from bench.overlap_live import report, run
+from bench.overlap_live import DYNAMIC, FIXED, Outcome, offline_line, report, run, summary
+from bench.quality import OverlapRun
 
 
 async def test_the_running_bot_buys_fewer_answers_with_dynamic_overlap() -> None:
@@ -17,3 +18,18 @@ async def test_the_running_bot_buys_fewer_answers_with_dynamic_overlap() -> None
     assert 0.0 <= dynamic.accuracy <= 1.0
     lines = report("good", [fixed, dynamic])
     assert lines[-1].startswith("  answers saved ")
+
+
+def test_the_summary_over_seeds_sets_the_bot_beside_the_offline_rounds() -> None:
+    def seed(fixed_accuracy: float, answers: int, accuracy: float) -> list[Outcome]:
+        return [
+            Outcome(FIXED, 1500, 60.0, fixed_accuracy, ended=True),
+            Outcome(DYNAMIC, answers, 90.0, accuracy, ended=True),
+        ]
+
+    runs = [seed(0.90, 900, 0.91), seed(0.80, 1200, 0.79)]
+    offline = [OverlapRun(1500, 0.90, 1000, 0.90), OverlapRun(1500, 0.80, 1100, 0.82)]
+    lines = summary("biased", "0-1", runs, offline)
+    assert lines[-2] == "  answers saved 30.0%, accuracy gap +0.000 ± 0.010"
+    assert lines[-1] == "  offline rounds, same seeds: answers saved 30.0%, gap +0.010 ± 0.010"
+    assert offline_line(offline[0]).endswith("saved 33.3%, gap +0.000")

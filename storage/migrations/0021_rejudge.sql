@@ -2,9 +2,9 @@
 --
 -- The benchmark's rounds judge every item once a round, a round being one answer for each item
 -- left open. The bot refits every few seconds, and judging the completed items at every refit
--- gave each of them many more looks than a round does, so more were opened again: on the
--- benchmark's biased crowd, seeds 0-9 of a simulation refitting every 10 answers, 28.8% of the
--- answers saved at +0.013 instead of the rounds' 32.2% at -0.004. batches.rejudge_at is the
+-- gave each of them many more looks than a round does, so more were opened again: live, the
+-- benchmark's biased crowd saved 25.9% of the answers (seeds 0-4; bench/overlap_live.py) where
+-- the rounds save 30.5% on the same seeds (decision record 0014). batches.rejudge_at is the
 -- count of the batch's answers at which completed items are next judged: the count a refit
 -- read, plus the items it left open (one round). Kept here, not in a process's memory, so
 -- several processes and a restart keep one pace.
