@@ -341,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dump", type=Path, help="write each regime's answers here (CSV)")
     args = parser.parse_args(argv)
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-    regimes = [REGIMES[key] for key in args.regime] if args.regime else [FIXED, DYNAMIC]
+    regimes = [regime for regime in (FIXED, DYNAMIC) if regime.key in (args.regime or REGIMES)]
     runs, offline = [], []
     for seed in parse_seeds(args.seeds):
         dump = None if args.dump is None else args.dump / f"{args.crowd}-{seed}"
