@@ -46,7 +46,7 @@ from storage.assignments import (
     release_active_of_items,
     submitted_count_in,
 )
-from storage.batches import Batch
+from storage.batches import Batch, dynamic_batches
 from storage.db import Database, WriteTx
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ async def refit_pass(
         return []
     async with memo.running:
         news = []
-        for batch in await db.run_read(sql.dynamic_batches):
+        for batch in await db.run_read(dynamic_batches):
             try:
                 found = await _refit_batch(
                     db, batch, now=now, tz=tz, memo=memo, window=route_window

@@ -112,17 +112,23 @@ WHERE b.state = 'open' AND i.state = 'open' AND i.gold_answer IS NULL AND i.full
 """
 _IN_ORDER = "ORDER BY b.published_at, b.id, i.position LIMIT 1"
 
+
 # One statement claims a slot: it picks the first open slot (oldest batch first, then item
 # order) whose reward fits, and inserts the assignment. It runs inside BEGIN IMMEDIATE;
 # UNIQUE (item_id, worker_id) and the one-active-per-worker index back it up.
-_CLAIM = f"""
+def _claim(where: str, order: str) -> str:
+    """The claim statement: the first open slot by ``order`` among those ``where`` adds to."""
+    return f"""
 INSERT INTO assignments (item_id, batch_id, worker_id, reward, time_limit, forced, offered_at)
 SELECT i.id, b.id, :worker, b.reward, b.time_limit, :forced, :now
 {_OPEN_TO_WORKER}
-  AND b.reward <= :max_reward AND (CAST(:batch AS INTEGER) IS NULL OR b.id = :batch)
-{_IN_ORDER}
+  AND b.reward <= :max_reward AND {where}
+{order}
 RETURNING *
 """
+
+
+_CLAIM = _claim("(CAST(:batch AS INTEGER) IS NULL OR b.id = :batch)", _IN_ORDER)
 
 # The batch the next ordinary slot would come from (the same order as _CLAIM).
 _NEXT_BATCH = f"""
@@ -138,14 +144,7 @@ _CLAIMABLE_SPAN = """
 SELECT min(i.position), max(i.position) FROM items i INDEXED BY items_claimable
 WHERE i.batch_id = ? AND i.state = 'open' AND i.gold_answer IS NULL AND i.full = 0
 """
-_CLAIM_FROM = f"""
-INSERT INTO assignments (item_id, batch_id, worker_id, reward, time_limit, forced, offered_at)
-SELECT i.id, b.id, :worker, b.reward, b.time_limit, :forced, :now
-{_OPEN_TO_WORKER}
-  AND b.reward <= :max_reward AND b.id = :batch AND i.position >= :start
-ORDER BY i.position LIMIT 1
-RETURNING *
-"""
+_CLAIM_FROM = _claim("b.id = :batch AND i.position >= :start", "ORDER BY i.position LIMIT 1")
 _SCATTER = random.Random()
 
 # A gold item claimed by the gold-mixing rule. Gold answers share a budget of

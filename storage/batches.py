@@ -270,6 +270,16 @@ async def batches_of(tx: Tx, requester_id: int | None) -> list[Batch]:
     return [_batch(row) for row in rows]
 
 
+async def dynamic_batches(tx: Tx) -> list[Batch]:
+    """The open and paused batches that buy answers dynamically (migration 0020), oldest
+    first."""
+    rows = await tx.fetch_all(
+        "SELECT * FROM batches WHERE dynamic_overlap = 1 AND state IN ('open', 'paused')"
+        " ORDER BY id"
+    )
+    return [_batch(row) for row in rows]
+
+
 async def items_of(tx: Tx, batch_id: int) -> list[Item]:
     """A batch's items in position order."""
     rows = await tx.fetch_all(

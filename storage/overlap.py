@@ -14,7 +14,6 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.batches import Batch, get_batch
 from storage.db import Tx, WriteTx, to_db_time
 
 
@@ -28,16 +27,6 @@ class ItemAnswers:
     answers: tuple[tuple[int, str], ...]  # (worker id, answer as stored: JSON), in order given
     open: bool = True
     wanted: int | None = None  # the slots it may hold (items.wanted)
-
-
-async def dynamic_batches(tx: Tx) -> list[Batch]:
-    """The open and paused batches that buy answers dynamically, oldest first."""
-    rows = await tx.fetch_all(
-        "SELECT id FROM batches WHERE dynamic_overlap = 1 AND state IN ('open', 'paused')"
-        " ORDER BY id"
-    )
-    found = [await get_batch(tx, int(row[0])) for row in rows]
-    return [batch for batch in found if batch is not None]
 
 
 async def item_answers(tx: Tx, batch_id: int) -> list[ItemAnswers]:
